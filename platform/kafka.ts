@@ -1,0 +1,31 @@
+import { Kafka, logLevel, type LogEntry, type logCreator } from 'kafkajs'
+import type { Logger } from './logger.ts'
+
+/** kafkajs logs through the component's pino logger instead of its own console format. */
+function pinoLogCreator(logger: Logger): logCreator {
+  return () =>
+    ({ level, log }: LogEntry) => {
+      const { message, ...extra } = log
+      const child = { kafkajs: true, ...extra }
+      if (level === logLevel.ERROR) logger.error(child, message)
+      else if (level === logLevel.WARN) logger.warn(child, message)
+      else if (level === logLevel.INFO) logger.debug(child, message)
+      else logger.trace(child, message)
+    }
+}
+
+export function createKafka(brokers: string[], clientId: string, logger: Logger): Kafka {
+  return new Kafka({
+    clientId,
+    brokers,
+    logLevel: logLevel.WARN,
+    logCreator: pinoLogCreator(logger),
+    retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 5_000 },
+    connectionTimeout: 3_000,
+  })
+}
+
+/** Kafka message key: one host's samples share a key, so they stay in order on one partition. */
+export function sampleKey(tenant: string, hostId: string): string {
+  return `${tenant}/${hostId}`
+}
