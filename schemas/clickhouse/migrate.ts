@@ -1,0 +1,27 @@
+import type { ClickHouseClient } from '@clickhouse/client'
+import { bootstrapStatements, migrations, type DdlOptions } from './ddl.ts'
+
+/**
+ * Apply the migrations a database lacks, in order. Safe to run from several processes at once and on
+ * every start: each statement is idempotent and a version is recorded only after all its statements ran.
+ */
+export async function migrate(client: ClickHouseClient, options: DdlOptions): Promise<number[]> {
+  for (const query of bootstrapStatements(options.database)) await client.command({ query })
+  const rs = await client.query({
+    query: `SELECT version FROM ${options.database}.schema_migrations FINAL`,
+    format: 'JSONEachRow',
+  })
+  const applied = new Set((await rs.json<{ version: number }>()).map((r) => Number(r.version)))
+  const done: number[] = []
+  for (const m of migrations(options)) {
+    if (applied.has(m.version)) continue
+    for (const query of m.statements) await client.command({ query })
+    await client.insert({
+      table: `${options.database}.schema_migrations`,
+      values: [{ version: m.version, description: m.description }],
+      format: 'JSONEachRow',
+    })
+    done.push(m.version)
+  }
+  return done
+}

@@ -1,0 +1,98 @@
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+import { EnvelopeCodec } from './codec.ts'
+import { SchemaError } from './errors.ts'
+import type { Envelope } from './families.ts'
+import { fingerprintBytes, rabinFingerprint64 } from './rabin.ts'
+
+const AVRO_DIR = fileURLToPath(new URL('../avro/', import.meta.url))
+
+function loadEnvelope(seq: number): Envelope {
+  return {
+    tenant: 'acme',
+    host_id: 'host-1',
+    hostname: 'web-1',
+    agent_id: 'agent-a',
+    seq,
+    ts_us: 1_795_000_000_123_456,
+    interval_ms: 1000,
+    sample: {
+      family: 'load',
+      data: { load1: 0.5, load5: 0.25, load15: 0.125, threads_running: 2, threads_total: 300, last_pid: 4242 },
+    },
+  }
+}
+
+describe('CRC-64-AVRO fingerprint', () => {
+  it('matches the Avro reference implementation', () => {
+    // Vectors computed with the Apache Avro Python library (schema.fingerprint('CRC-64-AVRO')).
+    expect(fingerprintBytes(rabinFingerprint64(Buffer.from('"int"'))).toString('hex')).toBe('8f5c393f1ad57572')
+    const record = '{"name":"a.B","type":"record","fields":[{"name":"x","type":"long"}]}'
+    expect(fingerprintBytes(rabinFingerprint64(Buffer.from(record))).toString('hex')).toBe('110f075ebe745d65')
+  })
+})
+
+describe('EnvelopeCodec', () => {
+  const codec = new EnvelopeCodec()
+
+  it('round-trips several single-object records concatenated in one payload', () => {
+    const a = codec.encode(loadEnvelope(1))
+    const b = codec.encode({
+      ...loadEnvelope(2),
+      sample: { family: 'memory', data: { fields: { MemTotal: 8 * 1024 ** 3, HugePages_Total: 0 } } },
+    })
+    expect(a.subarray(0, 2).toString('hex')).toBe('c301')
+    expect(a.subarray(2, 10).equals(codec.fingerprint)).toBe(true)
+    const out = codec.decodeAll(Buffer.concat([a, b]))
+    expect(out).toHaveLength(2)
+    expect(out[0]).toEqual(loadEnvelope(1))
+    expect(out[1]?.sample).toEqual({ family: 'memory', data: { fields: { MemTotal: 8 * 1024 ** 3, HugePages_Total: 0 } } })
+  })
+
+  it('names what is wrong with bad payloads', () => {
+    const good = codec.encode(loadEnvelope(1))
+    const expectCode = (buf: Buffer, code: string, text: RegExp): void => {
+      let caught: unknown
+      try {
+        codec.decodeAll(buf)
+      } catch (err) {
+        caught = err
+      }
+      expect(caught).toBeInstanceOf(SchemaError)
+      expect((caught as SchemaError).code).toBe(code)
+      expect((caught as SchemaError).message).toMatch(text)
+    }
+    expectCode(Buffer.alloc(0), 'EMPTY_PAYLOAD', /empty/)
+    expectCode(Buffer.from('{"json":true}'), 'NOT_SINGLE_OBJECT', /marker c301/)
+    const unknown = Buffer.from(good)
+    unknown[5] = (unknown[5] ?? 0) ^ 0xff
+    expectCode(unknown, 'UNKNOWN_FINGERPRINT', /unknown schema fingerprint/)
+    expectCode(good.subarray(0, good.length - 3), 'TRUNCATED', /truncated/)
+    expectCode(Buffer.concat([good, good.subarray(0, 6)]), 'TRUNCATED', new RegExp(`byte ${good.length}`))
+  })
+
+  it('rejects an envelope that does not match the schema, naming the field', () => {
+    const bad = { ...loadEnvelope(1), seq: 'seven' } as unknown as Envelope
+    expect(() => codec.encode(bad)).toThrow(/seq/)
+  })
+
+  it('reads records written with an older schema version, filling new fields with defaults', () => {
+    // Build an "old" schema set without the `hostname` field, as an older agent would have written.
+    const dir = mkdtempSync(join(tmpdir(), 'avro-old-'))
+    cpSync(AVRO_DIR, dir, { recursive: true })
+    const env = JSON.parse(readFileSync(join(dir, 'envelope.avsc'), 'utf8')) as { fields: { name: string }[] }
+    env.fields = env.fields.filter((f) => f.name !== 'hostname')
+    writeFileSync(join(dir, 'envelope.avsc'), JSON.stringify(env))
+    const oldCodec = new EnvelopeCodec(dir)
+    const oldBytes = oldCodec.encode(loadEnvelope(9))
+    expect(() => codec.decodeAll(oldBytes)).toThrow(/unknown schema fingerprint/)
+
+    const reader = new EnvelopeCodec()
+    reader.addWriterSchema(oldCodec.readerType)
+    const [decoded] = reader.decodeAll(oldBytes)
+    expect(decoded).toEqual({ ...loadEnvelope(9), hostname: '' })
+  })
+})

@@ -1,0 +1,40 @@
+import type { CpuSample, DiskSample, LoadSample, MemorySample, NetworkSample } from './records.ts'
+
+/** The metric families an envelope can carry, and the Avro record name of each. */
+export const FAMILY_RECORD = {
+  cpu: 'procstream.v1.CpuSample',
+  memory: 'procstream.v1.MemorySample',
+  network: 'procstream.v1.NetworkSample',
+  disk: 'procstream.v1.DiskSample',
+  load: 'procstream.v1.LoadSample',
+} as const
+
+export type Family = keyof typeof FAMILY_RECORD
+export const FAMILIES = Object.keys(FAMILY_RECORD) as Family[]
+
+export interface FamilyRecords {
+  cpu: CpuSample
+  memory: MemorySample
+  network: NetworkSample
+  disk: DiskSample
+  load: LoadSample
+}
+
+/** A family's record tagged with its family, so code can switch on it with full typing. */
+export type Sample = { [F in Family]: { family: F; data: FamilyRecords[F] } }[Family]
+
+/** The envelope as the rest of the code sees it: the Avro union unwrapped into `sample`. */
+export interface Envelope {
+  tenant: string
+  host_id: string
+  hostname: string
+  agent_id: string
+  seq: number
+  ts_us: number
+  interval_ms: number
+  sample: Sample
+}
+
+export function isFamily(name: string): name is Family {
+  return Object.hasOwn(FAMILY_RECORD, name)
+}
