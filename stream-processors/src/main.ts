@@ -1,0 +1,36 @@
+/**
+ * A stand-alone processor process, for the distributed mode (several of them share one consumer
+ * group). With embedded ClickHouse only one process may own the data directory: use `npm start`.
+ */
+import { createClickHouse, describeClickHouse } from '../../platform/clickhouse.ts'
+import { ConfigError } from '../../platform/errors.ts'
+import { createKafka } from '../../platform/kafka.ts'
+import { createLogger } from '../../platform/logger.ts'
+import { readProcessorConfig } from './config.ts'
+import { startProcessor } from './service.ts'
+
+const logger = createLogger('stream-processor')
+try {
+  const config = readProcessorConfig(process.env, process.env.PROCSTREAM_DATA_DIR ?? '.data')
+  const clickhouse = await createClickHouse(config.clickhouse)
+  const processor = await startProcessor({
+    config,
+    kafka: createKafka(config.brokers, 'procstream-processor', logger),
+    clickhouse,
+    logger,
+  })
+  logger.info({ clickhouse: describeClickHouse(config.clickhouse), topic: config.topic }, 'processor running')
+  const stop = async (): Promise<void> => {
+    await processor.stop()
+    await clickhouse.close()
+    process.exit(0)
+  }
+  process.once('SIGINT', () => void stop())
+  process.once('SIGTERM', () => void stop())
+} catch (err) {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`)
+    process.exit(2)
+  }
+  throw err
+}

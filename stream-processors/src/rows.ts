@@ -1,0 +1,76 @@
+import type { Envelope } from '../../schemas/src/families.ts'
+import { samplePoints } from '../../schemas/src/node-exporter.ts'
+
+/** Rows in the column order of metrics_raw and sample_log (see schemas/clickhouse/ddl.ts). */
+export type RawRow = [tenant: string, metric: string, host: string, labels: string, ts: string, value: number]
+export type SampleLogRow = [
+  tenant: string,
+  host: string,
+  hostname: string,
+  agent_id: string,
+  seq: number,
+  family: string,
+  ts: string,
+  points: number,
+  kafka_partition: number,
+  kafka_offset: string,
+]
+
+export interface RowBatch {
+  raw: RawRow[]
+  log: SampleLogRow[]
+  /** Values dropped because they were NaN or ±Inf (JSON cannot carry them, ClickHouse rollups choke). */
+  nonFinite: number
+}
+
+export function newRowBatch(): RowBatch {
+  return { raw: [], log: [], nonFinite: 0 }
+}
+
+/** DateTime64(6) literal from microseconds, exact (no float rounding of 16-digit numbers). */
+export function microsToDateTime64(us: number): string {
+  const secs = Math.floor(us / 1_000_000)
+  const frac = us - secs * 1_000_000
+  return `${secs}.${String(frac).padStart(6, '0')}`
+}
+
+/** Labels as one canonical string: a JSON object with keys sorted, so one series has one spelling. */
+export function canonicalLabels(labels: Readonly<Record<string, string>>): string {
+  const keys = Object.keys(labels)
+  if (keys.length === 0) return '{}'
+  keys.sort()
+  const sorted: Record<string, string> = {}
+  for (const k of keys) sorted[k] = labels[k] ?? ''
+  return JSON.stringify(sorted)
+}
+
+export function appendEnvelopeRows(
+  batch: RowBatch,
+  env: Envelope,
+  tenant: string,
+  kafka: { partition: number; offset: string },
+): void {
+  const ts = microsToDateTime64(env.ts_us)
+  let points = 0
+  const emit = (name: string, labels: Readonly<Record<string, string>>, value: number): void => {
+    if (!Number.isFinite(value)) {
+      batch.nonFinite++
+      return
+    }
+    batch.raw.push([tenant, name, env.host_id, canonicalLabels(labels), ts, value])
+    points++
+  }
+  samplePoints(env.sample, emit)
+  batch.log.push([
+    tenant,
+    env.host_id,
+    env.hostname,
+    env.agent_id,
+    env.seq,
+    env.sample.family,
+    ts,
+    points,
+    kafka.partition,
+    kafka.offset,
+  ])
+}

@@ -1,0 +1,35 @@
+import type { ClickHouseClient } from '@clickhouse/client'
+import type { Kafka } from 'kafkajs'
+import type { Logger } from '../../platform/logger.ts'
+import { migrate } from '../../schemas/clickhouse/migrate.ts'
+import { envelopeCodec } from '../../schemas/src/codec.ts'
+import { ClickHouseSink } from './clickhouse-sink.ts'
+import type { ProcessorConfig } from './config.ts'
+import { StreamProcessor } from './processor.ts'
+
+/** Apply the schema, then run one processor (a group member) until stopped. */
+export async function startProcessor(deps: {
+  config: ProcessorConfig
+  kafka: Kafka
+  clickhouse: ClickHouseClient
+  logger: Logger
+}): Promise<StreamProcessor> {
+  const { config } = deps
+  const applied = await migrate(deps.clickhouse, {
+    database: config.clickhouse.database,
+    rawTtlDays: config.rawTtlDays,
+    dedupWindow: config.dedupWindow,
+  })
+  if (applied.length > 0) deps.logger.info({ applied }, 'ClickHouse migrations applied')
+  const processor = new StreamProcessor({
+    kafka: deps.kafka,
+    topic: config.topic,
+    groupId: config.groupId,
+    sink: new ClickHouseSink(deps.clickhouse, config.clickhouse.database),
+    codec: envelopeCodec(),
+    logger: deps.logger,
+    maxMessagesPerInsert: config.maxMessagesPerInsert,
+  })
+  await processor.start()
+  return processor
+}
