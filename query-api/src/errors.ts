@@ -1,0 +1,31 @@
+import { ProcstreamError } from '../../platform/errors.ts'
+
+/**
+ * Every error the query API answers with: a code, the HTTP status and whether retrying can help.
+ *
+ * | code            | status | retryable | meaning                                                   |
+ * | --------------- | ------ | --------- | --------------------------------------------------------- |
+ * | UNAUTHENTICATED | 401    | no        | no bearer key, or a key that is not valid                 |
+ * | BAD_REQUEST     | 400    | no        | a parameter is missing, malformed or out of range         |
+ * | NOT_FOUND       | 404    | no        | no such route or no such host for this tenant             |
+ * | BACKEND         | 503    | yes       | ClickHouse (or another dependency) failed or timed out    |
+ */
+export const QUERY_API_ERRORS = {
+  UNAUTHENTICATED: 401,
+  BAD_REQUEST: 400,
+  NOT_FOUND: 404,
+  BACKEND: 503,
+} as const
+
+export type QueryApiErrorCode = keyof typeof QUERY_API_ERRORS
+
+export class QueryApiError extends ProcstreamError {
+  readonly component = 'query-api'
+  declare readonly code: QueryApiErrorCode
+  readonly statusCode: number
+
+  constructor(code: QueryApiErrorCode, message: string, options: { cause?: unknown } = {}) {
+    super(code, message, { retryable: code === 'BACKEND', cause: options.cause })
+    this.statusCode = QUERY_API_ERRORS[code]
+  }
+}
