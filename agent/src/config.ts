@@ -1,0 +1,82 @@
+import { parseArgs } from 'node:util'
+import { ConfigReader, type Env } from '../../platform/config.ts'
+import { DEFAULT_TOPIC } from '../../stream-processors/src/config.ts'
+
+export type OutputFormat = 'kafka' | 'prometheus' | 'json'
+
+export interface AgentConfig {
+  once: boolean
+  format: OutputFormat
+  procfs: string
+  intervalMs: number
+  brokers: string[]
+  topic: string
+  tenant: string
+  hostId: string | undefined
+  metricsPort: number
+}
+
+/** Every flag with its environment equivalent; `--help` prints this table. */
+const FLAGS = [
+  ['--once', '', 'take one sample, print it (with --format) and exit'],
+  ['--format FMT', 'AGENT_FORMAT', 'kafka (default: send), prometheus or json (print to stdout)'],
+  ['--procfs DIR', 'PROCFS', 'where /proc is mounted (default /proc), e.g. a host /proc in a container or a fixture tree'],
+  ['--interval MS', 'AGENT_INTERVAL_MS', 'sampling interval in milliseconds, 10 to 10000 (default 1000)'],
+  ['--brokers LIST', 'KAFKA_BROKERS', 'comma-separated host:port of Kafka brokers (default 127.0.0.1:9092)'],
+  ['--topic NAME', 'KAFKA_TOPIC', `Kafka topic (default ${DEFAULT_TOPIC})`],
+  ['--tenant NAME', 'AGENT_TENANT', 'tenant written in the envelope (default local)'],
+  ['--host-id ID', 'AGENT_HOST_ID', 'host identity (default: machine-id, else hostname)'],
+  ['--metrics-port N', 'AGENT_METRICS_PORT', 'reserved for the agent self-metrics endpoint (0 = off, default)'],
+  ['--help', '', 'print this help'],
+] as const
+
+export function helpText(): string {
+  const rows = FLAGS.map(([flag, env, text]) => `  ${flag.padEnd(18)} ${env.padEnd(20)} ${text}`)
+  return `procstream agent: samples /proc and sends Avro to Kafka\n\nUsage: npm run agent -- [flags]\n\n  ${'flag'.padEnd(18)} ${'env'.padEnd(20)} meaning\n${rows.join('\n')}\n`
+}
+
+export function readAgentConfig(argv: string[], env: Env): Readonly<AgentConfig> | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      once: { type: 'boolean' },
+      format: { type: 'string' },
+      procfs: { type: 'string' },
+      interval: { type: 'string' },
+      brokers: { type: 'string' },
+      topic: { type: 'string' },
+      tenant: { type: 'string' },
+      'host-id': { type: 'string' },
+      'metrics-port': { type: 'string' },
+      help: { type: 'boolean' },
+    },
+  })
+  if (values.help) return 'help'
+  // Flags win over the environment: fold them into one view and validate once.
+  const merged: Record<string, string | undefined> = {
+    ...env,
+    ...(values.format !== undefined && { AGENT_FORMAT: values.format }),
+    ...(values.procfs !== undefined && { PROCFS: values.procfs }),
+    ...(values.interval !== undefined && { AGENT_INTERVAL_MS: values.interval }),
+    ...(values.brokers !== undefined && { KAFKA_BROKERS: values.brokers }),
+    ...(values.topic !== undefined && { KAFKA_TOPIC: values.topic }),
+    ...(values.tenant !== undefined && { AGENT_TENANT: values.tenant }),
+    ...(values['host-id'] !== undefined && { AGENT_HOST_ID: values['host-id'] }),
+    ...(values['metrics-port'] !== undefined && { AGENT_METRICS_PORT: values['metrics-port'] }),
+  }
+  const r = new ConfigReader(merged)
+  const once = values.once ?? false
+  const format = r.oneOf<OutputFormat>('AGENT_FORMAT', ['kafka', 'prometheus', 'json'], once ? 'prometheus' : 'kafka')
+  return r.done({
+    once,
+    format,
+    procfs: r.string('PROCFS', '/proc'),
+    intervalMs: r.int('AGENT_INTERVAL_MS', 1000, { min: 10, max: 10_000 }),
+    brokers: r.hostPorts('KAFKA_BROKERS') ?? ['127.0.0.1:9092'],
+    topic: r.string('KAFKA_TOPIC', DEFAULT_TOPIC),
+    tenant: r.string('AGENT_TENANT', 'local'),
+    hostId: r.string('AGENT_HOST_ID'),
+    metricsPort: r.int('AGENT_METRICS_PORT', 0, { min: 0, max: 65535 }),
+  })
+}
