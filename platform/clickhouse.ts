@@ -51,3 +51,9 @@ export async function createClickHouse(config: ClickHouseConfig): Promise<ClickH
 export function describeClickHouse(config: ClickHouseConfig): string {
   return config.url === undefined ? `embedded chdb at ${config.embeddedPath}` : `server ${new URL(config.url).origin}`
 }
+
+/** ping() reports failure in its result instead of throwing; readiness checks want a rejection. */
+export async function pingClickHouse(client: ClickHouseClient): Promise<void> {
+  const result = await client.ping()
+  if (!result.success) throw result.error
+}

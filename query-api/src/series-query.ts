@@ -72,7 +72,8 @@ export async function querySeries(
       query: sql(database, req.fn),
       query_params: { tenant: req.tenant, metric: req.metric, host: req.host, from: first, to: req.toMs, step },
       format: 'JSONEachRow',
-      clickhouse_settings: { max_execution_time: 10, readonly: '1' },
+      // No per-query settings here: embedded chdb runs every query in one session, so a setting such as
+      // readonly=1 would stay set and make the processor's next insert fail in the same process.
     })
     rows = await rs.json()
   } catch (err) {

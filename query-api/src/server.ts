@@ -17,8 +17,9 @@ export interface QueryApiDeps {
 }
 
 export async function buildQueryApi(deps: QueryApiDeps): Promise<FastifyInstance> {
-  // pino's Logger and fastify's base logger type differ only in generics; it is the same pino.
-  const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: 1024 * 1024 })
+  // Typed as fastify's base logger so route modules take a plain FastifyInstance; it is the same pino.
+  const loggerInstance: FastifyBaseLogger = deps.logger
+  const app = Fastify({ loggerInstance, logController: new LogController({ disableRequestLogging: true }), bodyLimit: 1024 * 1024 })
   // Every failure answers the same JSON shape, with no stack trace, whatever threw it.
   app.setErrorHandler((err, req, reply) => {
     if (err instanceof QueryApiError) {

@@ -11,7 +11,7 @@ export async function migrate(client: ClickHouseClient, options: DdlOptions): Pr
     query: `SELECT version FROM ${options.database}.schema_migrations FINAL`,
     format: 'JSONEachRow',
   })
-  const applied = new Set((await rs.json<{ version: number }>()).map((r) => Number(r.version)))
+  const applied = new Set((await rs.json<{ version: number }>()).map((r) => r.version))
   const done: number[] = []
   for (const m of migrations(options)) {
     if (applied.has(m.version)) continue

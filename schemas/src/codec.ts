@@ -117,7 +117,7 @@ export class EnvelopeCodec {
     }
     let decoded: { value: unknown; offset: number }
     try {
-      decoded = this.readerType.decode(buf, pos + HEADER_BYTES, writer.resolver) as { value: unknown; offset: number }
+      decoded = this.readerType.decode(buf, pos + HEADER_BYTES, writer.resolver)
     } catch (err) {
       throw new SchemaError('INVALID_RECORD', `record at byte ${pos}: body does not decode: ${String(err)}`, { cause: err })
     }

@@ -1,4 +1,5 @@
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, PartitionOffset } from 'kafkajs'
+import { errorMessage } from '../../platform/errors.ts'
 import type { Logger } from '../../platform/logger.ts'
 import type { EnvelopeCodec } from '../../schemas/src/codec.ts'
 import { SchemaError } from '../../schemas/src/errors.ts'
@@ -200,7 +201,7 @@ export class StreamProcessor {
         return true
       } catch (err) {
         this.stats.insertFailures++
-        this.o.logger.warn({ err, token, retryInMs: delay }, 'ClickHouse insert failed; retrying')
+        this.o.logger.warn({ error: errorMessage(err), token, retryInMs: delay }, 'ClickHouse insert failed; retrying')
         if (!p.isRunning() || p.isStale()) return false
         await new Promise((r) => setTimeout(r, delay))
         await p.heartbeat()
