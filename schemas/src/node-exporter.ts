@@ -1,0 +1,326 @@
+import type { Family, FamilyRecords, Sample } from './families.ts'
+import type { CpuSample, DiskSample, LoadSample, MemorySample, NetworkSample } from './records.ts'
+
+/**
+ * The family records as node_exporter 1.5 exposes them on Linux: metric names, labels, units,
+ * HELP text and TYPE. Used by the agent's `--format prometheus` and by the stream processor that
+ * turns records into rows, so both agree with each other and with node_exporter.
+ *
+ * Followed, in prometheus/node_exporter:
+ *   collector/cpu_linux.go + cpu_common.go   node_cpu_seconds_total, node_cpu_guest_seconds_total
+ *   collector/stat_linux.go                  node_intr_total … node_procs_blocked
+ *   collector/meminfo.go + meminfo_linux.go  node_memory_*
+ *   collector/netdev_common.go + netdev_linux.go (procfs path and legacy() names)
+ *   collector/diskstats_linux.go + diskstats_common.go
+ *   collector/loadavg.go
+ *
+ * Deliberate differences, each because the /proc record alone cannot carry node_exporter's input:
+ * node_disk_info and the udev/sysfs disk metrics are not produced; 1.5 (procfs 0.8) also emitted
+ * all-zero series for an offline CPU numbered below the highest online one, we emit only the CPUs
+ * the kernel printed, as node_exporter does since 1.6; node_exporter holds back a CPU counter that
+ * goes backwards between scrapes, which a stateless mapping cannot, so raw values pass through.
+ * With --collector.netdev.netlink (1.5's default) node_exporter reads the same 16 counters over
+ * netlink and renames them to the /proc/net/dev names used here (netdev legacy()); netlink's extra
+ * receive_nohandler has no /proc/net/dev column and is not produced.
+ */
+
+export type MetricType = 'counter' | 'gauge'
+
+export type Labels = Readonly<Record<string, string>>
+
+export interface MetricPoint {
+  readonly name: string
+  readonly labels: Labels
+  readonly value: number
+}
+
+export interface MetricFamilyInfo {
+  readonly name: string
+  readonly help: string
+  readonly type: MetricType
+}
+
+/** Receives one series value; labels is a fresh object the receiver may keep. */
+export type EmitPoint = (name: string, labels: Record<string, string>, value: number) => void
+
+/** Kernel sectors in /proc/diskstats are always 512 bytes, whatever the device's block size. */
+const SECTOR_BYTES = 512
+/**
+ * node_exporter multiplies milliseconds by float64(1.0/1000.0) rather than dividing by 1000; the
+ * two differ in the last bit for about one value in eight, so multiply to print the same number.
+ */
+const SECONDS_PER_MS = 1 / 1000
+/** procfs (and so node_exporter) divides /proc/stat ticks by 100, Linux's fixed USER_HZ. */
+const DEFAULT_USER_HZ = 100
+
+const NETWORK_COUNTERS = [
+  ['receive_bytes', 'rx_bytes'],
+  ['receive_packets', 'rx_packets'],
+  ['receive_errs', 'rx_errs'],
+  ['receive_drop', 'rx_drop'],
+  ['receive_fifo', 'rx_fifo'],
+  ['receive_frame', 'rx_frame'],
+  ['receive_compressed', 'rx_compressed'],
+  ['receive_multicast', 'rx_multicast'],
+  ['transmit_bytes', 'tx_bytes'],
+  ['transmit_packets', 'tx_packets'],
+  ['transmit_errs', 'tx_errs'],
+  ['transmit_drop', 'tx_drop'],
+  ['transmit_fifo', 'tx_fifo'],
+  ['transmit_colls', 'tx_colls'],
+  ['transmit_carrier', 'tx_carrier'],
+  ['transmit_compressed', 'tx_compressed'],
+] as const
+
+const STATIC_INFO: readonly MetricFamilyInfo[] = [
+  { name: 'node_cpu_seconds_total', help: 'Seconds the CPUs spent in each mode.', type: 'counter' },
+  {
+    name: 'node_cpu_guest_seconds_total',
+    help: 'Seconds the CPUs spent in guests (VMs) for each mode.',
+    type: 'counter',
+  },
+  { name: 'node_intr_total', help: 'Total number of interrupts serviced.', type: 'counter' },
+  { name: 'node_context_switches_total', help: 'Total number of context switches.', type: 'counter' },
+  { name: 'node_forks_total', help: 'Total number of forks.', type: 'counter' },
+  { name: 'node_boot_time_seconds', help: 'Node boot time, in unixtime.', type: 'gauge' },
+  { name: 'node_procs_running', help: 'Number of processes in runnable state.', type: 'gauge' },
+  {
+    name: 'node_procs_blocked',
+    help: 'Number of processes blocked waiting for I/O to complete.',
+    type: 'gauge',
+  },
+  ...NETWORK_COUNTERS.map(([key]): MetricFamilyInfo => ({
+    name: `node_network_${key}_total`,
+    help: `Network device statistic ${key}.`,
+    type: 'counter',
+  })),
+  {
+    name: 'node_disk_reads_completed_total',
+    help: 'The total number of reads completed successfully.',
+    type: 'counter',
+  },
+  { name: 'node_disk_reads_merged_total', help: 'The total number of reads merged.', type: 'counter' },
+  {
+    name: 'node_disk_read_bytes_total',
+    help: 'The total number of bytes read successfully.',
+    type: 'counter',
+  },
+  {
+    name: 'node_disk_read_time_seconds_total',
+    help: 'The total number of seconds spent by all reads.',
+    type: 'counter',
+  },
+  {
+    name: 'node_disk_writes_completed_total',
+    help: 'The total number of writes completed successfully.',
+    type: 'counter',
+  },
+  { name: 'node_disk_writes_merged_total', help: 'The number of writes merged.', type: 'counter' },
+  {
+    name: 'node_disk_written_bytes_total',
+    help: 'The total number of bytes written successfully.',
+    type: 'counter',
+  },
+  {
+    name: 'node_disk_write_time_seconds_total',
+    help: 'This is the total number of seconds spent by all writes.',
+    type: 'counter',
+  },
+  { name: 'node_disk_io_now', help: 'The number of I/Os currently in progress.', type: 'gauge' },
+  { name: 'node_disk_io_time_seconds_total', help: 'Total seconds spent doing I/Os.', type: 'counter' },
+  {
+    name: 'node_disk_io_time_weighted_seconds_total',
+    help: 'The weighted # of seconds spent doing I/Os.',
+    type: 'counter',
+  },
+  {
+    name: 'node_disk_discards_completed_total',
+    help: 'The total number of discards completed successfully.',
+    type: 'counter',
+  },
+  { name: 'node_disk_discards_merged_total', help: 'The total number of discards merged.', type: 'counter' },
+  {
+    name: 'node_disk_discarded_sectors_total',
+    help: 'The total number of sectors discarded successfully.',
+    type: 'counter',
+  },
+  {
+    name: 'node_disk_discard_time_seconds_total',
+    help: 'This is the total number of seconds spent by all discards.',
+    type: 'counter',
+  },
+  {
+    name: 'node_disk_flush_requests_total',
+    // node_exporter's text has no final period.
+    help: 'The total number of flush requests completed successfully',
+    type: 'counter',
+  },
+  {
+    name: 'node_disk_flush_requests_time_seconds_total',
+    help: 'This is the total number of seconds spent by all flush requests.',
+    type: 'counter',
+  },
+  { name: 'node_load1', help: '1m load average.', type: 'gauge' },
+  { name: 'node_load5', help: '5m load average.', type: 'gauge' },
+  { name: 'node_load15', help: '15m load average.', type: 'gauge' },
+]
+
+const INFO_BY_NAME = new Map(STATIC_INFO.map((info) => [info.name, info]))
+
+const MEMORY_PREFIX = 'node_memory_'
+const PARENTHESES = /\((.*)\)/
+/** The only /proc/meminfo lines without a unit (mm/hugetlb.c); node_exporter gives them no `_bytes`. */
+const UNITLESS_MEMINFO = /^HugePages_/
+const VALID_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/
+
+/** Every metric name with a fixed name this mapping can emit (node_memory_* names depend on the kernel). */
+export const STATIC_METRICS: readonly MetricFamilyInfo[] = STATIC_INFO
+
+/** HELP and TYPE of a metric as node_exporter prints them, or undefined for a name it does not emit. */
+export function metricInfo(name: string): MetricFamilyInfo | undefined {
+  const known = INFO_BY_NAME.get(name)
+  if (known !== undefined) return known
+  if (name.startsWith(MEMORY_PREFIX) && name.length > MEMORY_PREFIX.length && VALID_NAME.test(name)) {
+    const key = name.slice(MEMORY_PREFIX.length)
+    // meminfo.go: a key ending in `_total` is typed counter, everything else gauge.
+    return {
+      name,
+      help: `Memory information field ${key}.`,
+      type: key.endsWith('_total') ? 'counter' : 'gauge',
+    }
+  }
+  return undefined
+}
+
+/**
+ * node_exporter's name for a /proc/meminfo field: `Active(anon)` → `node_memory_Active_anon_bytes`,
+ * `HugePages_Total` → `node_memory_HugePages_Total`.
+ */
+export function memoryMetricName(field: string): string {
+  const key = field.replace(PARENTHESES, '_$1')
+  return UNITLESS_MEMINFO.test(field) ? `${MEMORY_PREFIX}${key}` : `${MEMORY_PREFIX}${key}_bytes`
+}
+
+/** Emit every node_exporter series of one family record. */
+export function toMetricPoints<F extends Family>(family: F, sample: FamilyRecords[F], emit: EmitPoint): void {
+  // TypeScript does not narrow `sample` through a switch on the generic `family`, hence the casts.
+  switch (family) {
+    case 'cpu':
+      cpuPoints(sample as CpuSample, emit)
+      return
+    case 'memory':
+      memoryPoints(sample as MemorySample, emit)
+      return
+    case 'network':
+      networkPoints(sample as NetworkSample, emit)
+      return
+    case 'disk':
+      diskPoints(sample as DiskSample, emit)
+      return
+    case 'load':
+      loadPoints(sample as LoadSample, emit)
+      return
+  }
+}
+
+/** toMetricPoints for a family-tagged sample, as envelopes carry them. */
+export function samplePoints(sample: Sample, emit: EmitPoint): void {
+  switch (sample.family) {
+    case 'cpu':
+      cpuPoints(sample.data, emit)
+      return
+    case 'memory':
+      memoryPoints(sample.data, emit)
+      return
+    case 'network':
+      networkPoints(sample.data, emit)
+      return
+    case 'disk':
+      diskPoints(sample.data, emit)
+      return
+    case 'load':
+      loadPoints(sample.data, emit)
+      return
+  }
+}
+
+function cpuPoints(sample: CpuSample, emit: EmitPoint): void {
+  const hz = sample.user_hz > 0 ? sample.user_hz : DEFAULT_USER_HZ
+  for (const t of sample.cpus) {
+    // node_exporter exports per-CPU series only; the aggregate line is their sum.
+    if (t.cpu < 0) continue
+    const cpu = String(t.cpu)
+    emit('node_cpu_seconds_total', { cpu, mode: 'user' }, t.user / hz)
+    emit('node_cpu_seconds_total', { cpu, mode: 'nice' }, t.nice / hz)
+    emit('node_cpu_seconds_total', { cpu, mode: 'system' }, t.system / hz)
+    emit('node_cpu_seconds_total', { cpu, mode: 'idle' }, t.idle / hz)
+    emit('node_cpu_seconds_total', { cpu, mode: 'iowait' }, t.iowait / hz)
+    emit('node_cpu_seconds_total', { cpu, mode: 'irq' }, t.irq / hz)
+    emit('node_cpu_seconds_total', { cpu, mode: 'softirq' }, t.softirq / hz)
+    emit('node_cpu_seconds_total', { cpu, mode: 'steal' }, t.steal / hz)
+    // Guest time is also counted in user and nice; node_exporter shows it separately (--collector.cpu.guest, on by default).
+    emit('node_cpu_guest_seconds_total', { cpu, mode: 'user' }, t.guest / hz)
+    emit('node_cpu_guest_seconds_total', { cpu, mode: 'nice' }, t.guest_nice / hz)
+  }
+  emit('node_intr_total', {}, sample.intr)
+  emit('node_context_switches_total', {}, sample.ctxt)
+  emit('node_forks_total', {}, sample.processes)
+  emit('node_boot_time_seconds', {}, sample.btime)
+  emit('node_procs_running', {}, sample.procs_running)
+  emit('node_procs_blocked', {}, sample.procs_blocked)
+}
+
+function memoryPoints(sample: MemorySample, emit: EmitPoint): void {
+  for (const field of Object.keys(sample.fields)) {
+    const value = sample.fields[field]
+    const name = memoryMetricName(field)
+    // A record from the wire may name a field Prometheus cannot represent; the kernel never does.
+    if (value === undefined || !VALID_NAME.test(name)) continue
+    emit(name, {}, value)
+  }
+}
+
+function networkPoints(sample: NetworkSample, emit: EmitPoint): void {
+  for (const iface of sample.interfaces) {
+    for (const [key, field] of NETWORK_COUNTERS) {
+      emit(`node_network_${key}_total`, { device: iface.device }, iface[field])
+    }
+  }
+}
+
+function diskPoints(sample: DiskSample, emit: EmitPoint): void {
+  for (const d of sample.devices) {
+    const device = d.device
+    emit('node_disk_reads_completed_total', { device }, d.reads_completed)
+    emit('node_disk_reads_merged_total', { device }, d.reads_merged)
+    emit('node_disk_read_bytes_total', { device }, d.sectors_read * SECTOR_BYTES)
+    emit('node_disk_read_time_seconds_total', { device }, d.read_time_ms * SECONDS_PER_MS)
+    emit('node_disk_writes_completed_total', { device }, d.writes_completed)
+    emit('node_disk_writes_merged_total', { device }, d.writes_merged)
+    emit('node_disk_written_bytes_total', { device }, d.sectors_written * SECTOR_BYTES)
+    emit('node_disk_write_time_seconds_total', { device }, d.write_time_ms * SECONDS_PER_MS)
+    emit('node_disk_io_now', { device }, d.io_in_progress)
+    emit('node_disk_io_time_seconds_total', { device }, d.io_time_ms * SECONDS_PER_MS)
+    emit('node_disk_io_time_weighted_seconds_total', { device }, d.weighted_io_time_ms * SECONDS_PER_MS)
+    // Absent on older kernels, where node_exporter emits nothing rather than zero.
+    if (d.discards_completed !== null)
+      emit('node_disk_discards_completed_total', { device }, d.discards_completed)
+    if (d.discards_merged !== null) emit('node_disk_discards_merged_total', { device }, d.discards_merged)
+    // Unlike reads and writes, node_exporter exports discards in sectors, not bytes.
+    if (d.sectors_discarded !== null)
+      emit('node_disk_discarded_sectors_total', { device }, d.sectors_discarded)
+    if (d.discard_time_ms !== null) {
+      emit('node_disk_discard_time_seconds_total', { device }, d.discard_time_ms * SECONDS_PER_MS)
+    }
+    if (d.flushes_completed !== null) emit('node_disk_flush_requests_total', { device }, d.flushes_completed)
+    if (d.flush_time_ms !== null) {
+      emit('node_disk_flush_requests_time_seconds_total', { device }, d.flush_time_ms * SECONDS_PER_MS)
+    }
+  }
+}
+
+function loadPoints(sample: LoadSample, emit: EmitPoint): void {
+  emit('node_load1', {}, sample.load1)
+  emit('node_load5', {}, sample.load5)
+  emit('node_load15', {}, sample.load15)
+}

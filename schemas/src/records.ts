@@ -1,0 +1,107 @@
+/**
+ * The family records as plain objects, field for field the Avro records in schemas/avro/*.avsc
+ * (Avro `int`/`long` → number, `["null","long"]` → number | null, `map<long>` → Record).
+ * Units are the kernel's own, as each .avsc documents; conversion to node_exporter's units happens
+ * in node-exporter.ts, never here.
+ */
+
+/** One line of /proc/stat's cpu block, in USER_HZ ticks. */
+export interface CpuTimes {
+  /** CPU number, or -1 for the aggregate `cpu` line. */
+  cpu: number
+  user: number
+  nice: number
+  system: number
+  idle: number
+  iowait: number
+  irq: number
+  softirq: number
+  steal: number
+  guest: number
+  guest_nice: number
+}
+
+/** procstream.v1.CpuSample (cpu.avsc): /proc/stat. */
+export interface CpuSample {
+  /** Ticks per second of the cpu counters. */
+  user_hz: number
+  cpus: CpuTimes[]
+  intr: number
+  ctxt: number
+  btime: number
+  processes: number
+  procs_running: number
+  procs_blocked: number
+}
+
+/** procstream.v1.MemorySample (memory.avsc): /proc/meminfo, kernel field names, kB lines in bytes. */
+export interface MemorySample {
+  fields: Record<string, number>
+}
+
+/** One interface of /proc/net/dev. */
+export interface NetDevCounters {
+  device: string
+  rx_bytes: number
+  rx_packets: number
+  rx_errs: number
+  rx_drop: number
+  rx_fifo: number
+  rx_frame: number
+  rx_compressed: number
+  rx_multicast: number
+  tx_bytes: number
+  tx_packets: number
+  tx_errs: number
+  tx_drop: number
+  tx_fifo: number
+  tx_colls: number
+  tx_carrier: number
+  tx_compressed: number
+}
+
+/** procstream.v1.NetworkSample (network.avsc). */
+export interface NetworkSample {
+  interfaces: NetDevCounters[]
+}
+
+/** One device of /proc/diskstats: 512-byte sectors and milliseconds, as the kernel counts them. */
+export interface DiskCounters {
+  device: string
+  major: number
+  minor: number
+  reads_completed: number
+  reads_merged: number
+  sectors_read: number
+  read_time_ms: number
+  writes_completed: number
+  writes_merged: number
+  sectors_written: number
+  write_time_ms: number
+  io_in_progress: number
+  io_time_ms: number
+  weighted_io_time_ms: number
+  /** null before kernel 4.18 (the 14-field layout). */
+  discards_completed: number | null
+  discards_merged: number | null
+  sectors_discarded: number | null
+  discard_time_ms: number | null
+  /** null before kernel 5.5 (14- and 18-field layouts). */
+  flushes_completed: number | null
+  flush_time_ms: number | null
+}
+
+/** procstream.v1.DiskSample (disk.avsc). */
+export interface DiskSample {
+  devices: DiskCounters[]
+}
+
+/** procstream.v1.LoadSample (load.avsc): /proc/loadavg. */
+export interface LoadSample {
+  load1: number
+  load5: number
+  load15: number
+  threads_running: number
+  threads_total: number
+  last_pid: number
+}
