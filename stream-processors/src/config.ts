@@ -9,6 +9,8 @@ export interface ProcessorConfig {
   /** Most Kafka messages folded into one ClickHouse insert. */
   maxMessagesPerInsert: number
   rawTtlDays: number
+  /** How long the broker waits for a silent member (a crashed processor) before giving its partitions away. */
+  sessionTimeoutMs: number
   dedupWindow: number
 }
 
@@ -30,6 +32,7 @@ export function readProcessorConfig(
     clickhouse: readClickHouseConfig(r, dataDir),
     maxMessagesPerInsert: r.int('PROCESSOR_MAX_MESSAGES_PER_INSERT', 5_000, { min: 1, max: 1_000_000 }),
     rawTtlDays: r.int('RAW_TTL_DAYS', 7, { min: 1, max: 3650 }),
+    sessionTimeoutMs: r.int('PROCESSOR_SESSION_TIMEOUT_MS', 30_000, { min: 6_000, max: 300_000 }),
     dedupWindow: r.int('CLICKHOUSE_DEDUP_WINDOW', 1_000, { min: 100, max: 100_000 }),
   })
 }

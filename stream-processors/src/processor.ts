@@ -15,6 +15,7 @@ export interface ProcessorOptions {
   codec: EnvelopeCodec
   logger: Logger
   maxMessagesPerInsert: number
+  sessionTimeoutMs: number
 }
 
 export interface ProcessorStats {
@@ -78,8 +79,8 @@ export class StreamProcessor {
   constructor(private readonly o: ProcessorOptions) {
     this.consumer = o.kafka.consumer({
       groupId: o.groupId,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      sessionTimeout: o.sessionTimeoutMs,
+      heartbeatInterval: Math.max(1_000, Math.floor(o.sessionTimeoutMs / 10)),
       maxWaitTimeInMs: 250,
       retry: { retries: 10 },
     })

@@ -29,6 +29,7 @@ export async function startProcessor(deps: {
     codec: envelopeCodec(),
     logger: deps.logger,
     maxMessagesPerInsert: config.maxMessagesPerInsert,
+    sessionTimeoutMs: config.sessionTimeoutMs,
   })
   await processor.start()
   return processor

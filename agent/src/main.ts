@@ -1,0 +1,111 @@
+import { ConfigError } from '../../platform/errors.ts'
+import { createKafka, sampleKey } from '../../platform/kafka.ts'
+import { createLogger } from '../../platform/logger.ts'
+import { envelopeCodec } from '../../schemas/src/codec.ts'
+import { FAMILIES, type Envelope, type Sample } from '../../schemas/src/families.ts'
+import { readAgentConfig, helpText, type AgentConfig } from './config.ts'
+import { formatSamples } from './format/output.ts'
+import { resolveIdentity, type AgentIdentity } from './identity.ts'
+import { Sampler } from './sampler.ts'
+import { KafkaSink } from './sink/kafka-sink.ts'
+import { Ticker } from './ticker.ts'
+
+const logger = createLogger('agent')
+
+function problemLogger(): (family: string, problem: string) => void {
+  // One line per family per minute at most: a broken file must not flood the log at 10 Hz.
+  const last = new Map<string, number>()
+  return (family, problem) => {
+    const now = Date.now()
+    if (now - (last.get(family) ?? 0) < 60_000) return
+    last.set(family, now)
+    logger.warn({ family }, problem)
+  }
+}
+
+function runOnce(config: AgentConfig, id: AgentIdentity): void {
+  const sampler = new Sampler(config.procfs, (family, problem) => {
+    process.stderr.write(`warning: ${family}: ${problem}\n`)
+  })
+  const samples = FAMILIES.map((f) => sampler.sample(f)).filter((s): s is Sample => s !== undefined)
+  sampler.close()
+  const tsUs = Date.now() * 1000
+  process.stdout.write(
+    formatSamples(config.format === 'json' ? 'json' : 'prometheus', samples, (sample, i) => ({
+      tenant: config.tenant,
+      host_id: id.hostId,
+      hostname: id.hostname,
+      agent_id: id.agentId,
+      seq: i,
+      ts_us: tsUs,
+      interval_ms: config.intervalMs,
+      sample,
+    })),
+  )
+}
+
+function runContinuously(config: AgentConfig, id: AgentIdentity): void {
+  const codec = envelopeCodec()
+  const sink = new KafkaSink({
+    kafka: createKafka(config.brokers, `procstream-agent-${id.hostId}`, logger),
+    topic: config.topic,
+    key: sampleKey(config.tenant, id.hostId),
+    logger,
+    maxMessageBytes: 64 * 1024,
+    lingerMs: Math.min(200, config.intervalMs),
+    maxQueueBytes: 64 * 1024 * 1024,
+  })
+  // The producer connects in the background: samples queue until the broker is reachable.
+  const connecting = sink.start().catch((err: unknown) => {
+    logger.warn({ err: String(err) }, 'Kafka not reachable yet; samples are queued')
+  })
+  const sampler = new Sampler(config.procfs, problemLogger())
+  let seq = 0
+  const ticker = new Ticker(config.intervalMs, () => {
+    const tsUs = Date.now() * 1000
+    for (const family of FAMILIES) {
+      const sample = sampler.sample(family)
+      if (!sample) continue
+      const envelope: Envelope = {
+        tenant: config.tenant,
+        host_id: id.hostId,
+        hostname: id.hostname,
+        agent_id: id.agentId,
+        seq: seq++,
+        ts_us: tsUs,
+        interval_ms: config.intervalMs,
+        sample,
+      }
+      sink.enqueue(codec.encode(envelope))
+    }
+  })
+  ticker.start()
+  logger.info({ hostId: id.hostId, agentId: id.agentId, intervalMs: config.intervalMs, brokers: config.brokers }, 'agent sampling')
+  const stop = async (): Promise<void> => {
+    ticker.stop()
+    sampler.close()
+    await connecting
+    await sink.stop()
+    logger.info({ ...sink.stats, ...sampler.stats, missedTicks: ticker.missed }, 'agent stopped')
+    process.exit(0)
+  }
+  process.once('SIGINT', () => void stop())
+  process.once('SIGTERM', () => void stop())
+}
+
+try {
+  const config = readAgentConfig(process.argv.slice(2), process.env)
+  if (config === 'help') {
+    process.stdout.write(helpText())
+  } else {
+    const id = resolveIdentity(config.hostId)
+    if (config.once) runOnce(config, id)
+    else runContinuously(config, id)
+  }
+} catch (err) {
+  if (err instanceof ConfigError || (err instanceof Error && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))) {
+    process.stderr.write(`${err.message}\n\n${helpText()}`)
+    process.exit(2)
+  }
+  throw err
+}
