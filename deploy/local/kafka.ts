@@ -1,0 +1,332 @@
+import { randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { Kafka, logLevel } from 'kafkajs'
+import { ServiceError, errorMessage } from '../../platform/errors.ts'
+import { assertPortFree } from './ports.ts'
+import { KAFKA_LOG4J2_CONFIG, ensureKafkaJars, kafkaVersion } from './kafka-jars.ts'
+import {
+  ManagedProcess,
+  describeExit,
+  likelyCause,
+  probeCommand,
+  tailLines,
+  waitUntilReady,
+  type ExitInfo,
+} from './service-process.ts'
+
+export { ensureKafkaJars, kafkaVersion } from './kafka-jars.ts'
+
+export interface LocalKafka {
+  brokers: string[]
+  logFile: string
+  pid: number
+  stop(): Promise<void>
+}
+
+export interface StartKafkaOptions {
+  dataDir: string
+  port?: number
+  controllerPort?: number
+  /** Default partition count for topics created without one (auto-creation itself is off). */
+  partitions?: number
+  logRetentionHours?: number
+  log?: (line: string) => void
+  /** Where the jars are cached; defaults to `<repo>/.cache`. */
+  cacheDir?: string
+  heapMb?: number
+  readyTimeoutMs?: number
+}
+
+const HOST = '127.0.0.1'
+
+function quiet(brokers: string[], clientId: string): Kafka {
+  return new Kafka({
+    clientId,
+    brokers,
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 2_000,
+    requestTimeout: 10_000,
+    retry: { retries: 0 },
+  })
+}
+
+async function requireJava(kafkaMajor: number): Promise<void> {
+  const out = await probeCommand('java', ['-version'])
+  if (out === null) {
+    throw new ServiceError(
+      'KAFKA_JAVA_MISSING',
+      'java not found on PATH: the local Kafka broker needs a JDK/JRE 17+ (apt-get install -y openjdk-17-jre-headless)',
+    )
+  }
+  const m = /version "(\d+)(?:\.(\d+))?/.exec(out)
+  const major = m?.[1] === '1' ? Number(m[2]) : Number(m?.[1])
+  const needed = kafkaMajor >= 4 ? 17 : 11
+  if (!Number.isFinite(major) || major < needed) {
+    throw new ServiceError(
+      'KAFKA_JAVA_TOO_OLD',
+      `Kafka ${kafkaMajor}.x needs Java ${needed}+, but \`java -version\` says: ${out.split('\n')[0] ?? out}`,
+    )
+  }
+}
+
+/** A KRaft cluster id: 16 random bytes, base64url without padding, as Kafka's Uuid prints them. */
+function newClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url')
+    // Kafka avoids ids starting with '-' because the CLI would read them as options.
+    if (!id.startsWith('-')) return id
+  }
+}
+
+async function clusterId(dataDir: string): Promise<string> {
+  const file = join(dataDir, 'cluster-id')
+  if (existsSync(file)) return (await readFile(file, 'utf8')).trim()
+  const id = newClusterId()
+  await writeFile(file, `${id}\n`)
+  return id
+}
+
+function brokerProperties(o: {
+  port: number
+  controllerPort: number
+  logDir: string
+  partitions: number
+  retentionHours: number
+  kafkaMajor: number
+}): string {
+  const props: Record<string, string | number> = {
+    'process.roles': 'broker,controller',
+    'node.id': 1,
+    // A static voter set (not --standalone's dynamic quorum) keeps the controller port out of the
+    // stored metadata, so a restart on different ports still finds its data.
+    'controller.quorum.voters': `1@${HOST}:${o.controllerPort}`,
+    listeners: `PLAINTEXT://${HOST}:${o.port},CONTROLLER://${HOST}:${o.controllerPort}`,
+    'advertised.listeners': `PLAINTEXT://${HOST}:${o.port}`,
+    'controller.listener.names': 'CONTROLLER',
+    'inter.broker.listener.name': 'PLAINTEXT',
+    'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    'log.dirs': o.logDir,
+    'num.partitions': o.partitions,
+    'default.replication.factor': 1,
+    'min.insync.replicas': 1,
+    'offsets.topic.replication.factor': 1,
+    // 50 offset partitions (the default) slow the first consumer group down for nothing on one node.
+    'offsets.topic.num.partitions': 8,
+    'transaction.state.log.replication.factor': 1,
+    'transaction.state.log.min.isr': 1,
+    'group.initial.rebalance.delay.ms': 0,
+    'auto.create.topics.enable': 'false',
+    'log.retention.hours': o.retentionHours,
+    'log.retention.check.interval.ms': 60_000,
+  }
+  if (o.kafkaMajor >= 4) {
+    props['share.coordinator.state.topic.replication.factor'] = 1
+    props['share.coordinator.state.topic.min.isr'] = 1
+  }
+  return `${Object.entries(props)
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join('\n')}\n`
+}
+
+/** Java's String.hashCode, which Kafka uses to place a group on a `__consumer_offsets` partition. */
+function javaHash(s: string): number {
+  let h = 0
+  for (let i = 0; i < s.length; i++) h = (Math.imul(31, h) + s.charCodeAt(i)) | 0
+  return h
+}
+
+/** One group id per `__consumer_offsets` partition, so probing them all touches every coordinator shard. */
+function probeGroups(partitions: number): string[] {
+  const byPartition = new Map<number, string>()
+  for (let i = 0; byPartition.size < partitions; i++) {
+    const id = `procstream-ready-${i}`
+    const p = (javaHash(id) & 0x7fffffff) % partitions
+    if (!byPartition.has(p)) byPartition.set(p, id)
+  }
+  return [...byPartition.values()]
+}
+
+/**
+ * Ready means a client can do real work: the broker is registered and, on a restart, the group
+ * coordinator has loaded every offsets partition (until then OffsetFetch answers
+ * COORDINATOR_LOAD_IN_PROGRESS, which kafkajs' admin does not retry).
+ */
+async function isReady(brokers: string[]): Promise<boolean> {
+  const admin = quiet(brokers, 'procstream-local-ready').admin()
+  try {
+    await admin.connect()
+    const cluster = await admin.describeCluster()
+    if (cluster.brokers.length === 0 || cluster.controller === null) return false
+    if (!(await admin.listTopics()).includes('__consumer_offsets')) return true
+    const meta = await admin.fetchTopicMetadata({ topics: ['__consumer_offsets'] })
+    const partitions = meta.topics[0]?.partitions.length ?? 0
+    for (const groupId of probeGroups(partitions)) await admin.fetchOffsets({ groupId, topics: [] })
+    return true
+  } catch {
+    return false
+  } finally {
+    await admin.disconnect().catch(() => undefined)
+  }
+}
+
+/**
+ * Starts a single-node KRaft Kafka broker from the Maven-fetched jars, with its data, config and log
+ * under `dataDir`. The storage is formatted only once, so stopping and starting again on the same
+ * folder keeps topics and committed offsets.
+ */
+export async function startKafka(opts: StartKafkaOptions): Promise<LocalKafka> {
+  const log = opts.log ?? (() => undefined)
+  const port = opts.port ?? 9092
+  const controllerPort = opts.controllerPort ?? 9093
+  const version = kafkaVersion()
+  const kafkaMajor = Number(version.split('.')[0])
+  const dataDir = resolve(opts.dataDir)
+  const logDir = join(dataDir, 'kraft-logs')
+  const logFile = join(dataDir, 'logs', 'kafka.log')
+  const propsFile = join(dataDir, 'server.properties')
+  const brokers = [`${HOST}:${port}`]
+
+  await requireJava(kafkaMajor)
+  const libs = await ensureKafkaJars({
+    ...(opts.cacheDir === undefined ? {} : { cacheDir: opts.cacheDir }),
+    log,
+  })
+  await assertPortFree(port, 'Kafka broker', 'KAFKA_PORT_IN_USE')
+  await assertPortFree(controllerPort, 'Kafka controller', 'KAFKA_PORT_IN_USE')
+  await mkdir(join(dataDir, 'logs'), { recursive: true })
+  await writeFile(
+    propsFile,
+    brokerProperties({
+      port,
+      controllerPort,
+      logDir,
+      partitions: opts.partitions ?? 1,
+      retentionHours: opts.logRetentionHours ?? 24,
+      kafkaMajor,
+    }),
+  )
+
+  const heapMb = opts.heapMb ?? 512
+  const jvm = [
+    `-Xms${Math.min(256, heapMb)}m`,
+    `-Xmx${heapMb}m`,
+    '-XX:+UseG1GC',
+    '-XX:MaxGCPauseMillis=20',
+    '-XX:InitiatingHeapOccupancyPercent=35',
+    '-XX:+ExplicitGCInvokesConcurrent',
+    '-Djava.awt.headless=true',
+    // log4j2's own shutdown hook would otherwise close the appender while Kafka's hook is still
+    // shutting down, losing exactly the lines that show whether the shutdown was clean.
+    '-Dlog4j2.shutdownHookEnabled=false',
+    `-Dlog4j2.configurationFile=${KAFKA_LOG4J2_CONFIG}`,
+    `-Dprocstream.kafka.logFile=${logFile}`,
+    '-cp',
+    `${libs}/*`,
+  ]
+
+  if (!existsSync(join(logDir, 'meta.properties'))) {
+    const id = await clusterId(dataDir)
+    log(`formatting KRaft storage in ${logDir} (cluster id ${id})`)
+    const format = await ManagedProcess.start({
+      command: 'java',
+      args: [...jvm, 'kafka.tools.StorageTool', 'format', '-t', id, '-c', propsFile],
+      logFile,
+      errorCode: 'KAFKA_FORMAT_FAILED',
+      what: 'Kafka storage format',
+    })
+    const exit = await format.exited
+    if (exit.code !== 0) {
+      throw new ServiceError(
+        'KAFKA_FORMAT_FAILED',
+        `formatting Kafka storage failed (${describeExit(exit)}): ${likelyCause(await tailLines(logFile, 200))}; see ${logFile}`,
+      )
+    }
+  }
+
+  const started = Date.now()
+  log(`starting Kafka ${version} on ${brokers.join(',')} (log: ${logFile})`)
+  const broker = await ManagedProcess.start({
+    command: 'java',
+    args: [...jvm, 'kafka.Kafka', propsFile],
+    logFile,
+    errorCode: 'KAFKA_START_FAILED',
+    what: 'Kafka broker',
+  })
+  const readyTimeoutMs = opts.readyTimeoutMs ?? 60_000
+  try {
+    await waitUntilReady({
+      process: broker,
+      probe: () => isReady(brokers),
+      timeoutMs: readyTimeoutMs,
+      intervalMs: 250,
+      onExit: async (exit: ExitInfo) =>
+        new ServiceError(
+          'KAFKA_EXITED',
+          `Kafka broker exited during start-up (${describeExit(exit)}): ${likelyCause(await tailLines(logFile, 200))}; see ${logFile}`,
+        ),
+      onTimeout: async () =>
+        new ServiceError(
+          'KAFKA_NOT_READY',
+          `Kafka broker not ready after ${readyTimeoutMs / 1000} s on ${brokers.join(',')}: ${likelyCause(await tailLines(logFile, 200))}; see ${logFile}`,
+          { retryable: true },
+        ),
+    })
+  } catch (err) {
+    await broker.stop(5_000)
+    throw err
+  }
+  log(
+    `Kafka ready on ${brokers.join(',')} in ${((Date.now() - started) / 1000).toFixed(1)} s (pid ${broker.pid})`,
+  )
+
+  return {
+    brokers,
+    logFile,
+    pid: broker.pid,
+    stop: async () => {
+      const exit = await broker.stop(15_000)
+      log(`Kafka stopped (${describeExit(exit)})`)
+    },
+  }
+}
+
+export interface TopicSpec {
+  name: string
+  partitions: number
+  retentionMs?: number
+}
+
+/**
+ * Creates the topics that do not exist yet, leaving existing ones (and their partition counts and
+ * configs) untouched: growing partitions would move keys, so that stays a deliberate operator step.
+ */
+export async function ensureTopics(brokers: string[], topics: TopicSpec[]): Promise<void> {
+  if (topics.length === 0) return
+  const admin = quiet(brokers, 'procstream-local-topics').admin()
+  try {
+    await admin.connect()
+    const existing = new Set(await admin.listTopics())
+    const missing = topics.filter((t) => !existing.has(t.name))
+    if (missing.length === 0) return
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((t) => ({
+        topic: t.name,
+        numPartitions: t.partitions,
+        replicationFactor: 1,
+        configEntries:
+          t.retentionMs === undefined ? [] : [{ name: 'retention.ms', value: String(t.retentionMs) }],
+      })),
+    })
+  } catch (err) {
+    throw new ServiceError(
+      'KAFKA_TOPICS_FAILED',
+      `could not create topics ${topics.map((t) => t.name).join(', ')} on ${brokers.join(',')}: ${errorMessage(err)}`,
+      { retryable: true, cause: err },
+    )
+  } finally {
+    await admin.disconnect().catch(() => undefined)
+  }
+}
