@@ -18,7 +18,8 @@ import { StaticKeyResolver } from '../../../query-api/src/auth.ts'
 import { buildQueryApi } from '../../../query-api/src/server.ts'
 import { readProcessorConfig, type ProcessorConfig } from '../../../stream-processors/src/config.ts'
 import { startProcessor } from '../../../stream-processors/src/service.ts'
-import { AgentProcess, waitFor } from '../../support/agent-process.ts'
+import { killAllChildren, NodeChild } from '../../support/node-child.ts'
+import { waitFor } from '../../support/wait-for.ts'
 
 const KEY = 'it-key-0123456789abcdef'
 const HOST = `it-host-${process.pid}`
@@ -65,6 +66,7 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
+  await killAllChildren()
   await api.close()
   await clickhouse.close()
   rmSync(dataDir, { recursive: true, force: true })
@@ -73,7 +75,7 @@ afterAll(async () => {
 describe('agent → Kafka → processor → ClickHouse → query API', () => {
   it('stores every sample exactly once across a processor restart, with the values /proc had', async () => {
     const cpu0UserBefore = procStatUserTicks('0')
-    const agent = new AgentProcess([
+    const agent = NodeChild.start('agent/src/main.ts', [
       '--brokers',
       config.brokers.join(','),
       '--topic',
@@ -111,7 +113,7 @@ describe('agent → Kafka → processor → ClickHouse → query API', () => {
     expect(await agent.stop()).toBe(0)
     const cpu0UserAfter = procStatUserTicks('0')
 
-    const stopped = agent.output.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'agent stopped')
+    const stopped = agent.logLines().find((l) => l.msg === 'agent stopped')
     const sent = Number(stopped?.sentRecords)
     expect(sent).toBeGreaterThan(40)
     expect(stopped?.droppedRecords).toBe(0)
@@ -158,9 +160,9 @@ describe('agent → Kafka → processor → ClickHouse → query API', () => {
       headers: auth,
     })
     expect(memSeries.statusCode).toBe(200)
-    const memValues = memSeries.json<{ series: { values: (number | null)[] }[] }>().series[0]?.values.filter(
-      (v) => v !== null,
-    )
+    const memValues = memSeries
+      .json<{ series: { values: (number | null)[] }[] }>()
+      .series[0]?.values.filter((v) => v !== null)
     expect(memValues?.length).toBeGreaterThan(2)
     expect(new Set(memValues)).toEqual(new Set([memTotalKb * 1024]))
 
@@ -169,7 +171,8 @@ describe('agent → Kafka → processor → ClickHouse → query API', () => {
       url: `/api/series?host=${HOST}&metric=node_cpu_seconds_total&fn=rate&sum_by=cpu&from=${now - 60_000}&to=${now}&points=60`,
       headers: auth,
     })
-    const perCpu = cpuSeries.json<{ series: { labels: { cpu: string }; values: (number | null)[] }[] }>().series
+    const perCpu = cpuSeries.json<{ series: { labels: { cpu: string }; values: (number | null)[] }[] }>()
+      .series
     expect(perCpu.length).toBe(cpus().length)
     for (const s of perCpu) {
       const full = s.values.filter((v): v is number => v !== null)
@@ -180,7 +183,10 @@ describe('agent → Kafka → processor → ClickHouse → query API', () => {
     }
 
     expect((await api.inject({ url: '/api/hosts' })).statusCode).toBe(401)
-    const wrong = await api.inject({ url: '/api/hosts', headers: { authorization: 'Bearer wrong-key-wrong-key' } })
+    const wrong = await api.inject({
+      url: '/api/hosts',
+      headers: { authorization: 'Bearer wrong-key-wrong-key' },
+    })
     expect(wrong.statusCode).toBe(401)
     expect(wrong.json()).toEqual({ error: 'invalid API key', code: 'UNAUTHENTICATED' })
   })

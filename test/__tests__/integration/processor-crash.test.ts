@@ -11,11 +11,12 @@ import { createClickHouse } from '../../../platform/clickhouse.ts'
 import { createKafka } from '../../../platform/kafka.ts'
 import { createLogger } from '../../../platform/logger.ts'
 import { ensureTopics } from '../../../deploy/local/kafka.ts'
-import { AgentProcess, waitFor } from '../../support/agent-process.ts'
-import { ProcessorProcess } from '../../support/processor-process.ts'
+import { killAllChildren, NodeChild } from '../../support/node-child.ts'
+import { waitFor } from '../../support/wait-for.ts'
 
 const dataDir = mkdtempSync(join(tmpdir(), 'procstream-crash-'))
-afterAll(() => {
+afterAll(async () => {
+  await killAllChildren()
   rmSync(dataDir, { recursive: true, force: true })
 })
 
@@ -36,20 +37,34 @@ describe('processor killed at random instants', () => {
       // A killed member's partitions move on after this long; the broker's minimum is 6 s.
       PROCESSOR_SESSION_TIMEOUT_MS: '6000',
     }
-    const agent = new AgentProcess(['--brokers', brokers, '--topic', topic, '--interval', '50', '--host-id', 'crash-host'])
-    let processor = new ProcessorProcess(env)
+    const agent = NodeChild.start('agent/src/main.ts', [
+      '--brokers',
+      brokers,
+      '--topic',
+      topic,
+      '--interval',
+      '50',
+      '--host-id',
+      'crash-host',
+    ])
+    const startProcessor = (): NodeChild => NodeChild.start('stream-processors/src/main.ts', [], env)
+    let processor = startProcessor()
     for (let i = 0; i < 4; i++) {
       await new Promise((r) => setTimeout(r, 2500 + Math.random() * 2000))
       await processor.kill()
-      processor = new ProcessorProcess(env)
+      processor = startProcessor()
     }
     expect(await agent.stop()).toBe(0)
-    const stopped = agent.output.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'agent stopped')
+    const stopped = agent.logLines().find((l) => l.msg === 'agent stopped')
     const sent = Number(stopped?.sentRecords)
     expect(sent).toBeGreaterThan(500)
 
     // Caught up when the group's committed offsets reach the end of every partition.
-    const admin = createKafka(brokers.split(','), 'it-crash-admin', createLogger('it-crash', { level: 'error' })).admin()
+    const admin = createKafka(
+      brokers.split(','),
+      'it-crash-admin',
+      createLogger('it-crash', { level: 'error' }),
+    ).admin()
     await admin.connect()
     await waitFor(
       'the processor to commit everything',
