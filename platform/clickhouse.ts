@@ -21,7 +21,8 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
 
 export function readClickHouseConfig(reader: ConfigReader, dataDir: string): ClickHouseConfig {
   const database = reader.string('CLICKHOUSE_DATABASE', 'procstream')
-  if (!IDENTIFIER.test(database)) reader.problem(`CLICKHOUSE_DATABASE=${JSON.stringify(database)} is not a plain identifier`)
+  if (!IDENTIFIER.test(database))
+    reader.problem(`CLICKHOUSE_DATABASE=${JSON.stringify(database)} is not a plain identifier`)
   return {
     url: reader.url('CLICKHOUSE_URL', ['http:', 'https:']),
     user: reader.string('CLICKHOUSE_USER', 'default'),
@@ -49,7 +50,9 @@ export async function createClickHouse(config: ClickHouseConfig): Promise<ClickH
 }
 
 export function describeClickHouse(config: ClickHouseConfig): string {
-  return config.url === undefined ? `embedded chdb at ${config.embeddedPath}` : `server ${new URL(config.url).origin}`
+  return config.url === undefined
+    ? `embedded chdb at ${config.embeddedPath}`
+    : `server ${new URL(config.url).origin}`
 }
 
 /** ping() reports failure in its result instead of throwing; readiness checks want a rejection. */

@@ -36,8 +36,10 @@ export class ConfigReader {
       return fallback
     }
     const n = Number(v)
-    if (bounds.min !== undefined && n < bounds.min) this.problems.push(`${name}=${n} is below the minimum ${bounds.min}`)
-    if (bounds.max !== undefined && n > bounds.max) this.problems.push(`${name}=${n} is above the maximum ${bounds.max}`)
+    if (bounds.min !== undefined && n < bounds.min)
+      this.problems.push(`${name}=${n} is below the minimum ${bounds.min}`)
+    if (bounds.max !== undefined && n > bounds.max)
+      this.problems.push(`${name}=${n} is above the maximum ${bounds.max}`)
     return n
   }
 
@@ -68,9 +70,13 @@ export class ConfigReader {
   hostPorts(name: string): string[] | undefined {
     const v = this.raw(name)
     if (v === undefined) return undefined
-    const items = v.split(',').map((s) => s.trim()).filter((s) => s !== '')
+    const items = v
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '')
     for (const item of items) {
-      if (!/^[^\s:]+:\d{1,5}$/.test(item)) this.problems.push(`${name} entry ${JSON.stringify(item)} is not host:port`)
+      if (!/^[^\s:]+:\d{1,5}$/.test(item))
+        this.problems.push(`${name} entry ${JSON.stringify(item)} is not host:port`)
     }
     if (items.length === 0) this.problems.push(`${name} is set but lists no host:port`)
     return items

@@ -19,7 +19,10 @@ export const REDACT_PATHS = [
   '*.authorization',
 ]
 
-export function createLogger(name: string, options: { level?: string; destination?: DestinationStream } = {}): Logger {
+export function createLogger(
+  name: string,
+  options: { level?: string; destination?: DestinationStream } = {},
+): Logger {
   const level = options.level ?? process.env.LOG_LEVEL ?? 'info'
   const opts = { name, level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }
   return options.destination ? pino(opts, options.destination) : pino(opts)

@@ -20,13 +20,21 @@ export interface AgentConfig {
 const FLAGS = [
   ['--once', '', 'take one sample, print it (with --format) and exit'],
   ['--format FMT', 'AGENT_FORMAT', 'kafka (default: send), prometheus or json (print to stdout)'],
-  ['--procfs DIR', 'PROCFS', 'where /proc is mounted (default /proc), e.g. a host /proc in a container or a fixture tree'],
+  [
+    '--procfs DIR',
+    'PROCFS',
+    'where /proc is mounted (default /proc), e.g. a host /proc in a container or a fixture tree',
+  ],
   ['--interval MS', 'AGENT_INTERVAL_MS', 'sampling interval in milliseconds, 10 to 10000 (default 1000)'],
   ['--brokers LIST', 'KAFKA_BROKERS', 'comma-separated host:port of Kafka brokers (default 127.0.0.1:9092)'],
   ['--topic NAME', 'KAFKA_TOPIC', `Kafka topic (default ${DEFAULT_TOPIC})`],
   ['--tenant NAME', 'AGENT_TENANT', 'tenant written in the envelope (default local)'],
   ['--host-id ID', 'AGENT_HOST_ID', 'host identity (default: machine-id, else hostname)'],
-  ['--metrics-port N', 'AGENT_METRICS_PORT', 'reserved for the agent self-metrics endpoint (0 = off, default)'],
+  [
+    '--metrics-port N',
+    'AGENT_METRICS_PORT',
+    'reserved for the agent self-metrics endpoint (0 = off, default)',
+  ],
   ['--help', '', 'print this help'],
 ] as const
 
@@ -67,7 +75,11 @@ export function readAgentConfig(argv: string[], env: Env): Readonly<AgentConfig>
   }
   const r = new ConfigReader(merged)
   const once = values.once ?? false
-  const format = r.oneOf<OutputFormat>('AGENT_FORMAT', ['kafka', 'prometheus', 'json'], once ? 'prometheus' : 'kafka')
+  const format = r.oneOf<OutputFormat>(
+    'AGENT_FORMAT',
+    ['kafka', 'prometheus', 'json'],
+    once ? 'prometheus' : 'kafka',
+  )
   return r.done({
     once,
     format,

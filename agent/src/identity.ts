@@ -10,7 +10,10 @@ export interface AgentIdentity {
 }
 
 /** machine-id survives reboots and renames; the hostname is the fallback where there is none. */
-export function resolveIdentity(explicitHostId: string | undefined, machineIdPath = '/etc/machine-id'): AgentIdentity {
+export function resolveIdentity(
+  explicitHostId: string | undefined,
+  machineIdPath = '/etc/machine-id',
+): AgentIdentity {
   let hostId = explicitHostId
   if (hostId === undefined) {
     try {

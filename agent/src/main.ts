@@ -80,7 +80,10 @@ function runContinuously(config: AgentConfig, id: AgentIdentity): void {
     }
   })
   ticker.start()
-  logger.info({ hostId: id.hostId, agentId: id.agentId, intervalMs: config.intervalMs, brokers: config.brokers }, 'agent sampling')
+  logger.info(
+    { hostId: id.hostId, agentId: id.agentId, intervalMs: config.intervalMs, brokers: config.brokers },
+    'agent sampling',
+  )
   const stop = async (): Promise<void> => {
     ticker.stop()
     sampler.close()
@@ -103,7 +106,10 @@ try {
     else runContinuously(config, id)
   }
 } catch (err) {
-  if (err instanceof ConfigError || (err instanceof Error && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))) {
+  if (
+    err instanceof ConfigError ||
+    (err instanceof Error && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))
+  ) {
     process.stderr.write(`${err.message}\n\n${helpText()}`)
     process.exit(2)
   }

@@ -5,7 +5,11 @@ describe('Ticker', () => {
   it('aligns ticks to the interval and counts skipped ticks instead of bunching them', () => {
     let clock = 1_000_050
     const ticks: number[] = []
-    const t = new Ticker(100, (s) => ticks.push(s), () => clock)
+    const t = new Ticker(
+      100,
+      (s) => ticks.push(s),
+      () => clock,
+    )
     t.start()
     t.stop() // drive fire() by hand with a fake clock
     clock = 1_000_100

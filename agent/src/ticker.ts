@@ -40,8 +40,11 @@ export class Ticker {
   }
 
   private arm(): void {
-    this.timer = setTimeout(() => {
-      this.fire()
-    }, Math.max(0, this.next - this.now()))
+    this.timer = setTimeout(
+      () => {
+        this.fire()
+      },
+      Math.max(0, this.next - this.now()),
+    )
   }
 }

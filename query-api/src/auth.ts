@@ -45,7 +45,8 @@ export function presentedKey(req: FastifyRequest): string | undefined {
 
 export function authenticate(req: FastifyRequest, keys: KeyResolver): string {
   const key = presentedKey(req)
-  if (key === undefined) throw new QueryApiError('UNAUTHENTICATED', 'missing API key: send Authorization: Bearer <key>')
+  if (key === undefined)
+    throw new QueryApiError('UNAUTHENTICATED', 'missing API key: send Authorization: Bearer <key>')
   const tenant = keys.tenantFor(key)
   if (tenant === undefined) throw new QueryApiError('UNAUTHENTICATED', 'invalid API key')
   return tenant

@@ -10,10 +10,14 @@ export interface QueryApiConfig {
   maxPoints: number
 }
 
-export function readQueryApiConfig(env: Env, overrides: { localKey?: string } = {}): Readonly<QueryApiConfig> {
+export function readQueryApiConfig(
+  env: Env,
+  overrides: { localKey?: string } = {},
+): Readonly<QueryApiConfig> {
   const r = new ConfigReader(env)
   const localKey = overrides.localKey ?? r.requiredString('PROCSTREAM_LOCAL_KEY')
-  if (localKey.length > 0 && localKey.length < 16) r.problem('PROCSTREAM_LOCAL_KEY must be at least 16 characters')
+  if (localKey.length > 0 && localKey.length < 16)
+    r.problem('PROCSTREAM_LOCAL_KEY must be at least 16 characters')
   return r.done({
     host: r.string('HOST', '127.0.0.1'),
     port: r.port('PORT', 8080),

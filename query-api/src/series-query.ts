@@ -70,7 +70,14 @@ export async function querySeries(
   try {
     const rs = await client.query({
       query: sql(database, req.fn),
-      query_params: { tenant: req.tenant, metric: req.metric, host: req.host, from: first, to: req.toMs, step },
+      query_params: {
+        tenant: req.tenant,
+        metric: req.metric,
+        host: req.host,
+        from: first,
+        to: req.toMs,
+        step,
+      },
       format: 'JSONEachRow',
       // No per-query settings here: embedded chdb runs every query in one session, so a setting such as
       // readonly=1 would stay set and make the processor's next insert fail in the same process.
@@ -100,7 +107,9 @@ export async function querySeries(
     fn: req.fn,
     step_ms: step,
     timestamps,
-    series: [...series.values()].sort((a, b) => JSON.stringify(a.labels).localeCompare(JSON.stringify(b.labels))),
+    series: [...series.values()].sort((a, b) =>
+      JSON.stringify(a.labels).localeCompare(JSON.stringify(b.labels)),
+    ),
   }
 }
 
@@ -116,7 +125,11 @@ export interface HostInfo {
   last_seen_ms: number
 }
 
-export async function queryHosts(client: ClickHouseClient, database: string, tenant: string): Promise<HostInfo[]> {
+export async function queryHosts(
+  client: ClickHouseClient,
+  database: string,
+  tenant: string,
+): Promise<HostInfo[]> {
   try {
     const rs = await client.query({
       query: `SELECT host AS host_id, argMax(hostname, ts) AS hostname, toUnixTimestamp64Milli(max(ts)) AS last_seen_ms
@@ -126,7 +139,11 @@ export async function queryHosts(client: ClickHouseClient, database: string, ten
       format: 'JSONEachRow',
     })
     const rows = await rs.json<{ host_id: string; hostname: string; last_seen_ms: string | number }>()
-    return rows.map((r) => ({ host_id: r.host_id, hostname: r.hostname, last_seen_ms: Number(r.last_seen_ms) }))
+    return rows.map((r) => ({
+      host_id: r.host_id,
+      hostname: r.hostname,
+      last_seen_ms: Number(r.last_seen_ms),
+    }))
   } catch (err) {
     throw new QueryApiError('BACKEND', `host list query failed: ${String(err)}`, { cause: err })
   }

@@ -19,18 +19,30 @@ export interface QueryApiDeps {
 export async function buildQueryApi(deps: QueryApiDeps): Promise<FastifyInstance> {
   // Typed as fastify's base logger so route modules take a plain FastifyInstance; it is the same pino.
   const loggerInstance: FastifyBaseLogger = deps.logger
-  const app = Fastify({ loggerInstance, logController: new LogController({ disableRequestLogging: true }), bodyLimit: 1024 * 1024 })
+  const app = Fastify({
+    loggerInstance,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 1024 * 1024,
+  })
   // Every failure answers the same JSON shape, with no stack trace, whatever threw it.
   app.setErrorHandler((err, req, reply) => {
     if (err instanceof QueryApiError) {
       return reply.code(err.statusCode).send({ error: err.message, code: err.code })
     }
-    const status = typeof (err as { statusCode?: unknown }).statusCode === 'number' ? (err as { statusCode: number }).statusCode : 500
+    const status =
+      typeof (err as { statusCode?: unknown }).statusCode === 'number'
+        ? (err as { statusCode: number }).statusCode
+        : 500
     if (status >= 500) req.log.error({ err }, 'request failed')
-    return reply.code(status).send({ error: status >= 500 ? 'internal error' : (err as Error).message, code: status >= 500 ? 'INTERNAL' : 'BAD_REQUEST' })
+    return reply.code(status).send({
+      error: status >= 500 ? 'internal error' : (err as Error).message,
+      code: status >= 500 ? 'INTERNAL' : 'BAD_REQUEST',
+    })
   })
   app.setNotFoundHandler((req, reply) =>
-    reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0] ?? ''}`, code: 'NOT_FOUND' }),
+    reply
+      .code(404)
+      .send({ error: `no route ${req.method} ${req.url.split('?')[0] ?? ''}`, code: 'NOT_FOUND' }),
   )
   healthRoutes(app, deps.readiness)
   seriesRoutes(app, deps)

@@ -21,7 +21,14 @@ function loadEnvelope(seq: number): Envelope {
     interval_ms: 1000,
     sample: {
       family: 'load',
-      data: { load1: 0.5, load5: 0.25, load15: 0.125, threads_running: 2, threads_total: 300, last_pid: 4242 },
+      data: {
+        load1: 0.5,
+        load5: 0.25,
+        load15: 0.125,
+        threads_running: 2,
+        threads_total: 300,
+        last_pid: 4242,
+      },
     },
   }
 }
@@ -29,7 +36,9 @@ function loadEnvelope(seq: number): Envelope {
 describe('CRC-64-AVRO fingerprint', () => {
   it('matches the Avro reference implementation', () => {
     // Vectors computed with the Apache Avro Python library (schema.fingerprint('CRC-64-AVRO')).
-    expect(fingerprintBytes(rabinFingerprint64(Buffer.from('"int"'))).toString('hex')).toBe('8f5c393f1ad57572')
+    expect(fingerprintBytes(rabinFingerprint64(Buffer.from('"int"'))).toString('hex')).toBe(
+      '8f5c393f1ad57572',
+    )
     const record = '{"name":"a.B","type":"record","fields":[{"name":"x","type":"long"}]}'
     expect(fingerprintBytes(rabinFingerprint64(Buffer.from(record))).toString('hex')).toBe('110f075ebe745d65')
   })
@@ -49,7 +58,10 @@ describe('EnvelopeCodec', () => {
     const out = codec.decodeAll(Buffer.concat([a, b]))
     expect(out).toHaveLength(2)
     expect(out[0]).toEqual(loadEnvelope(1))
-    expect(out[1]?.sample).toEqual({ family: 'memory', data: { fields: { MemTotal: 8 * 1024 ** 3, HugePages_Total: 0 } } })
+    expect(out[1]?.sample).toEqual({
+      family: 'memory',
+      data: { fields: { MemTotal: 8 * 1024 ** 3, HugePages_Total: 0 } },
+    })
   })
 
   it('names what is wrong with bad payloads', () => {

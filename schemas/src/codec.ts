@@ -59,7 +59,8 @@ export class EnvelopeCodec {
     this.fingerprint = schemaFingerprint(this.readerType)
     this.header = Buffer.concat([Buffer.from([MAGIC_0, MAGIC_1]), this.fingerprint])
     this.writers.set(this.fingerprint.toString('hex'), { type: this.readerType, resolver: undefined })
-    for (const version of listHistory(avroDir)) this.addWriterSchema(loadEnvelopeType(join(avroDir, 'history', version)))
+    for (const version of listHistory(avroDir))
+      this.addWriterSchema(loadEnvelopeType(join(avroDir, 'history', version)))
   }
 
   /** Teach the codec an older (or newer) writer schema; its records are resolved to the reader's. */
@@ -74,22 +75,32 @@ export class EnvelopeCodec {
   }
 
   encode(envelope: Envelope): Buffer {
-    const wire: WireEnvelope = { ...envelope, sample: { [FAMILY_RECORD[envelope.sample.family]]: envelope.sample.data } }
+    const wire: WireEnvelope = {
+      ...envelope,
+      sample: { [FAMILY_RECORD[envelope.sample.family]]: envelope.sample.data },
+    }
     let body: Buffer
     try {
       body = this.readerType.toBuffer(wire)
     } catch (err) {
-      throw new SchemaError('INVALID_RECORD', `envelope does not match the schema: ${describeInvalid(this.readerType, wire)}`, {
-        cause: err,
-      })
+      throw new SchemaError(
+        'INVALID_RECORD',
+        `envelope does not match the schema: ${describeInvalid(this.readerType, wire)}`,
+        {
+          cause: err,
+        },
+      )
     }
     return Buffer.concat([this.header, body])
   }
 
   /** Decode every single-object record in a payload; throws SchemaError naming the offset of a bad one. */
   decodeAll(payload: Uint8Array): Envelope[] {
-    const buf = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)
-    if (buf.length === 0) throw new SchemaError('EMPTY_PAYLOAD', 'payload is empty: expected at least one Avro record')
+    const buf = Buffer.isBuffer(payload)
+      ? payload
+      : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)
+    if (buf.length === 0)
+      throw new SchemaError('EMPTY_PAYLOAD', 'payload is empty: expected at least one Avro record')
     const out: Envelope[] = []
     let pos = 0
     while (pos < buf.length) {
@@ -102,7 +113,10 @@ export class EnvelopeCodec {
 
   private decodeAt(buf: Buffer, pos: number): { envelope: Envelope; next: number } {
     if (buf.length - pos < HEADER_BYTES) {
-      throw new SchemaError('TRUNCATED', `record at byte ${pos}: ${buf.length - pos} bytes left, too short for a single-object header`)
+      throw new SchemaError(
+        'TRUNCATED',
+        `record at byte ${pos}: ${buf.length - pos} bytes left, too short for a single-object header`,
+      )
     }
     if (buf[pos] !== MAGIC_0 || buf[pos + 1] !== MAGIC_1) {
       throw new SchemaError(
@@ -119,7 +133,9 @@ export class EnvelopeCodec {
     try {
       decoded = this.readerType.decode(buf, pos + HEADER_BYTES, writer.resolver)
     } catch (err) {
-      throw new SchemaError('INVALID_RECORD', `record at byte ${pos}: body does not decode: ${String(err)}`, { cause: err })
+      throw new SchemaError('INVALID_RECORD', `record at byte ${pos}: body does not decode: ${String(err)}`, {
+        cause: err,
+      })
     }
     // avsc signals "needs more bytes" with a negative offset instead of throwing.
     if (decoded.offset < 0) throw new SchemaError('TRUNCATED', `record at byte ${pos}: body is truncated`)
@@ -132,7 +148,10 @@ function fromWire(wire: WireEnvelope, pos: number): Envelope {
   const recordName = branches[0]
   const family = recordName === undefined ? undefined : FAMILY_BY_RECORD.get(recordName)
   if (family === undefined || branches.length !== 1 || recordName === undefined) {
-    throw new SchemaError('INVALID_RECORD', `record at byte ${pos}: sample is not one known family (${branches.join(',')})`)
+    throw new SchemaError(
+      'INVALID_RECORD',
+      `record at byte ${pos}: sample is not one known family (${branches.join(',')})`,
+    )
   }
   const sample = { family, data: wire.sample[recordName] } as Sample
   return {

@@ -13,11 +13,7 @@ import { ProcstreamError } from '../../platform/errors.ts'
  * | EMPTY_PAYLOAD        | a message or request body with no record at all                      |
  */
 export type SchemaErrorCode =
-  | 'NOT_SINGLE_OBJECT'
-  | 'UNKNOWN_FINGERPRINT'
-  | 'TRUNCATED'
-  | 'INVALID_RECORD'
-  | 'EMPTY_PAYLOAD'
+  'NOT_SINGLE_OBJECT' | 'UNKNOWN_FINGERPRINT' | 'TRUNCATED' | 'INVALID_RECORD' | 'EMPTY_PAYLOAD'
 
 export class SchemaError extends ProcstreamError {
   readonly component = 'schemas'

@@ -14,7 +14,11 @@ export type ProcessorErrorCode = 'CLICKHOUSE_INSERT' | 'KAFKA_COMMIT' | 'INTENT_
 export class ProcessorError extends ProcstreamError {
   readonly component = 'stream-processors'
   declare readonly code: ProcessorErrorCode
-  constructor(code: ProcessorErrorCode, message: string, options: { retryable?: boolean; cause?: unknown } = {}) {
+  constructor(
+    code: ProcessorErrorCode,
+    message: string,
+    options: { retryable?: boolean; cause?: unknown } = {},
+  ) {
     super(code, message, options)
   }
 }

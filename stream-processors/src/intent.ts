@@ -16,7 +16,10 @@ export function encodeIntent(intent: ChunkIntent): string {
   return `${PREFIX}${intent.first}-${intent.last}`
 }
 
-export function decodeIntent(metadata: string | null | undefined, committedOffset: string): ChunkIntent | undefined {
+export function decodeIntent(
+  metadata: string | null | undefined,
+  committedOffset: string,
+): ChunkIntent | undefined {
   if (!metadata?.startsWith(PREFIX)) return undefined
   const m = /^(\d+)-(\d+)$/.exec(metadata.slice(PREFIX.length))
   if (!m?.[1] || !m[2]) return undefined

@@ -202,7 +202,10 @@ export class StreamProcessor {
         return true
       } catch (err) {
         this.stats.insertFailures++
-        this.o.logger.warn({ error: errorMessage(err), token, retryInMs: delay }, 'ClickHouse insert failed; retrying')
+        this.o.logger.warn(
+          { error: errorMessage(err), token, retryInMs: delay },
+          'ClickHouse insert failed; retrying',
+        )
         if (!p.isRunning() || p.isStale()) return false
         await new Promise((r) => setTimeout(r, delay))
         await p.heartbeat()

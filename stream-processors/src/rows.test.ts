@@ -26,7 +26,14 @@ describe('rows', () => {
         interval_ms: 1000,
         sample: {
           family: 'load',
-          data: { load1: 1.5, load5: Number.NaN, load15: 0.5, threads_running: 1, threads_total: 2, last_pid: 3 },
+          data: {
+            load1: 1.5,
+            load5: Number.NaN,
+            load15: 0.5,
+            threads_running: 1,
+            threads_total: 2,
+            last_pid: 3,
+          },
         },
       },
       'acme',
@@ -36,6 +43,8 @@ describe('rows', () => {
     expect(byName.node_load1).toEqual(['acme', 'node_load1', 'h1', '{}', '1795000000.500000', 1.5])
     expect(byName.node_load5).toBeUndefined()
     expect(batch.nonFinite).toBe(1)
-    expect(batch.log).toEqual([['acme', 'h1', 'web', 'a1', 7, 'load', '1795000000.500000', batch.raw.length, 2, '41']])
+    expect(batch.log).toEqual([
+      ['acme', 'h1', 'web', 'a1', 7, 'load', '1795000000.500000', batch.raw.length, 2, '41'],
+    ])
   })
 })

@@ -54,7 +54,11 @@ export class NodeChild {
 
   async signal(sig: NodeJS.Signals): Promise<number | null> {
     if (!this.running) return this.child.exitCode
-    const exited = new Promise<number | null>((done) => this.child.once('exit', (code) => { done(code); }))
+    const exited = new Promise<number | null>((done) =>
+      this.child.once('exit', (code) => {
+        done(code)
+      }),
+    )
     this.child.kill(sig)
     return exited
   }

@@ -52,7 +52,11 @@ export class KafkaSink {
   private connected = false
 
   constructor(private readonly o: KafkaSinkOptions) {
-    this.producer = o.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false })
+    this.producer = o.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+    })
     this.producer.on(this.producer.events.DISCONNECT, () => {
       this.connected = false
     })
@@ -74,7 +78,8 @@ export class KafkaSink {
     this.stats.queuedRecords++
     this.stats.queuedBytes += record.length
     // Records of a send in flight are never dropped: the cap may be exceeded by what arrives during one send.
-    if (!this.sending) while (this.stats.queuedBytes > this.o.maxQueueBytes && this.head < this.queue.length) this.dropOldest()
+    if (!this.sending)
+      while (this.stats.queuedBytes > this.o.maxQueueBytes && this.head < this.queue.length) this.dropOldest()
     if (this.stats.queuedBytes >= this.o.maxMessageBytes) this.kick(0)
     else this.kick(this.o.lingerMs)
   }
@@ -84,7 +89,8 @@ export class KafkaSink {
     const until = Date.now() + deadlineMs
     while (this.stats.queuedRecords > 0 && Date.now() < until) {
       await (this.sending ?? this.sendNow())
-      if (this.stats.queuedRecords > 0) await new Promise((r) => setTimeout(r, Math.min(this.retryDelay, 200)))
+      if (this.stats.queuedRecords > 0)
+        await new Promise((r) => setTimeout(r, Math.min(this.retryDelay, 200)))
     }
   }
 
@@ -109,7 +115,8 @@ export class KafkaSink {
     if (this.head >= this.queue.length) return Promise.resolve()
     this.sending = this.sendBatch().finally(() => {
       this.sending = undefined
-      if (this.head < this.queue.length) this.kick(this.stats.sendErrors > 0 && this.retryDelay > RETRY_MIN_MS ? this.retryDelay : 0)
+      if (this.head < this.queue.length)
+        this.kick(this.stats.sendErrors > 0 && this.retryDelay > RETRY_MIN_MS ? this.retryDelay : 0)
     })
     return this.sending
   }
@@ -130,16 +137,27 @@ export class KafkaSink {
         size += r.length
         i++
       }
-      messages.push({ key: this.o.key, value: parts.length === 1 && parts[0] ? parts[0] : Buffer.concat(parts, size) })
+      messages.push({
+        key: this.o.key,
+        value: parts.length === 1 && parts[0] ? parts[0] : Buffer.concat(parts, size),
+      })
       records += parts.length
       bytes += size
     }
     try {
       await this.connect()
-      await this.producer.send({ topic: this.o.topic, acks: -1, compression: CompressionTypes.GZIP, messages })
+      await this.producer.send({
+        topic: this.o.topic,
+        acks: -1,
+        compression: CompressionTypes.GZIP,
+        messages,
+      })
     } catch (err) {
       this.stats.sendErrors++
-      this.o.logger.warn({ err: String(err), queued: this.stats.queuedRecords, retryInMs: this.retryDelay }, 'Kafka send failed; will retry')
+      this.o.logger.warn(
+        { err: String(err), queued: this.stats.queuedRecords, retryInMs: this.retryDelay },
+        'Kafka send failed; will retry',
+      )
       this.retryDelay = Math.min(this.retryDelay * 2, RETRY_MAX_MS)
       return
     }

@@ -24,7 +24,10 @@ export class ProcFile {
         n = readSync(this.fd, this.buf, 0, this.buf.length, 0)
       } catch (err) {
         this.close()
-        throw new AgentError('PROC_UNREADABLE', `cannot read ${this.path}: ${String(err)}`, { retryable: true, cause: err })
+        throw new AgentError('PROC_UNREADABLE', `cannot read ${this.path}: ${String(err)}`, {
+          retryable: true,
+          cause: err,
+        })
       }
       // A full buffer may mean a truncated read: grow and read again from the start.
       if (n < this.buf.length) return this.buf.toString('latin1', 0, n)
@@ -41,7 +44,10 @@ export class ProcFile {
     try {
       return openSync(this.path, 'r')
     } catch (err) {
-      throw new AgentError('PROC_UNREADABLE', `cannot open ${this.path}: ${String(err)}`, { retryable: true, cause: err })
+      throw new AgentError('PROC_UNREADABLE', `cannot open ${this.path}: ${String(err)}`, {
+        retryable: true,
+        cause: err,
+      })
     }
   }
 }

@@ -32,6 +32,8 @@ export function healthRoutes(app: FastifyInstance, checks: readonly ReadinessChe
   app.get('/readyz', async (_req, reply) => {
     const results = await Promise.all(checks.map(async (c) => [c.name, await runCheck(c)] as const))
     const ready = results.every(([, r]) => r.ok)
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks: Object.fromEntries(results) })
+    return reply
+      .code(ready ? 200 : 503)
+      .send({ status: ready ? 'ready' : 'not ready', checks: Object.fromEntries(results) })
   })
 }

@@ -20,36 +20,49 @@ type Query = Record<string, string | undefined>
 function int(q: Query, name: string, fallback: number): number {
   const v = q[name]
   if (v === undefined || v === '') return fallback
-  if (!/^\d+$/.test(v)) throw new QueryApiError('BAD_REQUEST', `${name}=${JSON.stringify(v)} is not a whole number`)
+  if (!/^\d+$/.test(v))
+    throw new QueryApiError('BAD_REQUEST', `${name}=${JSON.stringify(v)} is not a whole number`)
   return Number(v)
 }
 
-export function parseSeriesRequest(q: Query, tenant: string, maxPoints: number, now = Date.now()): SeriesRequest {
+export function parseSeriesRequest(
+  q: Query,
+  tenant: string,
+  maxPoints: number,
+  now = Date.now(),
+): SeriesRequest {
   const host = q.host
   if (!host) throw new QueryApiError('BAD_REQUEST', 'host is required')
   const metric = q.metric ?? ''
-  if (!METRIC_NAME.test(metric)) throw new QueryApiError('BAD_REQUEST', `metric=${JSON.stringify(metric)} is not a metric name`)
+  if (!METRIC_NAME.test(metric))
+    throw new QueryApiError('BAD_REQUEST', `metric=${JSON.stringify(metric)} is not a metric name`)
   const fn = q.fn ?? 'raw'
-  if (fn !== 'raw' && fn !== 'rate') throw new QueryApiError('BAD_REQUEST', `fn=${JSON.stringify(fn)} must be raw or rate`)
+  if (fn !== 'raw' && fn !== 'rate')
+    throw new QueryApiError('BAD_REQUEST', `fn=${JSON.stringify(fn)} must be raw or rate`)
   let sumBy: string[] | undefined
   if (q.sum_by !== undefined && q.sum_by !== '') {
     sumBy = q.sum_by.split(',')
     const bad = sumBy.find((l) => !LABEL_NAME.test(l))
-    if (bad !== undefined) throw new QueryApiError('BAD_REQUEST', `sum_by label ${JSON.stringify(bad)} is not a label name`)
+    if (bad !== undefined)
+      throw new QueryApiError('BAD_REQUEST', `sum_by label ${JSON.stringify(bad)} is not a label name`)
   }
   const toMs = int(q, 'to', now)
   const fromMs = int(q, 'from', toMs - 15 * 60_000)
   if (fromMs >= toMs) throw new QueryApiError('BAD_REQUEST', 'from must be before to')
-  if (toMs - fromMs > MAX_RANGE_MS) throw new QueryApiError('BAD_REQUEST', 'the range may span at most 400 days')
+  if (toMs - fromMs > MAX_RANGE_MS)
+    throw new QueryApiError('BAD_REQUEST', 'the range may span at most 400 days')
   const points = int(q, 'points', 600)
-  if (points < 1 || points > maxPoints) throw new QueryApiError('BAD_REQUEST', `points must be between 1 and ${maxPoints}`)
+  if (points < 1 || points > maxPoints)
+    throw new QueryApiError('BAD_REQUEST', `points must be between 1 and ${maxPoints}`)
   return { tenant, host, metric, fn, sumBy, fromMs, toMs, points }
 }
 
 export function seriesRoutes(app: FastifyInstance, deps: SeriesRouteDeps): void {
   const tenantOf = (req: FastifyRequest): string => authenticate(req, deps.keys)
   app.get('/api/whoami', (req) => ({ tenant: tenantOf(req) }))
-  app.get('/api/hosts', async (req) => ({ hosts: await queryHosts(deps.clickhouse, deps.database, tenantOf(req)) }))
+  app.get('/api/hosts', async (req) => ({
+    hosts: await queryHosts(deps.clickhouse, deps.database, tenantOf(req)),
+  }))
   app.get('/api/series', async (req) => {
     const request = parseSeriesRequest(req.query as Query, tenantOf(req), deps.maxPoints)
     return querySeries(deps.clickhouse, deps.database, request)
