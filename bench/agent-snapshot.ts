@@ -1,0 +1,64 @@
+/**
+ * Agent cost per collection, measured (not asserted): for each family, read + parse of this host's
+ * /proc; then a full snapshot of every family read, parsed and Avro-encoded. Medians and p99 over
+ * many iterations after a warm-up, in microseconds.
+ */
+import { envelopeCodec } from '../schemas/src/codec.ts'
+import { FAMILIES, type Envelope } from '../schemas/src/families.ts'
+import { Sampler } from '../agent/src/sampler.ts'
+
+export interface Timing {
+  name: string
+  medianUs: number
+  p99Us: number
+  iterations: number
+}
+
+function time(name: string, iterations: number, fn: () => void): Timing {
+  for (let i = 0; i < Math.min(1000, iterations); i++) fn()
+  const samples = new Float64Array(iterations)
+  for (let i = 0; i < iterations; i++) {
+    const t0 = process.hrtime.bigint()
+    fn()
+    samples[i] = Number(process.hrtime.bigint() - t0) / 1000
+  }
+  samples.sort()
+  return {
+    name,
+    medianUs: samples[Math.floor(iterations / 2)] ?? NaN,
+    p99Us: samples[Math.floor(iterations * 0.99)] ?? NaN,
+    iterations,
+  }
+}
+
+export function benchAgentSnapshot(procfs = '/proc', iterations = 5000): Timing[] {
+  const sampler = new Sampler(procfs, () => undefined)
+  const codec = envelopeCodec()
+  const results: Timing[] = []
+  for (const family of FAMILIES) {
+    results.push(time(`read+parse ${family}`, iterations, () => sampler.sample(family)))
+  }
+  let seq = 0
+  results.push(
+    time('full snapshot: read+parse+encode, all families', iterations, () => {
+      const ts = Date.now() * 1000
+      for (const family of FAMILIES) {
+        const sample = sampler.sample(family)
+        if (!sample) continue
+        const env: Envelope = {
+          tenant: 'bench',
+          host_id: 'bench-host',
+          hostname: 'bench',
+          agent_id: 'bench-agent',
+          seq: seq++,
+          ts_us: ts,
+          interval_ms: 1000,
+          sample,
+        }
+        codec.encode(env)
+      }
+    }),
+  )
+  sampler.close()
+  return results
+}
