@@ -1,0 +1,84 @@
+import { createClient } from '@clickhouse/client'
+import { describe, expect, it } from 'vitest'
+import { createLogger } from '../../platform/logger.ts'
+import { StaticKeyResolver } from './auth.ts'
+import { buildQueryApi } from './server.ts'
+
+const KEY = 'unit-key-0123456789abcdef'
+
+async function app(checks: { name: string; check: () => Promise<void> }[]) {
+  // Routes exercised here never reach ClickHouse; the client points nowhere on purpose.
+  return buildQueryApi({
+    clickhouse: createClient({ url: 'http://127.0.0.1:9' }),
+    database: 'db',
+    keys: new StaticKeyResolver(KEY, 'acme'),
+    readiness: checks,
+    logger: createLogger('unit', { level: 'silent' }),
+    maxPoints: 1000,
+  })
+}
+
+describe('query API server', () => {
+  it('is live always, and ready only when every dependency answers, naming the one that does not', async () => {
+    const a = await app([
+      { name: 'kafka', check: () => Promise.resolve() },
+      { name: 'clickhouse', check: () => Promise.reject(new Error('connection refused')) },
+    ])
+    expect((await a.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' })
+    const ready = await a.inject({ url: '/readyz' })
+    expect(ready.statusCode).toBe(503)
+    expect(ready.json()).toEqual({
+      status: 'not ready',
+      checks: { kafka: { ok: true }, clickhouse: { ok: false, error: 'connection refused' } },
+    })
+    await a.close()
+  })
+
+  it('accepts the key as a bearer token or as a basic-auth password, and rejects anything else', async () => {
+    const a = await app([])
+    const basic = Buffer.from(`grafana:${KEY}`).toString('base64')
+    expect(
+      (await a.inject({ url: '/api/whoami', headers: { authorization: `Bearer ${KEY}` } })).json(),
+    ).toEqual({
+      tenant: 'acme',
+    })
+    expect(
+      (await a.inject({ url: '/api/whoami', headers: { authorization: `Basic ${basic}` } })).json(),
+    ).toEqual({
+      tenant: 'acme',
+    })
+    const missing = await a.inject({ url: '/api/whoami' })
+    expect(missing.statusCode).toBe(401)
+    expect(missing.json()).toEqual({
+      error: 'missing API key: send Authorization: Bearer <key>',
+      code: 'UNAUTHENTICATED',
+    })
+    expect(
+      (await a.inject({ url: '/api/whoami', headers: { authorization: `Bearer ${KEY}x` } })).statusCode,
+    ).toBe(401)
+    await a.close()
+  })
+
+  it('answers unknown routes and bad parameters with the JSON error shape, no stack trace', async () => {
+    const a = await app([])
+    const nf = await a.inject({ url: '/nope' })
+    expect(nf.statusCode).toBe(404)
+    expect(nf.json()).toEqual({ error: 'no route GET /nope', code: 'NOT_FOUND' })
+    const bad = await a.inject({ url: '/api/series?metric=x', headers: { authorization: `Bearer ${KEY}` } })
+    expect(bad.statusCode).toBe(400)
+    expect(bad.json()).toEqual({ error: 'host is required', code: 'BAD_REQUEST' })
+    await a.close()
+  })
+
+  it('serves the dashboard page and uPlot from its package', async () => {
+    const a = await app([])
+    const page = await a.inject({ url: '/' })
+    expect(page.statusCode).toBe(200)
+    expect(page.body).toContain('<html')
+    const uplot = await a.inject({ url: '/static/vendor/uPlot.esm.js' })
+    expect(uplot.statusCode).toBe(200)
+    expect(uplot.body).toContain('uPlot')
+    expect((await a.inject({ url: '/static/vendor/package.json' })).statusCode).toBe(404)
+    await a.close()
+  })
+})
