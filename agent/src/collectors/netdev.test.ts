@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest'
 import { readFixture } from './__fixtures__/fixtures.ts'
 import { parseNetDev, type NetDevFilter } from './netdev.ts'
 
+// Most cases read every interface; the default exclusion has a case of its own below.
 function parse(
   text: string,
-  filter?: NetDevFilter,
+  filter: NetDevFilter = { exclude: null },
 ): { sample: ReturnType<typeof parseNetDev>; problems: string[] } {
   const problems: string[] = []
   const sample = parseNetDev(text, filter, (p) => problems.push(p))
@@ -16,6 +17,15 @@ const HEADER =
   ' face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n'
 
 describe('parseNetDev', () => {
+  it('leaves loopback out by default, as node_exporter 1.5 does, unless an include pattern is given', () => {
+    const text = readFixture('procfs/proc/net/dev')
+    expect(parseNetDev(text).interfaces.map((i) => i.device)).toEqual(['vethf345468', 'docker0', 'eth0'])
+    expect(parseNetDev(text, { include: /^(lo|eth0)$/ }).interfaces.map((i) => i.device)).toEqual([
+      'lo',
+      'eth0',
+    ])
+  })
+
   it('reads right-aligned and long interface names of the procfs fixture, all 16 counters', () => {
     const { sample, problems } = parse(readFixture('procfs/proc/net/dev'))
     expect(problems).toEqual([])

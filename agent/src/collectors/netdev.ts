@@ -30,11 +30,20 @@ const COLUMNS = [
   'tx_compressed',
 ] as const satisfies readonly (keyof NetDevCounters)[]
 
+/**
+ * node_exporter 1.5's default --collector.netdev.device-exclude as Debian ships it (`--help` of
+ * prometheus-node-exporter 1.5.0: `"^lo$"`): loopback is left out unless asked for.
+ */
+export const DEFAULT_NETDEV_EXCLUDE = /^lo$/
+
 export interface NetDevFilter {
   /** Only interfaces whose name matches (like node_exporter's --collector.netdev.device-include). */
   include?: RegExp
-  /** Interfaces whose name matches are left out (--collector.netdev.device-exclude). */
-  exclude?: RegExp
+  /**
+   * Interfaces whose name matches are left out (--collector.netdev.device-exclude); undefined →
+   * DEFAULT_NETDEV_EXCLUDE unless `include` is given (the two are exclusive, as in node_exporter), null → none.
+   */
+  exclude?: RegExp | null
 }
 
 /**
@@ -45,6 +54,8 @@ export interface NetDevFilter {
  */
 export function parseNetDev(text: string, filter?: NetDevFilter, onError?: ProblemHandler): NetworkSample {
   const interfaces: NetDevCounters[] = []
+  const exclude =
+    filter?.exclude === undefined ? (filter?.include ? null : DEFAULT_NETDEV_EXCLUDE) : filter.exclude
   let headerLines = 0
   forEachLine(text, (start, end) => {
     if (indexIn(text, '|', start, end) !== -1) {
@@ -59,7 +70,7 @@ export function parseNetDev(text: string, filter?: NetDevFilter, onError?: Probl
       return
     }
     if (filter?.include !== undefined && !matches(filter.include, device)) return
-    if (filter?.exclude !== undefined && matches(filter.exclude, device)) return
+    if (exclude !== null && matches(exclude, device)) return
     const counters = parseCounters(device, tokenize(text, colon + 1, end))
     if (counters === undefined)
       onError?.(`/proc/net/dev: unreadable counters in ${excerpt(text.slice(start, end))}`)

@@ -180,7 +180,7 @@ node_disk_written_bytes_total{device="zram0"} 0
   it('prints memory and network series from the procfs fixture', () => {
     const text = formatPrometheus([
       { family: 'memory', data: parseMeminfo(readFixture('procfs/proc/meminfo')) },
-      { family: 'network', data: parseNetDev(readFixture('procfs/proc/net/dev')) },
+      { family: 'network', data: parseNetDev(readFixture('procfs/proc/net/dev'), { exclude: null }) },
     ])
     const lines = text.split('\n')
     expect(lines).toContain('# HELP node_memory_MemTotal_bytes Memory information field MemTotal_bytes.')
