@@ -1,23 +1,45 @@
 /**
- * `npm run bench`: measurements printed as a table (and JSON with --json), never pass/fail.
+ * `npm run bench`: measurements printed as tables (and JSON with --json), never pass/fail.
+ *   --quick        only the in-process snapshot costs (seconds)
+ *   --seconds N    measurement window per rate for the agent vs node_exporter run (default 60)
  */
 import { cpus } from 'node:os'
+import { parseArgs } from 'node:util'
 import { benchAgentSnapshot } from './agent-snapshot.ts'
+import { benchAgentVsNodeExporter, type CostRow } from './agent-vs-node-exporter.ts'
 
-const json = process.argv.includes('--json')
-const results = benchAgentSnapshot()
-if (json) {
-  process.stdout.write(
-    `${JSON.stringify({ machine: { cpus: cpus().length, model: cpus()[0]?.model }, results }, null, 2)}\n`,
-  )
+const { values } = parseArgs({
+  options: { json: { type: 'boolean' }, quick: { type: 'boolean' }, seconds: { type: 'string' } },
+})
+const seconds = Number(values.seconds ?? 60)
+if (!Number.isInteger(seconds) || seconds < 5 || seconds > 3600) {
+  process.stderr.write(`--seconds must be a whole number from 5 to 3600, got ${values.seconds ?? ''}\n`)
+  process.exit(2)
+}
+
+const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? 'cpu' }
+const snapshot = benchAgentSnapshot()
+const cost: CostRow[] = values.quick ? [] : await benchAgentVsNodeExporter(seconds, [1, 10, 100])
+
+if (values.json) {
+  process.stdout.write(`${JSON.stringify({ machine, snapshot, cost }, null, 2)}\n`)
 } else {
-  process.stdout.write(
-    `agent collection cost on this host (${cpus().length} × ${cpus()[0]?.model ?? 'cpu'})\n`,
-  )
-  process.stdout.write(`${'what'.padEnd(50)} ${'median µs'.padStart(10)} ${'p99 µs'.padStart(10)}\n`)
-  for (const r of results) {
-    process.stdout.write(
-      `${r.name.padEnd(50)} ${r.medianUs.toFixed(1).padStart(10)} ${r.p99Us.toFixed(1).padStart(10)}\n`,
+  const out = (s: string): boolean => process.stdout.write(`${s}\n`)
+  out(`agent collection cost on this host (${machine.cpus} × ${machine.model})`)
+  out(`${'what'.padEnd(50)} ${'median µs'.padStart(10)} ${'p99 µs'.padStart(10)}`)
+  for (const r of snapshot)
+    out(`${r.name.padEnd(50)} ${r.medianUs.toFixed(1).padStart(10)} ${r.p99Us.toFixed(1).padStart(10)}`)
+  if (cost.length > 0) {
+    out('')
+    out(`agent (sending to Kafka) vs node_exporter 1.5 scraped at the same rate, ${seconds} s each`)
+    out(
+      '| rate | agent CPU % of a core | agent RSS MB | node_exporter CPU % | node_exporter RSS MB | scrapes/s | ratio per collection |',
     )
+    out('| ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
+    for (const r of cost) {
+      out(
+        `| ${r.hz} Hz | ${r.agentCpuPercent.toFixed(2)} | ${r.agentPeakRssMb.toFixed(0)} | ${r.nodeExporterCpuPercent.toFixed(2)} | ${r.nodeExporterPeakRssMb.toFixed(0)} | ${r.nodeExporterScrapesPerSecond.toFixed(1)} | ${r.ratio.toFixed(1)}× |`,
+      )
+    }
   }
 }

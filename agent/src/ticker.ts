@@ -31,6 +31,11 @@ export class Ticker {
   fire(): void {
     const now = this.now()
     const scheduled = this.next
+    // A timer may wake a millisecond before the wall clock reaches its tick: wait for it, don't tick twice.
+    if (now < scheduled) {
+      if (this.running) this.arm()
+      return
+    }
     const behind = Math.floor((now - scheduled) / this.intervalMs)
     if (behind > 0) this.missed += behind
     if (now - scheduled > this.intervalMs / 2) this.late++
