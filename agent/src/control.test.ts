@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest'
+import { controlSubjects, parseControlRequest, subjectToken } from './control.ts'
+
+const req = (v: unknown): Uint8Array => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v))
+
+describe('control requests', () => {
+  it('turns a global interval into a change for every family, and lets per-family settings refine it', () => {
+    const change = parseControlRequest(
+      req({ interval_ms: 100, families: { filesystem: { enabled: false } } }),
+    )
+    expect(change.cpu).toEqual({ intervalMs: 100 })
+    expect(change.filesystem).toEqual({ intervalMs: 100, enabled: false })
+  })
+
+  it.each([
+    ['not json', /not JSON/],
+    [[1, 2], /must be a JSON object/],
+    [{}, /changes nothing/],
+    [{ interval: 5 }, /unknown field\(s\): interval/],
+    [{ interval_ms: 5 }, /interval_ms must be a whole number of milliseconds from 10 to 10000/],
+    [{ interval_ms: 100.5 }, /whole number/],
+    [{ families: { gpu: { enabled: true } } }, /unknown family "gpu"; known: cpu, memory/],
+    [{ families: { cpu: { enabled: 'yes' } } }, /families.cpu.enabled must be true or false/],
+    [{ families: { cpu: { interval_ms: 20_000 } } }, /families.cpu.interval_ms must be/],
+    [{ families: { cpu: { speed: 1 } } }, /families.cpu: unknown field\(s\): speed/],
+  ])('rejects %j, naming the problem', (body, message) => {
+    expect(() => parseControlRequest(req(body))).toThrow(message)
+  })
+
+  it('listens on its host, its groups and its tenant, with subject-safe tokens', () => {
+    expect(controlSubjects('acme', 'web-1.example.com', ['eu west', 'db'])).toEqual([
+      'procstream.control.acme.host.web-1_example_com',
+      'procstream.control.acme.group.eu_west',
+      'procstream.control.acme.group.db',
+      'procstream.control.acme.all',
+    ])
+    expect(subjectToken('a.*>b')).toBe('a___b')
+  })
+})

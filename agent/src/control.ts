@@ -1,0 +1,143 @@
+import type { Msg, NatsConnection, Subscription } from 'nats'
+import { FAMILIES, isFamily, type Family } from '../../schemas/src/families.ts'
+import type { Logger } from '../../platform/logger.ts'
+import {
+  MAX_INTERVAL_MS,
+  MIN_INTERVAL_MS,
+  type FamilyScheduler,
+  type Schedule,
+  type ScheduleChange,
+} from './schedule.ts'
+
+/**
+ * Live control over NATS. An operator (or the query API) sends a JSON request to one host, a group of
+ * hosts, or every host of a tenant:
+ *
+ *   procstream.control.<tenant>.host.<host_id>
+ *   procstream.control.<tenant>.group.<group>
+ *   procstream.control.<tenant>.all
+ *
+ *   { "interval_ms": 100 }                                    every family at 100 ms
+ *   { "families": { "cpu": { "interval_ms": 100 }, "filesystem": { "enabled": false } } }
+ *
+ * The agent applies it and replies with the schedule now in force, or with `{ "error": … }` naming what
+ * was wrong (and applies nothing of a request with any error).
+ */
+export interface ControlReply {
+  host_id: string
+  agent_id: string
+  applied?: Record<Family, { enabled: boolean; interval_ms: number }>
+  error?: string
+}
+
+/** NATS subject tokens cannot hold '.', whitespace, '*' or '>'. */
+export function subjectToken(s: string): string {
+  return s.replace(/[.\s*>]/g, '_') || '_'
+}
+
+export function controlSubjects(tenant: string, hostId: string, groups: readonly string[]): string[] {
+  const base = `procstream.control.${subjectToken(tenant)}`
+  return [
+    `${base}.host.${subjectToken(hostId)}`,
+    ...groups.map((g) => `${base}.group.${subjectToken(g)}`),
+    `${base}.all`,
+  ]
+}
+
+function interval(value: unknown, where: string): number {
+  if (
+    typeof value !== 'number' ||
+    !Number.isInteger(value) ||
+    value < MIN_INTERVAL_MS ||
+    value > MAX_INTERVAL_MS
+  ) {
+    throw new Error(
+      `${where} must be a whole number of milliseconds from ${MIN_INTERVAL_MS} to ${MAX_INTERVAL_MS}`,
+    )
+  }
+  return value
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+/** Validate a control request completely before anything is applied. */
+export function parseControlRequest(data: Uint8Array): ScheduleChange {
+  let body: unknown
+  try {
+    body = JSON.parse(Buffer.from(data).toString('utf8'))
+  } catch {
+    throw new Error('request is not JSON')
+  }
+  if (!isObject(body)) throw new Error('request must be a JSON object')
+  const unknownKeys = Object.keys(body).filter((k) => k !== 'interval_ms' && k !== 'families')
+  if (unknownKeys.length > 0) throw new Error(`unknown field(s): ${unknownKeys.join(', ')}`)
+  const change: ScheduleChange = {}
+  if (body.interval_ms !== undefined) {
+    const ms = interval(body.interval_ms, 'interval_ms')
+    for (const f of FAMILIES) change[f] = { intervalMs: ms }
+  }
+  if (body.families !== undefined) {
+    if (!isObject(body.families)) throw new Error('families must be an object keyed by family')
+    for (const [name, spec] of Object.entries(body.families)) {
+      if (!isFamily(name))
+        throw new Error(`unknown family ${JSON.stringify(name)}; known: ${FAMILIES.join(', ')}`)
+      if (!isObject(spec)) throw new Error(`families.${name} must be an object`)
+      const bad = Object.keys(spec).filter((k) => k !== 'enabled' && k !== 'interval_ms')
+      if (bad.length > 0) throw new Error(`families.${name}: unknown field(s): ${bad.join(', ')}`)
+      const c: { enabled?: boolean; intervalMs?: number } = { ...change[name] }
+      if (spec.enabled !== undefined) {
+        if (typeof spec.enabled !== 'boolean')
+          throw new Error(`families.${name}.enabled must be true or false`)
+        c.enabled = spec.enabled
+      }
+      if (spec.interval_ms !== undefined)
+        c.intervalMs = interval(spec.interval_ms, `families.${name}.interval_ms`)
+      change[name] = c
+    }
+  }
+  if (Object.keys(change).length === 0)
+    throw new Error('request changes nothing: give interval_ms or families')
+  return change
+}
+
+export function wireSchedule(s: Schedule): NonNullable<ControlReply['applied']> {
+  const out = {} as NonNullable<ControlReply['applied']>
+  for (const f of FAMILIES) out[f] = { enabled: s[f].enabled, interval_ms: s[f].intervalMs }
+  return out
+}
+
+export interface ControlOptions {
+  nc: NatsConnection
+  tenant: string
+  hostId: string
+  agentId: string
+  groups: readonly string[]
+  scheduler: FamilyScheduler
+  logger: Logger
+}
+
+/** Subscribe to this host's control subjects; returns the subscriptions (unsubscribe to stop). */
+export function listenForControl(o: ControlOptions): Subscription[] {
+  const handle = (msg: Msg): void => {
+    const reply: ControlReply = { host_id: o.hostId, agent_id: o.agentId }
+    try {
+      const applied = o.scheduler.apply(parseControlRequest(msg.data))
+      reply.applied = wireSchedule(applied)
+      o.logger.info({ subject: msg.subject, applied: reply.applied }, 'control request applied')
+    } catch (err) {
+      reply.error = err instanceof Error ? err.message : String(err)
+      o.logger.warn({ subject: msg.subject, error: reply.error }, 'control request rejected')
+    }
+    if (msg.reply) msg.respond(Buffer.from(JSON.stringify(reply)))
+  }
+  return controlSubjects(o.tenant, o.hostId, o.groups).map((subject) =>
+    o.nc.subscribe(subject, {
+      callback: (err, msg) => {
+        if (err) o.logger.warn({ subject, error: err.message }, 'control subscription error')
+        else handle(msg)
+      },
+    }),
+  )
+}
