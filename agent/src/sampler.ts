@@ -1,31 +1,8 @@
-import { join } from 'node:path'
-import type { Family, FamilyRecords, Sample } from '../../schemas/src/families.ts'
-import { parseDiskstats } from './collectors/diskstats.ts'
-import { parseLoadavg } from './collectors/loadavg.ts'
-import { parseMeminfo } from './collectors/meminfo.ts'
-import { parseNetDev } from './collectors/netdev.ts'
-import { parseStat } from './collectors/stat.ts'
+import type { Family, Sample } from '../../schemas/src/families.ts'
 import { AgentError } from './errors.ts'
-import { ProcFile } from './source/proc-file.ts'
+import { familySources, type SourceOptions, type Source, type Sources } from './sources.ts'
 
-type Parser<F extends Family> = (text: string, onProblem: (problem: string) => void) => FamilyRecords[F]
-
-interface Source<F extends Family> {
-  file: ProcFile
-  parse: Parser<F>
-}
-
-/** Where each family comes from under the procfs root, and how it is parsed. */
-function sources(procfs: string): { [F in Family]: Source<F> } {
-  const file = (rel: string): ProcFile => new ProcFile(join(procfs, rel))
-  return {
-    cpu: { file: file('stat'), parse: (t, p) => parseStat(t, 100, p) },
-    memory: { file: file('meminfo'), parse: (t, p) => parseMeminfo(t, p) },
-    network: { file: file('net/dev'), parse: (t, p) => parseNetDev(t, undefined, p) },
-    disk: { file: file('diskstats'), parse: (t, p) => parseDiskstats(t, undefined, p) },
-    load: { file: file('loadavg'), parse: (t, p) => parseLoadavg(t, p) },
-  }
-}
+export type SamplerOptions = SourceOptions
 
 export interface SamplerStats {
   samples: number
@@ -35,38 +12,40 @@ export interface SamplerStats {
 
 /**
  * Reads and parses one family at a time from files kept open. A file that cannot be read or a line
- * that does not parse never stops the agent: it is counted and reported through `onProblem`.
+ * that does not parse never stops the agent: it is counted and reported through `onProblem`. A
+ * family this host does not have (no PSI) gives no sample and no problem.
  */
 export class Sampler {
   readonly stats: SamplerStats = { samples: 0, parseErrors: 0, readErrors: 0 }
-  private readonly src: { [F in Family]: Source<F> }
+  private readonly src: Sources
 
   constructor(
     procfs: string,
     private readonly onProblem: (family: Family, problem: string) => void,
+    options: SamplerOptions = {},
   ) {
-    this.src = sources(procfs)
+    this.src = familySources(procfs, options)
   }
 
   sample(family: Family): Sample | undefined {
     const source = this.src[family] as Source<Family>
-    let text: string
+    let data
     try {
-      text = source.file.read()
+      data = source.read((problem) => {
+        this.stats.parseErrors++
+        this.onProblem(family, problem)
+      })
     } catch (err) {
       this.stats.readErrors++
       this.onProblem(family, err instanceof AgentError ? err.message : String(err))
       return undefined
     }
-    const data = source.parse(text, (problem) => {
-      this.stats.parseErrors++
-      this.onProblem(family, `${source.file.path}: ${problem}`)
-    })
+    if (data === undefined) return undefined
     this.stats.samples++
     return { family, data } as Sample
   }
 
   close(): void {
-    for (const s of Object.values(this.src)) s.file.close()
+    for (const s of Object.values(this.src)) s.close()
   }
 }

@@ -107,4 +107,74 @@ describe('EnvelopeCodec', () => {
     const [decoded] = reader.decodeAll(oldBytes)
     expect(decoded).toEqual({ ...loadEnvelope(9), hostname: '' })
   })
+
+  it('decodes payloads written with the schema set kept in history/v1 (before pressure, vmstat, filesystem)', () => {
+    const v1 = new EnvelopeCodec(join(AVRO_DIR, 'history', 'v1'))
+    expect(v1.fingerprint.equals(codec.fingerprint)).toBe(false)
+    expect(codec.knownFingerprints()).toContain(v1.fingerprint.toString('hex'))
+    const memory: Envelope = {
+      ...loadEnvelope(4),
+      sample: { family: 'memory', data: { fields: { MemTotal: 1024 } } },
+    }
+    expect(codec.decodeAll(Buffer.concat([v1.encode(loadEnvelope(3)), v1.encode(memory)]))).toEqual([
+      loadEnvelope(3),
+      memory,
+    ])
+    // The old writer schema cannot carry the new families at all.
+    expect(() =>
+      v1.encode({ ...loadEnvelope(5), sample: { family: 'vmstat', data: { fields: { pgfault: 1 } } } }),
+    ).toThrow(SchemaError)
+  })
+
+  it('round-trips the pressure, vmstat and filesystem records, nulls included', () => {
+    const line = (total: number): { avg10: number; avg60: number; avg300: number; total_us: number } => ({
+      avg10: 0.1,
+      avg60: 2,
+      avg300: 3.85,
+      total_us: total,
+    })
+    const samples: Envelope['sample'][] = [
+      {
+        family: 'pressure',
+        data: {
+          cpu: { some: line(15), full: null },
+          memory: { some: line(15), full: line(25) },
+          io: { some: line(7230773), full: line(0) },
+        },
+      },
+      { family: 'vmstat', data: { fields: { pgfault: 123456789, oom_kill: 0 } } },
+      {
+        family: 'filesystem',
+        data: {
+          filesystems: [
+            {
+              device: '/dev/vda',
+              mountpoint: '/',
+              fstype: 'ext4',
+              readonly: false,
+              error: null,
+              statfs: {
+                block_size: 4096,
+                blocks: 66053021,
+                blocks_free: 62492319,
+                blocks_avail: 20314614,
+                files: 16777216,
+                files_free: 16341327,
+              },
+            },
+            {
+              device: 'server:/export',
+              mountpoint: '/mnt/nfs',
+              fstype: 'nfs4',
+              readonly: true,
+              error: 'EACCES',
+              statfs: null,
+            },
+          ],
+        },
+      },
+    ]
+    const payload = Buffer.concat(samples.map((sample, i) => codec.encode({ ...loadEnvelope(i), sample })))
+    expect(codec.decodeAll(payload).map((e) => e.sample)).toEqual(samples)
+  })
 })

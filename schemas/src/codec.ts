@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
 import avro from 'avsc'
@@ -19,7 +19,16 @@ const MAGIC_1 = 0x01
 const HEADER_BYTES = 10
 
 const AVRO_DIR = fileURLToPath(new URL('../avro/', import.meta.url))
-const RECORD_FILES = ['cpu.avsc', 'memory.avsc', 'network.avsc', 'disk.avsc', 'load.avsc']
+const RECORD_FILES = [
+  'cpu.avsc',
+  'memory.avsc',
+  'network.avsc',
+  'disk.avsc',
+  'load.avsc',
+  'pressure.avsc',
+  'vmstat.avsc',
+  'filesystem.avsc',
+]
 const FAMILY_BY_RECORD = new Map<string, Family>(
   Object.entries(FAMILY_RECORD).map(([family, record]) => [record, family as Family]),
 )
@@ -28,10 +37,15 @@ interface WireEnvelope extends Omit<Envelope, 'sample'> {
   sample: Record<string, unknown>
 }
 
-/** Load an envelope schema and the family records it references from one folder. */
+/**
+ * Load an envelope schema and the family records it references from one folder. A history folder
+ * holds only the records its envelope knew, so record files it lacks are skipped; a record the
+ * envelope names but no file defines still fails, naming the type.
+ */
 function loadEnvelopeType(dir: string): avro.Type {
   const registry: Record<string, avro.Type> = {}
   for (const file of RECORD_FILES) {
+    if (!existsSync(join(dir, file))) continue
     avro.Type.forSchema(JSON.parse(readFileSync(join(dir, file), 'utf8')) as avro.Schema, {
       registry,
       wrapUnions: 'auto',

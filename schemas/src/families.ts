@@ -1,4 +1,13 @@
-import type { CpuSample, DiskSample, LoadSample, MemorySample, NetworkSample } from './records.ts'
+import type {
+  CpuSample,
+  DiskSample,
+  FilesystemSample,
+  LoadSample,
+  MemorySample,
+  NetworkSample,
+  PressureSample,
+  VmstatSample,
+} from './records.ts'
 
 /** The metric families an envelope can carry, and the Avro record name of each. */
 export const FAMILY_RECORD = {
@@ -7,6 +16,9 @@ export const FAMILY_RECORD = {
   network: 'procstream.v1.NetworkSample',
   disk: 'procstream.v1.DiskSample',
   load: 'procstream.v1.LoadSample',
+  pressure: 'procstream.v1.PressureSample',
+  vmstat: 'procstream.v1.VmstatSample',
+  filesystem: 'procstream.v1.FilesystemSample',
 } as const
 
 export type Family = keyof typeof FAMILY_RECORD
@@ -18,6 +30,9 @@ export interface FamilyRecords {
   network: NetworkSample
   disk: DiskSample
   load: LoadSample
+  pressure: PressureSample
+  vmstat: VmstatSample
+  filesystem: FilesystemSample
 }
 
 /** A family's record tagged with its family, so code can switch on it with full typing. */

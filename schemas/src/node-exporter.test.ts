@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { Family, FamilyRecords } from './families.ts'
 import {
+  DEFAULT_VMSTAT_FIELDS,
   memoryMetricName,
   metricInfo,
   samplePoints,
@@ -12,9 +13,12 @@ import type {
   CpuSample,
   DiskCounters,
   DiskSample,
+  FilesystemSample,
   LoadSample,
   MemorySample,
   NetworkSample,
+  PressureSample,
+  VmstatSample,
 } from './records.ts'
 
 // Records hold values read by eye from the agent's /proc fixtures (agent/src/collectors/__fixtures__):
@@ -331,6 +335,145 @@ describe('load → node_load1/5/15', () => {
   })
 })
 
+/** live-t0's /proc/pressure. */
+const livePressure: PressureSample = {
+  cpu: {
+    some: { avg10: 0.02, avg60: 0.77, avg300: 1.12, total_us: 7230773 },
+    full: { avg10: 0, avg60: 0, avg300: 0, total_us: 0 },
+  },
+  memory: {
+    some: { avg10: 0, avg60: 0, avg300: 0, total_us: 0 },
+    full: { avg10: 0, avg60: 0, avg300: 0, total_us: 0 },
+  },
+  io: {
+    some: { avg10: 0, avg60: 0.07, avg300: 0.12, total_us: 1150812 },
+    full: { avg10: 0, avg60: 0.06, avg300: 0.1, total_us: 1011316 },
+  },
+}
+
+/** Part of live-t0's /proc/vmstat: every field node_exporter's default filter keeps, and some it drops. */
+const liveVmstat: VmstatSample = {
+  fields: {
+    nr_free_pages: 1106029,
+    pgpgin: 546809,
+    pgpgout: 1217448,
+    pswpin: 0,
+    pswpout: 0,
+    pgalloc_normal: 2337290,
+    pgfault: 1368956,
+    pgmajfault: 376,
+    thp_fault_alloc: 0,
+    oom_kill: 0,
+  },
+}
+
+/** / of the machine the tests run on (statfs), and an NFS mount statfs failed on. */
+const filesystems: FilesystemSample = {
+  filesystems: [
+    {
+      device: '/dev/vda',
+      mountpoint: '/',
+      fstype: 'ext4',
+      readonly: false,
+      error: null,
+      statfs: {
+        block_size: 4096,
+        blocks: 66053021,
+        blocks_free: 62492319,
+        blocks_avail: 20314614,
+        files: 16777216,
+        files_free: 16341327,
+      },
+    },
+    {
+      device: 'server:/export',
+      mountpoint: '/mnt/nfs',
+      fstype: 'nfs4',
+      readonly: true,
+      error: "EACCES: permission denied, statfs '/mnt/nfs'",
+      statfs: null,
+    },
+  ],
+}
+
+describe('pressure → node_pressure_*', () => {
+  it('emits some as waiting and full as stalled, µs to seconds, cpu’s full line left out as in 1.5', () => {
+    expect(points('pressure', livePressure)).toEqual([
+      { name: 'node_pressure_cpu_waiting_seconds_total', labels: {}, value: 7.230773 },
+      { name: 'node_pressure_io_waiting_seconds_total', labels: {}, value: 1.150812 },
+      { name: 'node_pressure_io_stalled_seconds_total', labels: {}, value: 1.011316 },
+      { name: 'node_pressure_memory_waiting_seconds_total', labels: {}, value: 0 },
+      { name: 'node_pressure_memory_stalled_seconds_total', labels: {}, value: 0 },
+    ])
+  })
+
+  it('divides by 1000 twice as node_exporter does, which differs from / 1e6 in the last bit', () => {
+    const total = 681760019
+    const all = points('pressure', {
+      ...livePressure,
+      cpu: { some: { ...livePressure.cpu.some, total_us: total }, full: null },
+    })
+    expect(value(all, 'node_pressure_cpu_waiting_seconds_total')).toBe(total / 1000 / 1000)
+    expect(value(all, 'node_pressure_cpu_waiting_seconds_total')).toBe(681.7600189999999)
+    expect(value(all, 'node_pressure_cpu_waiting_seconds_total')).not.toBe(total / 1e6)
+  })
+
+  it('emits no stalled series for a resource without a full line', () => {
+    const all = points('pressure', { ...livePressure, io: { ...livePressure.io, full: null } })
+    expect(all.map((p) => p.name)).not.toContain('node_pressure_io_stalled_seconds_total')
+    expect(all).toHaveLength(4)
+  })
+})
+
+describe('vmstat → node_vmstat_*', () => {
+  it('emits only the fields of node_exporter’s default --collector.vmstat.fields, unconverted', () => {
+    expect(points('vmstat', liveVmstat)).toEqual([
+      { name: 'node_vmstat_pgpgin', labels: {}, value: 546809 },
+      { name: 'node_vmstat_pgpgout', labels: {}, value: 1217448 },
+      { name: 'node_vmstat_pswpin', labels: {}, value: 0 },
+      { name: 'node_vmstat_pswpout', labels: {}, value: 0 },
+      { name: 'node_vmstat_pgfault', labels: {}, value: 1368956 },
+      { name: 'node_vmstat_pgmajfault', labels: {}, value: 376 },
+      { name: 'node_vmstat_oom_kill', labels: {}, value: 0 },
+    ])
+  })
+
+  it('matches like Go’s unanchored-end MatchString', () => {
+    expect(DEFAULT_VMSTAT_FIELDS.test('oom_kill_extra')).toBe(true)
+    expect(DEFAULT_VMSTAT_FIELDS.test('pgsteal_fault_x')).toBe(true)
+    expect(DEFAULT_VMSTAT_FIELDS.test('thp_fault_alloc')).toBe(false)
+    expect(DEFAULT_VMSTAT_FIELDS.test('nr_pgpg')).toBe(false)
+  })
+})
+
+describe('filesystem → node_filesystem_*', () => {
+  it('converts blocks to bytes and labels with device, fstype and mountpoint', () => {
+    const all = points('filesystem', filesystems)
+    const root = { device: '/dev/vda', fstype: 'ext4', mountpoint: '/' }
+    expect(all.filter((p) => p.labels.mountpoint === '/').map((p) => [p.name, p.value])).toEqual([
+      ['node_filesystem_device_error', 0],
+      ['node_filesystem_size_bytes', 270553174016],
+      ['node_filesystem_free_bytes', 62492319 * 4096],
+      ['node_filesystem_avail_bytes', 83208658944],
+      ['node_filesystem_files', 16777216],
+      ['node_filesystem_files_free', 16341327],
+      ['node_filesystem_readonly', 0],
+    ])
+    expect(all.find((p) => p.name === 'node_filesystem_size_bytes')?.labels).toEqual(root)
+  })
+
+  it('emits only device_error = 1 for a filesystem statfs failed on, as 1.5 does', () => {
+    const nfs = points('filesystem', filesystems).filter((p) => p.labels.mountpoint === '/mnt/nfs')
+    expect(nfs).toEqual([
+      {
+        name: 'node_filesystem_device_error',
+        labels: { device: 'server:/export', fstype: 'nfs4', mountpoint: '/mnt/nfs' },
+        value: 1,
+      },
+    ])
+  })
+})
+
 describe('metricInfo', () => {
   it('knows HELP and TYPE of every series the mapping emits', () => {
     const all = [
@@ -361,11 +504,14 @@ describe('metricInfo', () => {
       }),
       ...points('disk', { devices: [vda] }),
       ...points('load', { load1: 0, load5: 0, load15: 0, threads_running: 0, threads_total: 0, last_pid: 0 }),
+      ...points('pressure', livePressure),
+      ...points('vmstat', liveVmstat),
+      ...points('filesystem', filesystems),
     ]
     for (const p of all) expect(metricInfo(p.name), p.name).toBeDefined()
     const staticNames = new Set(STATIC_METRICS.map((m) => m.name))
     for (const p of all)
-      if (!p.name.startsWith('node_memory_')) expect(staticNames.has(p.name), p.name).toBe(true)
+      if (!/^node_(memory|vmstat)_/.test(p.name)) expect(staticNames.has(p.name), p.name).toBe(true)
   })
 
   it('has node_exporter’s texts and types', () => {
@@ -388,10 +534,27 @@ describe('metricInfo', () => {
     expect(metricInfo('node_memory_HugePages_Total')?.type).toBe('gauge')
     expect(metricInfo('node_memory_Foo_total')?.type).toBe('counter')
     expect(metricInfo('node_load1')?.help).toBe('1m load average.')
+    expect(metricInfo('node_pressure_io_stalled_seconds_total')).toEqual({
+      name: 'node_pressure_io_stalled_seconds_total',
+      help: 'Total time in seconds no process could make progress due to IO congestion',
+      type: 'counter',
+    })
+    expect(metricInfo('node_vmstat_pgmajfault')).toEqual({
+      name: 'node_vmstat_pgmajfault',
+      help: '/proc/vmstat information field pgmajfault.',
+      type: 'untyped',
+    })
+    expect(metricInfo('node_filesystem_avail_bytes')).toEqual({
+      name: 'node_filesystem_avail_bytes',
+      help: 'Filesystem space available to non-root users in bytes.',
+      type: 'gauge',
+    })
   })
 
   it('knows nothing of other names', () => {
-    expect(metricInfo('node_filesystem_avail_bytes')).toBeUndefined()
+    expect(metricInfo('node_filesystem_mount_info')).toBeUndefined()
+    expect(metricInfo('node_pressure_cpu_stalled_seconds_total')).toBeUndefined()
+    expect(metricInfo('node_vmstat_nr_free_pages')).toBeUndefined()
     expect(metricInfo('node_memory_')).toBeUndefined()
     expect(metricInfo('node_memory_bad name')).toBeUndefined()
   })

@@ -1,5 +1,14 @@
 import type { Family, FamilyRecords, Sample } from './families.ts'
-import type { CpuSample, DiskSample, LoadSample, MemorySample, NetworkSample } from './records.ts'
+import type {
+  CpuSample,
+  DiskSample,
+  FilesystemSample,
+  LoadSample,
+  MemorySample,
+  NetworkSample,
+  PressureSample,
+  VmstatSample,
+} from './records.ts'
 
 /**
  * The family records as node_exporter 1.5 exposes them on Linux: metric names, labels, units,
@@ -13,6 +22,9 @@ import type { CpuSample, DiskSample, LoadSample, MemorySample, NetworkSample } f
  *   collector/netdev_common.go + netdev_linux.go (procfs path and legacy() names)
  *   collector/diskstats_linux.go + diskstats_common.go
  *   collector/loadavg.go
+ *   collector/pressure_linux.go              node_pressure_* (cpu `some` only; io and memory some + full)
+ *   collector/vmstat_linux.go                node_vmstat_* for --collector.vmstat.fields' default
+ *   collector/filesystem_common.go + filesystem_linux.go   node_filesystem_*
  *
  * Deliberate differences, each because the /proc record alone cannot carry node_exporter's input:
  * node_disk_info and the udev/sysfs disk metrics are not produced; 1.5 (procfs 0.8) also emitted
@@ -21,10 +33,12 @@ import type { CpuSample, DiskSample, LoadSample, MemorySample, NetworkSample } f
  * goes backwards between scrapes, which a stateless mapping cannot, so raw values pass through.
  * With --collector.netdev.netlink (1.5's default) node_exporter reads the same 16 counters over
  * netlink and renames them to the /proc/net/dev names used here (netdev legacy()); netlink's extra
- * receive_nohandler has no /proc/net/dev column and is not produced.
+ * receive_nohandler has no /proc/net/dev column and is not produced. node_pressure_cpu_stalled_seconds_total
+ * and the irq resource came after 1.5 and are not produced, though the record keeps cpu's full line.
  */
 
-export type MetricType = 'counter' | 'gauge'
+/** `untyped` is what node_exporter declares for the vmstat fields. */
+export type MetricType = 'counter' | 'gauge' | 'untyped'
 
 export type Labels = Readonly<Record<string, string>>
 
@@ -163,6 +177,47 @@ const STATIC_INFO: readonly MetricFamilyInfo[] = [
   { name: 'node_load1', help: '1m load average.', type: 'gauge' },
   { name: 'node_load5', help: '5m load average.', type: 'gauge' },
   { name: 'node_load15', help: '15m load average.', type: 'gauge' },
+  // node_exporter's pressure texts have no final period.
+  {
+    name: 'node_pressure_cpu_waiting_seconds_total',
+    help: 'Total time in seconds that processes have waited for CPU time',
+    type: 'counter',
+  },
+  {
+    name: 'node_pressure_io_waiting_seconds_total',
+    help: 'Total time in seconds that processes have waited due to IO congestion',
+    type: 'counter',
+  },
+  {
+    name: 'node_pressure_io_stalled_seconds_total',
+    help: 'Total time in seconds no process could make progress due to IO congestion',
+    type: 'counter',
+  },
+  {
+    name: 'node_pressure_memory_waiting_seconds_total',
+    help: 'Total time in seconds that processes have waited for memory',
+    type: 'counter',
+  },
+  {
+    name: 'node_pressure_memory_stalled_seconds_total',
+    help: 'Total time in seconds no process could make progress due to memory congestion',
+    type: 'counter',
+  },
+  { name: 'node_filesystem_size_bytes', help: 'Filesystem size in bytes.', type: 'gauge' },
+  { name: 'node_filesystem_free_bytes', help: 'Filesystem free space in bytes.', type: 'gauge' },
+  {
+    name: 'node_filesystem_avail_bytes',
+    help: 'Filesystem space available to non-root users in bytes.',
+    type: 'gauge',
+  },
+  { name: 'node_filesystem_files', help: 'Filesystem total file nodes.', type: 'gauge' },
+  { name: 'node_filesystem_files_free', help: 'Filesystem total free file nodes.', type: 'gauge' },
+  { name: 'node_filesystem_readonly', help: 'Filesystem read-only status.', type: 'gauge' },
+  {
+    name: 'node_filesystem_device_error',
+    help: 'Whether an error occurred while getting statistics for the given device.',
+    type: 'gauge',
+  },
 ]
 
 const INFO_BY_NAME = new Map(STATIC_INFO.map((info) => [info.name, info]))
@@ -173,7 +228,18 @@ const PARENTHESES = /\((.*)\)/
 const UNITLESS_MEMINFO = /^HugePages_/
 const VALID_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/
 
-/** Every metric name with a fixed name this mapping can emit (node_memory_* names depend on the kernel). */
+const VMSTAT_PREFIX = 'node_vmstat_'
+/**
+ * node_exporter 1.5's default --collector.vmstat.fields (collector/vmstat_linux.go): page-ins and
+ * -outs, swap-ins and -outs, page faults and OOM kills. Matched unanchored at the end, like Go's
+ * MatchString.
+ */
+export const DEFAULT_VMSTAT_FIELDS = /^(oom_kill|pgpg|pswp|pg.*fault).*/
+/** PSI totals are microseconds; node_exporter divides by 1000 twice, so do the same for equal bits. */
+const US_PER_MS = 1000.0
+const MS_PER_S = 1000.0
+
+/** Every metric name with a fixed name this mapping can emit (node_memory_* and node_vmstat_* names depend on the kernel). */
 export const STATIC_METRICS: readonly MetricFamilyInfo[] = STATIC_INFO
 
 /** HELP and TYPE of a metric as node_exporter prints them, or undefined for a name it does not emit. */
@@ -187,6 +253,12 @@ export function metricInfo(name: string): MetricFamilyInfo | undefined {
       name,
       help: `Memory information field ${key}.`,
       type: key.endsWith('_total') ? 'counter' : 'gauge',
+    }
+  }
+  if (name.startsWith(VMSTAT_PREFIX) && VALID_NAME.test(name)) {
+    const field = name.slice(VMSTAT_PREFIX.length)
+    if (DEFAULT_VMSTAT_FIELDS.test(field)) {
+      return { name, help: `/proc/vmstat information field ${field}.`, type: 'untyped' }
     }
   }
   return undefined
@@ -220,6 +292,15 @@ export function toMetricPoints<F extends Family>(family: F, sample: FamilyRecord
     case 'load':
       loadPoints(sample as LoadSample, emit)
       return
+    case 'pressure':
+      pressurePoints(sample as PressureSample, emit)
+      return
+    case 'vmstat':
+      vmstatPoints(sample as VmstatSample, emit)
+      return
+    case 'filesystem':
+      filesystemPoints(sample as FilesystemSample, emit)
+      return
   }
 }
 
@@ -240,6 +321,15 @@ export function samplePoints(sample: Sample, emit: EmitPoint): void {
       return
     case 'load':
       loadPoints(sample.data, emit)
+      return
+    case 'pressure':
+      pressurePoints(sample.data, emit)
+      return
+    case 'vmstat':
+      vmstatPoints(sample.data, emit)
+      return
+    case 'filesystem':
+      filesystemPoints(sample.data, emit)
       return
   }
 }
@@ -323,4 +413,50 @@ function loadPoints(sample: LoadSample, emit: EmitPoint): void {
   emit('node_load1', {}, sample.load1)
   emit('node_load5', {}, sample.load5)
   emit('node_load15', {}, sample.load15)
+}
+
+function psiSeconds(totalUs: number): number {
+  return totalUs / US_PER_MS / MS_PER_S
+}
+
+function pressurePoints(sample: PressureSample, emit: EmitPoint): void {
+  emit('node_pressure_cpu_waiting_seconds_total', {}, psiSeconds(sample.cpu.some.total_us))
+  emit('node_pressure_io_waiting_seconds_total', {}, psiSeconds(sample.io.some.total_us))
+  if (sample.io.full !== null) {
+    emit('node_pressure_io_stalled_seconds_total', {}, psiSeconds(sample.io.full.total_us))
+  }
+  emit('node_pressure_memory_waiting_seconds_total', {}, psiSeconds(sample.memory.some.total_us))
+  if (sample.memory.full !== null) {
+    emit('node_pressure_memory_stalled_seconds_total', {}, psiSeconds(sample.memory.full.total_us))
+  }
+}
+
+function vmstatPoints(sample: VmstatSample, emit: EmitPoint): void {
+  for (const field of Object.keys(sample.fields)) {
+    const value = sample.fields[field]
+    const name = `${VMSTAT_PREFIX}${field}`
+    if (value === undefined || !DEFAULT_VMSTAT_FIELDS.test(field) || !VALID_NAME.test(name)) continue
+    emit(name, {}, value)
+  }
+}
+
+function filesystemPoints(sample: FilesystemSample, emit: EmitPoint): void {
+  for (const fs of sample.filesystems) {
+    const labels = (): Record<string, string> => ({
+      device: fs.device,
+      fstype: fs.fstype,
+      mountpoint: fs.mountpoint,
+    })
+    const s = fs.statfs
+    emit('node_filesystem_device_error', labels(), s === null ? 1 : 0)
+    // 1.5 emits nothing else for a filesystem statfs failed on; readonly moved before that return in 1.7.
+    if (s === null) continue
+    // float64(Blocks) * float64(Bsize), as node_exporter computes it.
+    emit('node_filesystem_size_bytes', labels(), s.blocks * s.block_size)
+    emit('node_filesystem_free_bytes', labels(), s.blocks_free * s.block_size)
+    emit('node_filesystem_avail_bytes', labels(), s.blocks_avail * s.block_size)
+    emit('node_filesystem_files', labels(), s.files)
+    emit('node_filesystem_files_free', labels(), s.files_free)
+    emit('node_filesystem_readonly', labels(), fs.readonly ? 1 : 0)
+  }
 }

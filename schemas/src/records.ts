@@ -105,3 +105,58 @@ export interface LoadSample {
   threads_total: number
   last_pid: number
 }
+
+/** One line of a /proc/pressure file: averages in percent, total in microseconds. */
+export interface PsiLine {
+  avg10: number
+  avg60: number
+  avg300: number
+  total_us: number
+}
+
+/** One /proc/pressure file. */
+export interface PsiResource {
+  some: PsiLine
+  /** null where the kernel prints no `full` line (cpu before Linux 5.13). */
+  full: PsiLine | null
+}
+
+/** procstream.v1.PressureSample (pressure.avsc): /proc/pressure/{cpu,memory,io}. */
+export interface PressureSample {
+  cpu: PsiResource
+  memory: PsiResource
+  io: PsiResource
+}
+
+/** procstream.v1.VmstatSample (vmstat.avsc): /proc/vmstat, kernel field names and values. */
+export interface VmstatSample {
+  fields: Record<string, number>
+}
+
+/** statfs(2) of one filesystem, in blocks of block_size bytes and inodes. */
+export interface StatfsCounters {
+  block_size: number
+  blocks: number
+  blocks_free: number
+  blocks_avail: number
+  files: number
+  files_free: number
+}
+
+/** One mounted filesystem. */
+export interface FilesystemStats {
+  device: string
+  mountpoint: string
+  fstype: string
+  /** Mounted with the `ro` option. */
+  readonly: boolean
+  /** Why statfs failed, or null. */
+  error: string | null
+  /** null when statfs failed. */
+  statfs: StatfsCounters | null
+}
+
+/** procstream.v1.FilesystemSample (filesystem.avsc). */
+export interface FilesystemSample {
+  filesystems: FilesystemStats[]
+}
