@@ -12,7 +12,17 @@ import { metricName, parsePrometheusText, type SeriesMap } from '../../../test/s
 import { waitFor } from '../../../test/support/wait-for.ts'
 
 const BINARY = '/usr/bin/prometheus-node-exporter'
-const COLLECTORS = ['cpu', 'meminfo', 'netdev', 'diskstats', 'loadavg', 'stat']
+const COLLECTORS = [
+  'cpu',
+  'meminfo',
+  'netdev',
+  'diskstats',
+  'loadavg',
+  'stat',
+  'pressure',
+  'vmstat',
+  'filesystem',
+]
 // Series node_exporter has and the agent deliberately does not: its own build info, and what needs
 // sysfs/udev or netlink.
 const ONLY_NODE_EXPORTER =

@@ -45,12 +45,14 @@ const HOST_MOUNTS = [
   'ramfs /run/credentials/systemd-sysctl.service ramfs ro,nosuid,nodev,noexec,relatime,mode=700 0 0',
   '/dev/nvme0n1p1 /boot/efi vfat rw,relatime,fmask=0077,dmask=0077 0 0',
   '/dev/loop0 /snap/core/1 squashfs ro,nodev,relatime 0 0',
-  '/dev/sdb1 /mnt/My\\040Photos ext4 ro,relatime 0 0',
+  '/dev/sdb1 /srv/My\\040Photos ext4 ro,relatime 0 0',
   'overlay /var/lib/docker/overlay2/abc/merged overlay rw,relatime 0 0',
   'nsfs /run/docker/netns/1a2b nsfs rw 0 0',
   '/dev/nvme0n1p2 /var/lib/docker ext4 rw,relatime 0 0',
-  'server:/export /mnt/nfs nfs4 rw,relatime,vers=4.2 0 0',
-  '/dev/sdb1 /mnt/My\\040Photos ext4 ro,relatime 0 0',
+  'server:/export /srv/nfs nfs4 rw,relatime,vers=4.2 0 0',
+  '/dev/sdb1 /srv/My\\040Photos ext4 ro,relatime 0 0',
+  '/dev/sdc1 /media/usb vfat rw 0 0',
+  'tmpfs /mnt/scratch tmpfs rw 0 0',
 ].join('\n')
 
 describe('parseMounts', () => {
@@ -80,26 +82,26 @@ describe('parseMounts', () => {
 })
 
 describe('statFilesystems', () => {
-  it('keeps only what node_exporter 1.5’s default excludes let through, each once', () => {
+  it('keeps only what node_exporter 1.5’s default excludes (as Debian ships them) let through, each once', () => {
     const calls: string[] = []
     const sample = statFilesystems(parse(HOST_MOUNTS).mounts, {
-      statfs: fakeStatfs({ '/': VDA, '/boot/efi': VDA, '/run': VDA, '/mnt/My Photos': VDA }, calls),
+      statfs: fakeStatfs({ '/': VDA, '/boot/efi': VDA, '/run': VDA, '/srv/My Photos': VDA }, calls),
     })
+    // /run, /mnt and /media are left out by Debian's default, as are the pseudo filesystems.
     expect(sample.filesystems.map((f) => [f.device, f.mountpoint, f.fstype])).toEqual([
-      ['tmpfs', '/run', 'tmpfs'],
       ['/dev/nvme0n1p2', '/', 'ext4'],
       ['/dev/nvme0n1p1', '/boot/efi', 'vfat'],
-      ['/dev/sdb1', '/mnt/My Photos', 'ext4'],
+      ['/dev/sdb1', '/srv/My Photos', 'ext4'],
       // /var/lib/docker itself is kept: only what is below it is excluded.
       ['/dev/nvme0n1p2', '/var/lib/docker', 'ext4'],
-      ['server:/export', '/mnt/nfs', 'nfs4'],
+      ['server:/export', '/srv/nfs', 'nfs4'],
     ])
-    expect(calls).toEqual(['/run', '/', '/boot/efi', '/mnt/My Photos', '/var/lib/docker', '/mnt/nfs'])
+    expect(calls).toEqual(['/', '/boot/efi', '/srv/My Photos', '/var/lib/docker', '/srv/nfs'])
   })
 
   it('keeps statfs in the kernel’s units and takes read-only from the ro mount option', () => {
     const sample = statFilesystems(parse(HOST_MOUNTS).mounts, {
-      statfs: fakeStatfs({ '/': VDA, '/mnt/My Photos': { ...VDA, bsize: 1024 } }),
+      statfs: fakeStatfs({ '/': VDA, '/srv/My Photos': { ...VDA, bsize: 1024 } }),
     })
     const root = sample.filesystems.find((f) => f.mountpoint === '/')
     expect(root).toEqual({
@@ -118,16 +120,16 @@ describe('statFilesystems', () => {
         files_free: 16341327,
       },
     })
-    const photos = sample.filesystems.find((f) => f.mountpoint === '/mnt/My Photos')
+    const photos = sample.filesystems.find((f) => f.mountpoint === '/srv/My Photos')
     expect(photos?.readonly).toBe(true)
     expect(photos?.statfs?.block_size).toBe(1024)
   })
 
   it('keeps a filesystem statfs fails on, with the error and no counters', () => {
     const sample = statFilesystems(parse(HOST_MOUNTS).mounts, { statfs: fakeStatfs({}) })
-    const nfs = sample.filesystems.find((f) => f.mountpoint === '/mnt/nfs')
+    const nfs = sample.filesystems.find((f) => f.mountpoint === '/srv/nfs')
     expect(nfs?.statfs).toBeNull()
-    expect(nfs?.error).toBe("ENOENT: no such file or directory, statfs '/mnt/nfs'")
+    expect(nfs?.error).toBe("ENOENT: no such file or directory, statfs '/srv/nfs'")
   })
 
   it('statfs’es below a root prefix and reports mount points without it', () => {

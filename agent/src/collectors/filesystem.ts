@@ -4,13 +4,15 @@ import type { FilesystemSample, FilesystemStats } from '../../../schemas/src/rec
 import { excerpt, forEachLine, isBlank, matches, tokenize, type ProblemHandler } from './parse-util.ts'
 
 /**
- * node_exporter 1.5's defaults for --collector.filesystem.mount-points-exclude and
- * --collector.filesystem.fs-types-exclude (prometheus/node_exporter collector/filesystem_linux.go,
- * `defMountPointsExcluded`, `defFSTypesExcluded`): kernel and container-runtime pseudo filesystems
- * and the mounts below /dev, /proc, /sys, /run/credentials/… and the container storage folders.
+ * The defaults of --collector.filesystem.mount-points-exclude and --collector.filesystem.fs-types-exclude
+ * of node_exporter 1.5 as Debian ships it (prometheus-node-exporter 1.5.0, `--help`), the reference the
+ * agent is compared against: kernel and container-runtime pseudo filesystems, and the mounts below
+ * /dev, /proc, /run, /sys, /mnt, /media and the container storage folders. Upstream 1.5
+ * (collector/filesystem_linux.go, `defMountPointsExcluded`) excludes only /run/credentials/… of /run
+ * and keeps /mnt and /media; Debian's package widens it.
  */
 export const DEFAULT_MOUNT_POINTS_EXCLUDE =
-  /^\/(dev|proc|run\/credentials\/.+|sys|var\/lib\/docker\/.+|var\/lib\/containers\/storage\/.+)($|\/)/
+  /^\/(dev|proc|run|sys|mnt|media|var\/lib\/docker\/.+|var\/lib\/containers\/storage\/.+)($|\/)/
 export const DEFAULT_FS_TYPES_EXCLUDE =
   /^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|sysfs|tracefs)$/
 
