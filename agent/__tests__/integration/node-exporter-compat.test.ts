@@ -82,6 +82,9 @@ describe('agent --once --format prometheus against node_exporter 1.5', () => {
 
     expect(ours.get('node_memory_MemTotal_bytes{}')).toBe(after.get('node_memory_MemTotal_bytes{}'))
     expect(ours.get('node_boot_time_seconds{}')).toBe(after.get('node_boot_time_seconds{}'))
+    const sizes = [...ours].filter(([k]) => metricName(k) === 'node_filesystem_size_bytes')
+    expect(sizes.length).toBeGreaterThan(0)
+    for (const [key, value] of sizes) expect({ key, value }).toEqual({ key, value: after.get(key) })
 
     let counters = 0
     for (const [key, value] of ours) {
