@@ -35,6 +35,23 @@ describe('agent config', () => {
     expect(() => readAgentConfig(['--bogus'], {})).toThrow(/bogus/)
   })
 
+  it('reads the spool settings, off by default, and validates them', () => {
+    expect(readAgentConfig([], {})).toMatchObject({
+      spoolDir: undefined,
+      spoolMaxBytes: 256 * 1024 * 1024,
+      spoolFsync: 'interval',
+      spoolFsyncIntervalMs: 1000,
+    })
+    expect(
+      readAgentConfig(['--spool-dir', '/var/spool/ps', '--spool-fsync', 'always'], {
+        AGENT_SPOOL_MAX_BYTES: '2097152',
+      }),
+    ).toMatchObject({ spoolDir: '/var/spool/ps', spoolFsync: 'always', spoolMaxBytes: 2_097_152 })
+    expect(() => readAgentConfig(['--spool-fsync', 'sometimes', '--spool-max-bytes', '10'], {})).toThrow(
+      /AGENT_SPOOL_MAX_BYTES=10 is below[\s\S]*AGENT_SPOOL_FSYNC="sometimes" is not one of always, interval, never/,
+    )
+  })
+
   it('documents every flag with its environment variable', () => {
     const help = helpText()
     for (const flag of [
@@ -46,6 +63,9 @@ describe('agent config', () => {
       '--topic',
       '--tenant',
       '--host-id',
+      '--spool-dir',
+      '--spool-max-bytes',
+      '--spool-fsync',
     ]) {
       expect(help).toContain(flag)
     }

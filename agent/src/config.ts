@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util'
 import { ConfigReader, type Env } from '../../platform/config.ts'
 import { DEFAULT_TOPIC } from '../../stream-processors/src/config.ts'
+import type { FsyncPolicy } from './sink/spool.ts'
 
 export type OutputFormat = 'kafka' | 'prometheus' | 'json'
 
@@ -14,6 +15,11 @@ export interface AgentConfig {
   tenant: string
   hostId: string | undefined
   metricsPort: number
+  /** Where unsent records go while Kafka is away; undefined keeps them in memory only. */
+  spoolDir: string | undefined
+  spoolMaxBytes: number
+  spoolFsync: FsyncPolicy
+  spoolFsyncIntervalMs: number
 }
 
 /** Every flag with its environment equivalent; `--help` prints this table. */
@@ -35,12 +41,28 @@ const FLAGS = [
     'AGENT_METRICS_PORT',
     'reserved for the agent self-metrics endpoint (0 = off, default)',
   ],
+  [
+    '--spool-dir DIR',
+    'AGENT_SPOOL_DIR',
+    'keep records Kafka has not acknowledged on disk here (default: memory only, lost on exit)',
+  ],
+  [
+    '--spool-max-bytes N',
+    'AGENT_SPOOL_MAX_BYTES',
+    'cap on the spool; past it the oldest records are dropped (default 268435456 = 256 MiB)',
+  ],
+  ['--spool-fsync MODE', 'AGENT_SPOOL_FSYNC', 'always, interval (default) or never; see agent/README.md'],
+  [
+    '--spool-fsync-ms MS',
+    'AGENT_SPOOL_FSYNC_INTERVAL_MS',
+    'fsync period for --spool-fsync interval (default 1000)',
+  ],
   ['--help', '', 'print this help'],
 ] as const
 
 export function helpText(): string {
-  const rows = FLAGS.map(([flag, env, text]) => `  ${flag.padEnd(18)} ${env.padEnd(20)} ${text}`)
-  return `procstream agent: samples /proc and sends Avro to Kafka\n\nUsage: npm run agent -- [flags]\n\n  ${'flag'.padEnd(18)} ${'env'.padEnd(20)} meaning\n${rows.join('\n')}\n`
+  const rows = FLAGS.map(([flag, env, text]) => `  ${flag.padEnd(20)} ${env.padEnd(29)} ${text}`)
+  return `procstream agent: samples /proc and sends Avro to Kafka\n\nUsage: npm run agent -- [flags]\n\n  ${'flag'.padEnd(20)} ${'env'.padEnd(29)} meaning\n${rows.join('\n')}\n`
 }
 
 export function readAgentConfig(argv: string[], env: Env): Readonly<AgentConfig> | 'help' {
@@ -57,6 +79,10 @@ export function readAgentConfig(argv: string[], env: Env): Readonly<AgentConfig>
       tenant: { type: 'string' },
       'host-id': { type: 'string' },
       'metrics-port': { type: 'string' },
+      'spool-dir': { type: 'string' },
+      'spool-max-bytes': { type: 'string' },
+      'spool-fsync': { type: 'string' },
+      'spool-fsync-ms': { type: 'string' },
       help: { type: 'boolean' },
     },
   })
@@ -72,6 +98,12 @@ export function readAgentConfig(argv: string[], env: Env): Readonly<AgentConfig>
     ...(values.tenant !== undefined && { AGENT_TENANT: values.tenant }),
     ...(values['host-id'] !== undefined && { AGENT_HOST_ID: values['host-id'] }),
     ...(values['metrics-port'] !== undefined && { AGENT_METRICS_PORT: values['metrics-port'] }),
+    ...(values['spool-dir'] !== undefined && { AGENT_SPOOL_DIR: values['spool-dir'] }),
+    ...(values['spool-max-bytes'] !== undefined && { AGENT_SPOOL_MAX_BYTES: values['spool-max-bytes'] }),
+    ...(values['spool-fsync'] !== undefined && { AGENT_SPOOL_FSYNC: values['spool-fsync'] }),
+    ...(values['spool-fsync-ms'] !== undefined && {
+      AGENT_SPOOL_FSYNC_INTERVAL_MS: values['spool-fsync-ms'],
+    }),
   }
   const r = new ConfigReader(merged)
   const once = values.once ?? false
@@ -90,5 +122,9 @@ export function readAgentConfig(argv: string[], env: Env): Readonly<AgentConfig>
     tenant: r.string('AGENT_TENANT', 'local'),
     hostId: r.string('AGENT_HOST_ID'),
     metricsPort: r.int('AGENT_METRICS_PORT', 0, { min: 0, max: 65535 }),
+    spoolDir: r.string('AGENT_SPOOL_DIR'),
+    spoolMaxBytes: r.int('AGENT_SPOOL_MAX_BYTES', 256 * 1024 * 1024, { min: 1024 * 1024 }),
+    spoolFsync: r.oneOf<FsyncPolicy>('AGENT_SPOOL_FSYNC', ['always', 'interval', 'never'], 'interval'),
+    spoolFsyncIntervalMs: r.int('AGENT_SPOOL_FSYNC_INTERVAL_MS', 1000, { min: 10, max: 60_000 }),
   })
 }

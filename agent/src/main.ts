@@ -8,6 +8,7 @@ import { formatSamples } from './format/output.ts'
 import { resolveIdentity, type AgentIdentity } from './identity.ts'
 import { Sampler } from './sampler.ts'
 import { KafkaSink } from './sink/kafka-sink.ts'
+import { Spool, SpoolError } from './sink/spool.ts'
 import { Ticker } from './ticker.ts'
 
 const logger = createLogger('agent')
@@ -46,6 +47,17 @@ function runOnce(config: AgentConfig, id: AgentIdentity): void {
 
 function runContinuously(config: AgentConfig, id: AgentIdentity): void {
   const codec = envelopeCodec()
+  // Opened before sampling starts: records a previous run could not send are sent before new ones.
+  const spool =
+    config.spoolDir === undefined
+      ? undefined
+      : Spool.open({
+          dir: config.spoolDir,
+          maxBytes: config.spoolMaxBytes,
+          fsync: config.spoolFsync,
+          fsyncIntervalMs: config.spoolFsyncIntervalMs,
+        })
+  if (spool) logger.info({ dir: config.spoolDir, ...spool.stats }, 'spool opened')
   const sink = new KafkaSink({
     kafka: createKafka(config.brokers, `procstream-agent-${id.hostId}`, logger),
     topic: config.topic,
@@ -54,6 +66,7 @@ function runContinuously(config: AgentConfig, id: AgentIdentity): void {
     maxMessageBytes: 64 * 1024,
     lingerMs: Math.min(200, config.intervalMs),
     maxQueueBytes: 64 * 1024 * 1024,
+    ...(spool && { spool }),
   })
   // The producer connects in the background: samples queue until the broker is reachable.
   const connecting = sink.start().catch((err: unknown) => {
@@ -87,7 +100,8 @@ function runContinuously(config: AgentConfig, id: AgentIdentity): void {
   const stop = async (): Promise<void> => {
     ticker.stop()
     sampler.close()
-    await connecting
+    // Connecting retries for tens of seconds while Kafka is away; unsent records are spooled anyway.
+    await Promise.race([connecting, new Promise((r) => setTimeout(r, 2_000))])
     await sink.stop()
     logger.info({ ...sink.stats, ...sampler.stats, missedTicks: ticker.missed }, 'agent stopped')
     process.exit(0)
@@ -112,6 +126,11 @@ try {
   ) {
     process.stderr.write(`${err.message}\n\n${helpText()}`)
     process.exit(2)
+  }
+  if (err instanceof SpoolError) {
+    // A spool folder held by another agent or unreadable: one line, not a stack.
+    process.stderr.write(`${err.message}\n`)
+    process.exit(1)
   }
   throw err
 }

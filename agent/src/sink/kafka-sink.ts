@@ -1,5 +1,6 @@
 import { CompressionTypes, type Kafka, type Producer } from 'kafkajs'
 import type { Logger } from '../../../platform/logger.ts'
+import type { Spool } from './spool.ts'
 
 export interface KafkaSinkOptions {
   kafka: Kafka
@@ -10,60 +11,130 @@ export interface KafkaSinkOptions {
   maxMessageBytes: number
   /** How long a record may wait for companions before its message is sent. */
   lingerMs: number
-  /** Bound on queued, unacknowledged bytes; beyond it the oldest records are dropped and counted. */
+  /** Bound on queued, unacknowledged bytes in memory; beyond it the oldest records are dropped and counted. */
   maxQueueBytes: number
+  /** Where records go when they cannot be sent; without one they wait in memory only. */
+  spool?: Spool
+  /** With a spool: memory holding more than this many bytes moves to the spool (default 1 MiB). */
+  spillBytes?: number
+  /** With a spool: a send still unanswered after this long moves memory to the spool (default 2 s). */
+  spillAfterMs?: number
 }
 
 export interface KafkaSinkStats {
+  /** Unacknowledged records, in memory and in the spool. */
   queuedRecords: number
+  /** Unacknowledged bytes held in memory. */
   queuedBytes: number
+  spooledRecords: number
+  spooledBytes: number
   sentRecords: number
   sentMessages: number
   sentBytes: number
   sendErrors: number
+  /** Records deleted unsent: oldest in memory past maxQueueBytes, or oldest spool segments past its cap. */
   droppedRecords: number
+}
+
+interface Flight {
+  from: 'memory' | 'spool'
+  records: number
+  bytes: number
+  /** For a batch from memory: the queue index after its last record. */
+  end: number
 }
 
 const RETRY_MIN_MS = 250
 const RETRY_MAX_MS = 5_000
+/** At most ~1 MB per produce request keeps us under the broker's default message.max.bytes. */
+const MAX_REQUEST_BYTES = 1_000_000
 
 /**
  * Batches single-object-encoded records into Kafka messages (records back to back in one value) and
- * sends them in order through an idempotent producer with acks from all in-sync replicas. Until a send
- * is acknowledged its records stay queued, so a broker outage delays data instead of losing it.
+ * sends them in order through an idempotent producer with acks from all in-sync replicas.
+ *
+ * Records wait in memory while Kafka answers. With a spool, records that cannot be sent (a send failed
+ * or has hung for spillAfterMs, or memory holds more than spillBytes) move to disk, and records
+ * arriving while the spool is non-empty are appended to it. Order holds because every spooled record
+ * is older than every record in memory: records only move from memory to the spool's end as a whole,
+ * new records go to the spool only while memory is empty, and the sender drains the spool before
+ * memory. A record leaves either place only once the broker has acknowledged it.
  */
 export class KafkaSink {
-  readonly stats: KafkaSinkStats = {
-    queuedRecords: 0,
-    queuedBytes: 0,
-    sentRecords: 0,
-    sentMessages: 0,
-    sentBytes: 0,
-    sendErrors: 0,
-    droppedRecords: 0,
-  }
-  private readonly producer: Producer
+  private readonly mem = { records: 0, bytes: 0, dropped: 0 }
+  private readonly sent = { records: 0, messages: 0, bytes: 0, errors: 0 }
+  private producer: Producer
   private readonly queue: Buffer[] = []
   private head = 0
   private timer: NodeJS.Timeout | undefined
+  private spillTimer: NodeJS.Timeout | undefined
   private sending: Promise<void> | undefined
+  private flight: Flight | undefined
   private retryDelay = RETRY_MIN_MS
+  private lastFailed = false
+  /**
+   * After a failed send, the next one carries exactly the same records, so it packs into the same
+   * messages: if the broker did write the failed request (only its answer was lost), the idempotent
+   * producer's repeat has the same sequence range and the broker discards it. A batch with more
+   * messages under the same first sequence would be refused as out of order instead.
+   */
+  private retryRecords: number | undefined
   private stopped = false
   private connected = false
+  private lastSpoolError = 0
+  private spillBlockedUntil = 0
 
   constructor(private readonly o: KafkaSinkOptions) {
-    this.producer = o.kafka.producer({
+    this.producer = this.newProducer()
+  }
+
+  private newProducer(): Producer {
+    const producer = this.o.kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
     })
-    this.producer.on(this.producer.events.DISCONNECT, () => {
-      this.connected = false
+    producer.on(producer.events.DISCONNECT, () => {
+      if (producer === this.producer) this.connected = false
     })
+    return producer
+  }
+
+  /**
+   * The broker refuses this producer id's sequence for good (e.g. a repeat that could not carry the
+   * same records after the spool's cap deleted them): only a new producer id gets sends through again.
+   * Records the refused id may already have written can then be stored a second time.
+   */
+  private replaceProducer(err: unknown): void {
+    const old = this.producer
+    this.producer = this.newProducer()
+    this.connected = false
+    this.o.logger.warn(
+      { err: String(err) },
+      'Kafka refused the producer sequence; starting a new producer id',
+    )
+    void old.disconnect().catch(() => undefined)
+  }
+
+  get stats(): KafkaSinkStats {
+    const spool = this.o.spool?.stats
+    return {
+      queuedRecords: this.mem.records + (spool?.records ?? 0),
+      queuedBytes: this.mem.bytes,
+      spooledRecords: spool?.records ?? 0,
+      spooledBytes: spool?.bytes ?? 0,
+      sentRecords: this.sent.records,
+      sentMessages: this.sent.messages,
+      sentBytes: this.sent.bytes,
+      sendErrors: this.sent.errors,
+      droppedRecords: this.mem.dropped + (spool?.droppedRecords ?? 0),
+    }
   }
 
   /** Connect now; if the broker is not there, sends keep trying to connect and records stay queued. */
   async start(): Promise<void> {
+    // Records a previous run left in the spool go first.
+    if (this.spoolPending() > 0) this.kick(0)
     await this.connect()
   }
 
@@ -74,13 +145,24 @@ export class KafkaSink {
   }
 
   enqueue(record: Buffer): void {
+    const spool = this.o.spool
+    if (spool && this.mem.records === 0 && spool.pendingRecords > 0) {
+      try {
+        spool.append([record])
+        this.kick(this.o.lingerMs)
+        return
+      } catch (err) {
+        this.spoolFailed(err)
+      }
+    }
     this.queue.push(record)
-    this.stats.queuedRecords++
-    this.stats.queuedBytes += record.length
+    this.mem.records++
+    this.mem.bytes += record.length
+    if (spool && this.mem.bytes > (this.o.spillBytes ?? 1024 * 1024)) this.spill()
     // Records of a send in flight are never dropped: the cap may be exceeded by what arrives during one send.
     if (!this.sending)
-      while (this.stats.queuedBytes > this.o.maxQueueBytes && this.head < this.queue.length) this.dropOldest()
-    if (this.stats.queuedBytes >= this.o.maxMessageBytes) this.kick(0)
+      while (this.mem.bytes > this.o.maxQueueBytes && this.head < this.queue.length) this.dropOldest()
+    if (this.mem.bytes >= this.o.maxMessageBytes) this.kick(0)
     else this.kick(this.o.lingerMs)
   }
 
@@ -88,18 +170,31 @@ export class KafkaSink {
   async flush(deadlineMs = 10_000): Promise<void> {
     const until = Date.now() + deadlineMs
     while (this.stats.queuedRecords > 0 && Date.now() < until) {
-      await (this.sending ?? this.sendNow())
-      if (this.stats.queuedRecords > 0)
+      // kafkajs can spend tens of seconds retrying inside one send; the deadline bounds the wait.
+      await within(this.sending ?? this.sendNow(), until - Date.now())
+      if (this.stats.queuedRecords > 0 && Date.now() < until)
         await new Promise((r) => setTimeout(r, Math.min(this.retryDelay, 200)))
     }
   }
 
-  async stop(): Promise<void> {
-    await this.flush()
+  /**
+   * Flush until the deadline; what is still unsent then goes to the spool (kept for the next start)
+   * or is lost. A send still unanswered is abandoned: its records stay in the spool, so the next start
+   * sends them again even if the broker did write them (one request, at most ~1 MB, may repeat).
+   */
+  async stop(flushDeadlineMs = 10_000): Promise<void> {
+    await this.flush(flushDeadlineMs)
     this.stopped = true
     if (this.timer) clearTimeout(this.timer)
-    await this.sending
-    await this.producer.disconnect()
+    if (this.sending && this.o.spool) this.spill()
+    else await within(this.sending, 1_000)
+    this.spill()
+    this.o.spool?.close()
+    await within(this.producer.disconnect(), 2_000)
+  }
+
+  private spoolPending(): number {
+    return this.o.spool?.pendingRecords ?? 0
   }
 
   private kick(delayMs: number): void {
@@ -112,38 +207,77 @@ export class KafkaSink {
 
   private sendNow(): Promise<void> {
     if (this.sending) return this.sending
-    if (this.head >= this.queue.length) return Promise.resolve()
+    if (this.head >= this.queue.length && this.spoolPending() === 0) return Promise.resolve()
     this.sending = this.sendBatch().finally(() => {
       this.sending = undefined
-      if (this.head < this.queue.length)
-        this.kick(this.stats.sendErrors > 0 && this.retryDelay > RETRY_MIN_MS ? this.retryDelay : 0)
+      this.flight = undefined
+      if (this.spillTimer) clearTimeout(this.spillTimer)
+      this.spillTimer = undefined
+      if (this.head < this.queue.length || this.spoolPending() > 0)
+        this.kick(this.lastFailed ? this.retryDelay : 0)
     })
     return this.sending
   }
 
-  private async sendBatch(): Promise<void> {
-    const messages: { key: string; value: Buffer }[] = []
+  /** The oldest records: from the spool while it holds any, else from memory. */
+  private takeBatch(): { records: Buffer[]; flight: Flight } {
+    const spool = this.o.spool
+    if (spool && spool.pendingRecords > 0) {
+      const records = spool.read(MAX_REQUEST_BYTES, this.retryRecords)
+      const bytes = records.reduce((n, r) => n + r.length, 0)
+      return { records, flight: { from: 'spool', records: records.length, bytes, end: 0 } }
+    }
+    const records: Buffer[] = []
     let i = this.head
-    let records = 0
     let bytes = 0
-    // At most ~1 MB per produce request keeps us under the broker's default message.max.bytes.
-    while (i < this.queue.length && bytes < 1_000_000) {
+    const limit = this.head + (this.retryRecords ?? Number.MAX_SAFE_INTEGER)
+    for (; i < this.queue.length && i < limit && bytes < MAX_REQUEST_BYTES; i++) {
+      const r = this.queue[i] as Buffer
+      records.push(r)
+      bytes += r.length
+    }
+    return { records, flight: { from: 'memory', records: records.length, bytes, end: i } }
+  }
+
+  private pack(records: Buffer[]): { key: string; value: Buffer }[] {
+    const messages: { key: string; value: Buffer }[] = []
+    let i = 0
+    while (i < records.length) {
       const parts: Buffer[] = []
       let size = 0
-      while (i < this.queue.length) {
-        const r = this.queue[i]
-        if (!r || (size > 0 && size + r.length > this.o.maxMessageBytes)) break
+      for (; i < records.length; i++) {
+        const r = records[i] as Buffer
+        if (size > 0 && size + r.length > this.o.maxMessageBytes) break
         parts.push(r)
         size += r.length
-        i++
       }
       messages.push({
         key: this.o.key,
-        value: parts.length === 1 && parts[0] ? parts[0] : Buffer.concat(parts, size),
+        value: parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, size),
       })
-      records += parts.length
-      bytes += size
     }
+    return messages
+  }
+
+  private async sendBatch(): Promise<void> {
+    let batch: { records: Buffer[]; flight: Flight }
+    try {
+      batch = this.takeBatch()
+    } catch (err) {
+      // The spool could not be read; count it as a failed send so the retry backs off.
+      this.failed(err)
+      return
+    }
+    const { records, flight } = batch
+    this.flight = flight
+    if (flight.from === 'memory' && this.o.spool) {
+      // kafkajs retries an unreachable broker for tens of seconds inside one send: do not wait that
+      // long to get what is in memory onto disk.
+      this.spillTimer = setTimeout(() => {
+        this.spill()
+      }, this.o.spillAfterMs ?? 2_000)
+    }
+    const messages = this.pack(records)
     try {
       await this.connect()
       await this.producer.send({
@@ -153,24 +287,79 @@ export class KafkaSink {
         messages,
       })
     } catch (err) {
-      this.stats.sendErrors++
-      this.o.logger.warn(
-        { err: String(err), queued: this.stats.queuedRecords, retryInMs: this.retryDelay },
-        'Kafka send failed; will retry',
-      )
-      this.retryDelay = Math.min(this.retryDelay * 2, RETRY_MAX_MS)
+      this.failed(err)
+      if (isFatalToProducerId(err)) this.replaceProducer(err)
+      this.retryRecords = flight.records
+      this.flight = undefined
+      // The flight may have moved to the spool meanwhile (see spill); then it is given back there.
+      if (flight.from === 'spool') this.o.spool?.release()
+      this.spill()
       return
     }
     this.retryDelay = RETRY_MIN_MS
-    // Only records the broker acknowledged leave the queue.
-    for (let k = this.head; k < i; k++) this.queue[k] = EMPTY
-    this.head = i
-    this.stats.sentRecords += records
-    this.stats.sentMessages += messages.length
-    this.stats.sentBytes += bytes
-    this.stats.queuedRecords -= records
-    this.stats.queuedBytes -= bytes
-    this.compact()
+    this.lastFailed = false
+    this.retryRecords = undefined
+    // Only records the broker acknowledged leave the queue or the spool.
+    if (flight.from === 'spool') {
+      try {
+        this.o.spool?.ack()
+      } catch (err) {
+        this.spoolFailed(err)
+      }
+    } else {
+      for (let k = this.head; k < flight.end; k++) this.queue[k] = EMPTY
+      this.head = flight.end
+      this.mem.records -= flight.records
+      this.mem.bytes -= flight.bytes
+      this.compact()
+    }
+    this.sent.records += flight.records
+    this.sent.messages += messages.length
+    this.sent.bytes += flight.bytes
+  }
+
+  private failed(err: unknown): void {
+    this.sent.errors++
+    this.lastFailed = true
+    this.o.logger.warn(
+      { err: String(err), queued: this.stats.queuedRecords, retryInMs: this.retryDelay },
+      'Kafka send failed; will retry',
+    )
+    this.retryDelay = Math.min(this.retryDelay * 2, RETRY_MAX_MS)
+  }
+
+  /**
+   * Moves everything in memory to the end of the spool. A send from memory may be in flight: its
+   * records are then the first of the (until now empty) spool and are held there for its outcome.
+   */
+  private spill(): void {
+    const spool = this.o.spool
+    if (!spool || this.head >= this.queue.length || Date.now() < this.spillBlockedUntil) return
+    const inFlight = this.flight?.from === 'memory' ? this.flight.records : 0
+    if (inFlight > 0 && spool.pendingRecords > 0) return
+    try {
+      spool.append(this.queue.slice(this.head))
+      if (inFlight > 0) spool.reserve(inFlight)
+    } catch (err) {
+      // Copying all of memory again on every new record would be costly while the disk is failing.
+      this.spillBlockedUntil = Date.now() + 1_000
+      this.spoolFailed(err)
+      return
+    }
+    if (this.flight && inFlight > 0) this.flight.from = 'spool'
+    this.queue.length = 0
+    this.head = 0
+    this.mem.records = 0
+    this.mem.bytes = 0
+    this.o.logger.debug({ spooled: spool.pendingRecords }, 'records moved to the spool')
+  }
+
+  private spoolFailed(err: unknown): void {
+    // Records stay in memory (bounded by maxQueueBytes); one line a minute is enough to show the disk is failing.
+    const now = Date.now()
+    if (now - this.lastSpoolError < 60_000) return
+    this.lastSpoolError = now
+    this.o.logger.error({ err: String(err) }, 'spool write failed; records are kept in memory')
   }
 
   private dropOldest(): void {
@@ -178,9 +367,9 @@ export class KafkaSink {
     if (!r) return
     this.queue[this.head] = EMPTY
     this.head++
-    this.stats.queuedRecords--
-    this.stats.queuedBytes -= r.length
-    this.stats.droppedRecords++
+    this.mem.records--
+    this.mem.bytes -= r.length
+    this.mem.dropped++
     this.compact()
   }
 
@@ -193,3 +382,32 @@ export class KafkaSink {
 }
 
 const EMPTY = Buffer.alloc(0)
+
+const PRODUCER_ID_ERRORS = new Set([
+  'OUT_OF_ORDER_SEQUENCE_NUMBER',
+  'UNKNOWN_PRODUCER_ID',
+  'INVALID_PRODUCER_EPOCH',
+])
+
+/** kafkajs throws protocol errors with their `type`, possibly wrapped as the `cause` of a retry error. */
+function isFatalToProducerId(err: unknown): boolean {
+  for (let e = err, depth = 0; typeof e === 'object' && e !== null && depth < 4; depth++) {
+    const { type, cause } = e as { type?: unknown; cause?: unknown }
+    if (typeof type === 'string' && PRODUCER_ID_ERRORS.has(type)) return true
+    e = cause
+  }
+  return false
+}
+
+/** Waits for `p` at most `ms`; `p` keeps running and its outcome is handled where it was started. */
+async function within(p: Promise<void> | undefined, ms: number): Promise<void> {
+  if (!p) return
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([
+    p.catch(() => undefined),
+    new Promise<void>((r) => {
+      timer = setTimeout(r, Math.max(0, ms))
+    }),
+  ])
+  clearTimeout(timer)
+}
