@@ -14,7 +14,9 @@ export interface AgentConfig {
   topic: string
   tenant: string
   hostId: string | undefined
-  metricsPort: number
+  rootfs: string
+  natsUrl: string | undefined
+  groups: string[]
   /** Where unsent records go while Kafka is away; undefined keeps them in memory only. */
   spoolDir: string | undefined
   spoolMaxBytes: number
@@ -37,10 +39,16 @@ const FLAGS = [
   ['--tenant NAME', 'AGENT_TENANT', 'tenant written in the envelope (default local)'],
   ['--host-id ID', 'AGENT_HOST_ID', 'host identity (default: machine-id, else hostname)'],
   [
-    '--metrics-port N',
-    'AGENT_METRICS_PORT',
-    'reserved for the agent self-metrics endpoint (0 = off, default)',
+    '--rootfs DIR',
+    'ROOTFS',
+    "where the host's / is mounted, for filesystem sizes (default: the agent's own /)",
   ],
+  [
+    '--nats URL',
+    'NATS_URL',
+    'listen for live control (intervals, families) on NATS; see agent/README.md (default: off)',
+  ],
+  ['--groups LIST', 'AGENT_GROUPS', 'comma-separated groups this host answers control requests for'],
   [
     '--spool-dir DIR',
     'AGENT_SPOOL_DIR',
@@ -78,7 +86,9 @@ export function readAgentConfig(argv: string[], env: Env): Readonly<AgentConfig>
       topic: { type: 'string' },
       tenant: { type: 'string' },
       'host-id': { type: 'string' },
-      'metrics-port': { type: 'string' },
+      rootfs: { type: 'string' },
+      nats: { type: 'string' },
+      groups: { type: 'string' },
       'spool-dir': { type: 'string' },
       'spool-max-bytes': { type: 'string' },
       'spool-fsync': { type: 'string' },
@@ -97,7 +107,9 @@ export function readAgentConfig(argv: string[], env: Env): Readonly<AgentConfig>
     ...(values.topic !== undefined && { KAFKA_TOPIC: values.topic }),
     ...(values.tenant !== undefined && { AGENT_TENANT: values.tenant }),
     ...(values['host-id'] !== undefined && { AGENT_HOST_ID: values['host-id'] }),
-    ...(values['metrics-port'] !== undefined && { AGENT_METRICS_PORT: values['metrics-port'] }),
+    ...(values.rootfs !== undefined && { ROOTFS: values.rootfs }),
+    ...(values.nats !== undefined && { NATS_URL: values.nats }),
+    ...(values.groups !== undefined && { AGENT_GROUPS: values.groups }),
     ...(values['spool-dir'] !== undefined && { AGENT_SPOOL_DIR: values['spool-dir'] }),
     ...(values['spool-max-bytes'] !== undefined && { AGENT_SPOOL_MAX_BYTES: values['spool-max-bytes'] }),
     ...(values['spool-fsync'] !== undefined && { AGENT_SPOOL_FSYNC: values['spool-fsync'] }),
@@ -121,7 +133,12 @@ export function readAgentConfig(argv: string[], env: Env): Readonly<AgentConfig>
     topic: r.string('KAFKA_TOPIC', DEFAULT_TOPIC),
     tenant: r.string('AGENT_TENANT', 'local'),
     hostId: r.string('AGENT_HOST_ID'),
-    metricsPort: r.int('AGENT_METRICS_PORT', 0, { min: 0, max: 65535 }),
+    rootfs: r.string('ROOTFS', ''),
+    natsUrl: r.url('NATS_URL', ['nats:', 'tls:']),
+    groups: (r.string('AGENT_GROUPS') ?? '')
+      .split(',')
+      .map((g) => g.trim())
+      .filter((g) => g !== ''),
     spoolDir: r.string('AGENT_SPOOL_DIR'),
     spoolMaxBytes: r.int('AGENT_SPOOL_MAX_BYTES', 256 * 1024 * 1024, { min: 1024 * 1024 }),
     spoolFsync: r.oneOf<FsyncPolicy>('AGENT_SPOOL_FSYNC', ['always', 'interval', 'never'], 'interval'),

@@ -9,7 +9,9 @@ import { resolveIdentity, type AgentIdentity } from './identity.ts'
 import { Sampler } from './sampler.ts'
 import { KafkaSink } from './sink/kafka-sink.ts'
 import { Spool, SpoolError } from './sink/spool.ts'
-import { Ticker } from './ticker.ts'
+import { connect, type NatsConnection } from 'nats'
+import { listenForControl } from './control.ts'
+import { defaultSchedule, FamilyScheduler } from './schedule.ts'
 
 const logger = createLogger('agent')
 
@@ -72,38 +74,71 @@ function runContinuously(config: AgentConfig, id: AgentIdentity): void {
   const connecting = sink.start().catch((err: unknown) => {
     logger.warn({ err: String(err) }, 'Kafka not reachable yet; samples are queued')
   })
-  const sampler = new Sampler(config.procfs, problemLogger())
+  const sampler = new Sampler(config.procfs, problemLogger(), { rootfs: config.rootfs })
   let seq = 0
-  const ticker = new Ticker(config.intervalMs, () => {
-    const tsUs = Date.now() * 1000
-    for (const family of FAMILIES) {
-      const sample = sampler.sample(family)
-      if (!sample) continue
-      const envelope: Envelope = {
-        tenant: config.tenant,
-        host_id: id.hostId,
-        hostname: id.hostname,
-        agent_id: id.agentId,
-        seq: seq++,
-        ts_us: tsUs,
-        interval_ms: config.intervalMs,
-        sample,
-      }
-      sink.enqueue(codec.encode(envelope))
+  const scheduler = new FamilyScheduler(defaultSchedule(config.intervalMs), (family, intervalMs) => {
+    const sample = sampler.sample(family)
+    if (!sample) return
+    const envelope: Envelope = {
+      tenant: config.tenant,
+      host_id: id.hostId,
+      hostname: id.hostname,
+      agent_id: id.agentId,
+      seq: seq++,
+      ts_us: Date.now() * 1000,
+      interval_ms: intervalMs,
+      sample,
     }
+    sink.enqueue(codec.encode(envelope))
   })
-  ticker.start()
+  scheduler.start()
+  // Control is optional and never holds up sampling: the connection is made (and remade) in the background.
+  let nats: Promise<NatsConnection | undefined> = Promise.resolve(undefined)
+  if (config.natsUrl !== undefined) {
+    nats = connect({
+      servers: config.natsUrl,
+      name: `procstream-agent-${id.hostId}`,
+      waitOnFirstConnect: true,
+      maxReconnectAttempts: -1,
+    })
+      .then((nc) => {
+        listenForControl({
+          nc,
+          tenant: config.tenant,
+          hostId: id.hostId,
+          agentId: id.agentId,
+          groups: config.groups,
+          scheduler,
+          logger,
+        })
+        logger.info({ groups: config.groups }, 'listening for control requests')
+        return nc
+      })
+      .catch((err: unknown) => {
+        logger.warn({ error: String(err) }, 'NATS not reachable: live control is off')
+        return undefined
+      })
+  }
   logger.info(
     { hostId: id.hostId, agentId: id.agentId, intervalMs: config.intervalMs, brokers: config.brokers },
     'agent sampling',
   )
   const stop = async (): Promise<void> => {
-    ticker.stop()
+    scheduler.stop()
     sampler.close()
+    const nc = await Promise.race([
+      nats,
+      new Promise<undefined>((r) =>
+        setTimeout(() => {
+          r(undefined)
+        }, 1_000),
+      ),
+    ])
+    await nc?.close()
     // Connecting retries for tens of seconds while Kafka is away; unsent records are spooled anyway.
     await Promise.race([connecting, new Promise((r) => setTimeout(r, 2_000))])
     await sink.stop()
-    logger.info({ ...sink.stats, ...sampler.stats, missedTicks: ticker.missed }, 'agent stopped')
+    logger.info({ ...sink.stats, ...sampler.stats, missedTicks: scheduler.missedTicks() }, 'agent stopped')
     process.exit(0)
   }
   process.once('SIGINT', () => void stop())

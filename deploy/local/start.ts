@@ -159,6 +159,9 @@ async function main(): Promise<void> {
       KAFKA_BROKERS: brokers.join(','),
       KAFKA_TOPIC: processorConfig.topic,
       AGENT_TENANT: apiConfig.localTenant,
+      // Samples taken while Kafka is away wait on disk, and survive a restart of npm start.
+      AGENT_SPOOL_DIR: resolve(dataDir, 'agent-spool'),
+      NATS_URL: natsUrl,
     },
     agentLog,
   )
