@@ -273,65 +273,27 @@ export function memoryMetricName(field: string): string {
   return UNITLESS_MEMINFO.test(field) ? `${MEMORY_PREFIX}${key}` : `${MEMORY_PREFIX}${key}_bytes`
 }
 
+/** Each family's emitter; the mapped type keeps every family covered and each record matched. */
+const FAMILY_POINTS: { [F in Family]: (sample: FamilyRecords[F], emit: EmitPoint) => void } = {
+  cpu: cpuPoints,
+  memory: memoryPoints,
+  network: networkPoints,
+  disk: diskPoints,
+  load: loadPoints,
+  pressure: pressurePoints,
+  vmstat: vmstatPoints,
+  filesystem: filesystemPoints,
+}
+
 /** Emit every node_exporter series of one family record. */
 export function toMetricPoints<F extends Family>(family: F, sample: FamilyRecords[F], emit: EmitPoint): void {
-  // TypeScript does not narrow `sample` through a switch on the generic `family`, hence the casts.
-  switch (family) {
-    case 'cpu':
-      cpuPoints(sample as CpuSample, emit)
-      return
-    case 'memory':
-      memoryPoints(sample as MemorySample, emit)
-      return
-    case 'network':
-      networkPoints(sample as NetworkSample, emit)
-      return
-    case 'disk':
-      diskPoints(sample as DiskSample, emit)
-      return
-    case 'load':
-      loadPoints(sample as LoadSample, emit)
-      return
-    case 'pressure':
-      pressurePoints(sample as PressureSample, emit)
-      return
-    case 'vmstat':
-      vmstatPoints(sample as VmstatSample, emit)
-      return
-    case 'filesystem':
-      filesystemPoints(sample as FilesystemSample, emit)
-      return
-  }
+  const points: (sample: FamilyRecords[F], emit: EmitPoint) => void = FAMILY_POINTS[family]
+  points(sample, emit)
 }
 
 /** toMetricPoints for a family-tagged sample, as envelopes carry them. */
 export function samplePoints(sample: Sample, emit: EmitPoint): void {
-  switch (sample.family) {
-    case 'cpu':
-      cpuPoints(sample.data, emit)
-      return
-    case 'memory':
-      memoryPoints(sample.data, emit)
-      return
-    case 'network':
-      networkPoints(sample.data, emit)
-      return
-    case 'disk':
-      diskPoints(sample.data, emit)
-      return
-    case 'load':
-      loadPoints(sample.data, emit)
-      return
-    case 'pressure':
-      pressurePoints(sample.data, emit)
-      return
-    case 'vmstat':
-      vmstatPoints(sample.data, emit)
-      return
-    case 'filesystem':
-      filesystemPoints(sample.data, emit)
-      return
-  }
+  toMetricPoints(sample.family, sample.data, emit)
 }
 
 function cpuPoints(sample: CpuSample, emit: EmitPoint): void {
