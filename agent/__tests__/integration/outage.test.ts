@@ -198,8 +198,20 @@ describe('agent through a Kafka outage', () => {
       const before = envelopes.filter((e) => e.agent_id === firstId)
       const after = envelopes.filter((e) => e.agent_id !== firstId)
       expect(new Set(after.map((e) => e.agent_id)).size).toBe(1)
-      // Each run's records once each and in order, the killed run's all before the next run's.
-      expect(before.map((e) => e.seq)).toEqual(before.map((_, i) => i))
+      // Nothing lost and in order. The one exception to "once each": the request in flight when the
+      // broker went down may have been written without its acknowledgement reaching the agent; the
+      // killed agent's producer id dies with it, so the next run resends that request and the broker
+      // cannot recognise it. That is at most one request (64 KiB messages, ~1 MB), a run repeated once.
+      const seqs = before.map((e) => e.seq)
+      const firstSeen = seqs.filter((seq, i) => seqs.indexOf(seq) === i)
+      expect(firstSeen).toEqual(firstSeen.map((_, i) => i))
+      const repeats = seqs.length - firstSeen.length
+      if (repeats > 0) {
+        const start = seqs.findIndex((seq, i) => seqs.indexOf(seq) !== i)
+        const run = seqs.slice(start, start + repeats)
+        expect(run).toEqual(run.map((_, i) => (run[0] ?? 0) + i))
+        expect(seqs.slice(start + repeats).filter((seq) => run.includes(seq))).toEqual([])
+      }
       expect(after.map((e) => e.seq)).toEqual(after.map((_, i) => i))
       expect(envelopes.slice(0, before.length)).toEqual(before)
       // Outage samples went straight to disk: the killed run lost nothing but its last tick at most.
