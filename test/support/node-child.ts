@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
+const SETPRIV = '/usr/bin/setpriv'
 const live = new Set<ChildProcess>()
 
 // A failed assertion must not leave a child running after the test worker exits.
@@ -21,20 +23,24 @@ export class NodeChild {
   constructor(readonly child: ChildProcess) {}
 
   static start(script: string, args: string[], env: NodeJS.ProcessEnv = {}): NodeChild {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+    const node = [process.execPath, '--import', 'tsx', script, ...args]
+    // setpriv execs the command (the pid stays the child's) and has the kernel kill it if this worker
+    // dies outright, where no 'exit' hook runs.
+    const [command, ...argv] = existsSync(SETPRIV) ? [SETPRIV, '--pdeathsig', 'KILL', '--', ...node] : node
+    const child = spawn(command ?? process.execPath, argv, {
       cwd: REPO_ROOT,
       env: { ...process.env, LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     live.add(child)
     child.once('exit', () => live.delete(child))
-    const node = new NodeChild(child)
+    const started = new NodeChild(child)
     const collect = (chunk: Buffer): void => {
-      node.output.push(...chunk.toString('utf8').split('\n').filter(Boolean))
+      started.output.push(...chunk.toString('utf8').split('\n').filter(Boolean))
     }
     child.stdout.on('data', collect)
     child.stderr.on('data', collect)
-    return node
+    return started
   }
 
   get running(): boolean {
