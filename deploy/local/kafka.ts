@@ -6,15 +6,7 @@ import { Kafka, logLevel } from 'kafkajs'
 import { ServiceError, errorMessage } from '../../platform/errors.ts'
 import { assertPortFree } from './ports.ts'
 import { KAFKA_LOG4J2_CONFIG, ensureKafkaJars, kafkaVersion } from './kafka-jars.ts'
-import {
-  ManagedProcess,
-  describeExit,
-  likelyCause,
-  probeCommand,
-  tailLines,
-  waitUntilReady,
-  type ExitInfo,
-} from './service-process.ts'
+import { ManagedProcess, describeExit, logExcerpt, probeCommand, startUntilReady } from './service-process.ts'
 
 export { ensureKafkaJars, kafkaVersion } from './kafka-jars.ts'
 
@@ -240,43 +232,29 @@ export async function startKafka(opts: StartKafkaOptions): Promise<LocalKafka> {
     if (exit.code !== 0) {
       throw new ServiceError(
         'KAFKA_FORMAT_FAILED',
-        `formatting Kafka storage failed (${describeExit(exit)}): ${likelyCause(await tailLines(logFile, 200))}; see ${logFile}`,
+        `formatting Kafka storage failed (${describeExit(exit)}): ${await logExcerpt(logFile)}`,
       )
     }
   }
 
   const started = Date.now()
   log(`starting Kafka ${version} on ${brokers.join(',')} (log: ${logFile})`)
-  const broker = await ManagedProcess.start({
-    command: 'java',
-    args: [...jvm, 'kafka.Kafka', propsFile],
-    logFile,
-    errorCode: 'KAFKA_START_FAILED',
-    what: 'Kafka broker',
-  })
   const readyTimeoutMs = opts.readyTimeoutMs ?? 60_000
-  try {
-    await waitUntilReady({
-      process: broker,
-      probe: () => isReady(brokers),
-      timeoutMs: readyTimeoutMs,
-      intervalMs: 250,
-      onExit: async (exit: ExitInfo) =>
-        new ServiceError(
-          'KAFKA_EXITED',
-          `Kafka broker exited during start-up (${describeExit(exit)}): ${likelyCause(await tailLines(logFile, 200))}; see ${logFile}`,
-        ),
-      onTimeout: async () =>
-        new ServiceError(
-          'KAFKA_NOT_READY',
-          `Kafka broker not ready after ${readyTimeoutMs / 1000} s on ${brokers.join(',')}: ${likelyCause(await tailLines(logFile, 200))}; see ${logFile}`,
-          { retryable: true },
-        ),
-    })
-  } catch (err) {
-    await broker.stop(5_000)
-    throw err
-  }
+  const broker = await startUntilReady({
+    start: {
+      command: 'java',
+      args: [...jvm, 'kafka.Kafka', propsFile],
+      logFile,
+      errorCode: 'KAFKA_START_FAILED',
+      what: 'Kafka broker',
+    },
+    probe: () => isReady(brokers),
+    timeoutMs: readyTimeoutMs,
+    intervalMs: 250,
+    exitedCode: 'KAFKA_EXITED',
+    notReadyCode: 'KAFKA_NOT_READY',
+    notReady: `not ready after ${readyTimeoutMs / 1000} s on ${brokers.join(',')}`,
+  })
   log(
     `Kafka ready on ${brokers.join(',')} in ${((Date.now() - started) / 1000).toFixed(1)} s (pid ${broker.pid})`,
   )

@@ -2,15 +2,7 @@ import { mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { ServiceError } from '../../platform/errors.ts'
 import { assertPortFree } from './ports.ts'
-import {
-  ManagedProcess,
-  describeExit,
-  likelyCause,
-  probeCommand,
-  tailLines,
-  waitUntilReady,
-  type ExitInfo,
-} from './service-process.ts'
+import { describeExit, probeCommand, startUntilReady } from './service-process.ts'
 
 export interface LocalNats {
   url: string
@@ -63,49 +55,35 @@ export async function startNats(opts: StartNatsOptions): Promise<LocalNats> {
 
   const started = Date.now()
   log(`starting NATS on ${url} (log: ${logFile})`)
-  const server = await ManagedProcess.start({
-    command: 'nats-server',
-    args: [
-      '-a',
-      HOST,
-      '-p',
-      String(port),
-      '-m',
-      String(monitorPort),
-      // A fixed name keeps JetStream's stored state attached to the same server across restarts.
-      '--server_name',
-      'procstream-local',
-      '-js',
-      '-sd',
-      join(dataDir, 'jetstream'),
-    ],
-    logFile,
-    errorCode: 'NATS_START_FAILED',
-    what: 'nats-server',
-  })
   const readyTimeoutMs = opts.readyTimeoutMs ?? 20_000
-  try {
-    await waitUntilReady({
-      process: server,
-      probe: () => healthy(monitorPort),
-      timeoutMs: readyTimeoutMs,
-      intervalMs: 100,
-      onExit: async (exit: ExitInfo) =>
-        new ServiceError(
-          'NATS_EXITED',
-          `nats-server exited during start-up (${describeExit(exit)}): ${likelyCause(await tailLines(logFile, 200))}; see ${logFile}`,
-        ),
-      onTimeout: async () =>
-        new ServiceError(
-          'NATS_NOT_READY',
-          `nats-server not healthy after ${readyTimeoutMs / 1000} s on ${url}: ${likelyCause(await tailLines(logFile, 200))}; see ${logFile}`,
-          { retryable: true },
-        ),
-    })
-  } catch (err) {
-    await server.stop(5_000)
-    throw err
-  }
+  const server = await startUntilReady({
+    start: {
+      command: 'nats-server',
+      args: [
+        '-a',
+        HOST,
+        '-p',
+        String(port),
+        '-m',
+        String(monitorPort),
+        // A fixed name keeps JetStream's stored state attached to the same server across restarts.
+        '--server_name',
+        'procstream-local',
+        '-js',
+        '-sd',
+        join(dataDir, 'jetstream'),
+      ],
+      logFile,
+      errorCode: 'NATS_START_FAILED',
+      what: 'nats-server',
+    },
+    probe: () => healthy(monitorPort),
+    timeoutMs: readyTimeoutMs,
+    intervalMs: 100,
+    exitedCode: 'NATS_EXITED',
+    notReadyCode: 'NATS_NOT_READY',
+    notReady: `not healthy after ${readyTimeoutMs / 1000} s on ${url}`,
+  })
   log(`NATS ready on ${url} in ${((Date.now() - started) / 1000).toFixed(1)} s (pid ${server.pid})`)
 
   return {

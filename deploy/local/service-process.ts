@@ -175,6 +175,50 @@ export async function waitUntilReady(opts: {
   }
 }
 
+/** The part of a start-up failure message that points at the log: its likely cause, and where it is. */
+export async function logExcerpt(logFile: string): Promise<string> {
+  return `${likelyCause(await tailLines(logFile, 200))}; see ${logFile}`
+}
+
+/**
+ * Start a service and wait until `probe` says it answers. Early exit and the deadline each become
+ * one ServiceError naming the likely cause from the log; a service that did not come up is stopped.
+ */
+export async function startUntilReady(opts: {
+  start: Parameters<typeof ManagedProcess.start>[0]
+  probe: () => Promise<boolean>
+  timeoutMs: number
+  intervalMs: number
+  exitedCode: string
+  notReadyCode: string
+  /** Completes "<what> …" for the deadline message, e.g. "not ready after 60 s on 127.0.0.1:9092". */
+  notReady: string
+}): Promise<ManagedProcess> {
+  const { what, logFile } = opts.start
+  const proc = await ManagedProcess.start(opts.start)
+  try {
+    await waitUntilReady({
+      process: proc,
+      probe: opts.probe,
+      timeoutMs: opts.timeoutMs,
+      intervalMs: opts.intervalMs,
+      onExit: async (exit: ExitInfo) =>
+        new ServiceError(
+          opts.exitedCode,
+          `${what} exited during start-up (${describeExit(exit)}): ${await logExcerpt(logFile)}`,
+        ),
+      onTimeout: async () =>
+        new ServiceError(opts.notReadyCode, `${what} ${opts.notReady}: ${await logExcerpt(logFile)}`, {
+          retryable: true,
+        }),
+    })
+  } catch (err) {
+    await proc.stop(5_000)
+    throw err
+  }
+  return proc
+}
+
 export function describeExit(exit: ExitInfo): string {
   return exit.signal !== null ? `signal ${exit.signal}` : `exit code ${exit.code ?? 'unknown'}`
 }
