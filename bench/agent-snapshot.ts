@@ -4,8 +4,14 @@
  * many iterations after a warm-up, in microseconds.
  */
 import { envelopeCodec } from '../schemas/src/codec.ts'
-import { FAMILIES, type Envelope } from '../schemas/src/families.ts'
+import { FAMILIES } from '../schemas/src/families.ts'
+import { envelopeOf, type SampleOrigin } from '../agent/src/envelope.ts'
 import { Sampler } from '../agent/src/sampler.ts'
+
+const ORIGIN: SampleOrigin = {
+  tenant: 'bench',
+  id: { hostId: 'bench-host', hostname: 'bench', agentId: 'bench-agent' },
+}
 
 export interface Timing {
   name: string
@@ -45,17 +51,7 @@ export function benchAgentSnapshot(procfs = '/proc', iterations = 5000): Timing[
       for (const family of FAMILIES) {
         const sample = sampler.sample(family)
         if (!sample) continue
-        const env: Envelope = {
-          tenant: 'bench',
-          host_id: 'bench-host',
-          hostname: 'bench',
-          agent_id: 'bench-agent',
-          seq: seq++,
-          ts_us: ts,
-          interval_ms: 1000,
-          sample,
-        }
-        codec.encode(env)
+        codec.encode(envelopeOf(ORIGIN, seq++, ts, 1000, sample))
       }
     }),
   )

@@ -2,8 +2,9 @@ import { ConfigError } from '../../platform/errors.ts'
 import { createKafka, sampleKey } from '../../platform/kafka.ts'
 import { createLogger } from '../../platform/logger.ts'
 import { envelopeCodec } from '../../schemas/src/codec.ts'
-import { FAMILIES, type Envelope, type Sample } from '../../schemas/src/families.ts'
+import { FAMILIES, type Sample } from '../../schemas/src/families.ts'
 import { readAgentConfig, helpText, type AgentConfig } from './config.ts'
+import { envelopeOf } from './envelope.ts'
 import { formatSamples } from './format/output.ts'
 import { resolveIdentity, type AgentIdentity } from './identity.ts'
 import { Sampler } from './sampler.ts'
@@ -34,16 +35,9 @@ function runOnce(config: AgentConfig, id: AgentIdentity): void {
   sampler.close()
   const tsUs = Date.now() * 1000
   process.stdout.write(
-    formatSamples(config.format === 'json' ? 'json' : 'prometheus', samples, (sample, i) => ({
-      tenant: config.tenant,
-      host_id: id.hostId,
-      hostname: id.hostname,
-      agent_id: id.agentId,
-      seq: i,
-      ts_us: tsUs,
-      interval_ms: config.intervalMs,
-      sample,
-    })),
+    formatSamples(config.format === 'json' ? 'json' : 'prometheus', samples, (sample, i) =>
+      envelopeOf({ tenant: config.tenant, id }, i, tsUs, config.intervalMs, sample),
+    ),
   )
 }
 
@@ -75,21 +69,12 @@ function runContinuously(config: AgentConfig, id: AgentIdentity): void {
     logger.warn({ err: String(err) }, 'Kafka not reachable yet; samples are queued')
   })
   const sampler = new Sampler(config.procfs, problemLogger(), { rootfs: config.rootfs })
+  const origin = { tenant: config.tenant, id }
   let seq = 0
   const scheduler = new FamilyScheduler(defaultSchedule(config.intervalMs), (family, intervalMs) => {
     const sample = sampler.sample(family)
     if (!sample) return
-    const envelope: Envelope = {
-      tenant: config.tenant,
-      host_id: id.hostId,
-      hostname: id.hostname,
-      agent_id: id.agentId,
-      seq: seq++,
-      ts_us: Date.now() * 1000,
-      interval_ms: intervalMs,
-      sample,
-    }
-    sink.enqueue(codec.encode(envelope))
+    sink.enqueue(codec.encode(envelopeOf(origin, seq++, Date.now() * 1000, intervalMs, sample)))
   })
   scheduler.start()
   // Control is optional and never holds up sampling: the connection is made (and remade) in the background.
