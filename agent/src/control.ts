@@ -8,6 +8,7 @@ import {
   type Schedule,
   type ScheduleChange,
 } from './schedule.ts'
+import { errorMessage } from '../../platform/errors.ts'
 
 /**
  * Live control over NATS. An operator (or the query API) sends a JSON request to one host, a group of
@@ -127,7 +128,7 @@ export function listenForControl(o: ControlOptions): Subscription[] {
       reply.applied = wireSchedule(applied)
       o.logger.info({ subject: msg.subject, applied: reply.applied }, 'control request applied')
     } catch (err) {
-      reply.error = err instanceof Error ? err.message : String(err)
+      reply.error = errorMessage(err)
       o.logger.warn({ subject: msg.subject, error: reply.error }, 'control request rejected')
     }
     if (msg.reply) msg.respond(Buffer.from(JSON.stringify(reply)))

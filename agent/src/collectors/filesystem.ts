@@ -2,6 +2,7 @@ import { statfsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { FilesystemSample, FilesystemStats } from '../../../schemas/src/records.ts'
 import { excerpt, forEachLine, isBlank, matches, tokenize, type ProblemHandler } from './parse-util.ts'
+import { errorMessage } from '../../../platform/errors.ts'
 
 /**
  * The defaults of --collector.filesystem.mount-points-exclude and --collector.filesystem.fs-types-exclude
@@ -137,7 +138,7 @@ export function statFilesystems(
         files_free: s.ffree,
       }
     } catch (err) {
-      entry.error = err instanceof Error ? err.message : String(err)
+      entry.error = errorMessage(err)
     }
     filesystems.push(entry)
   }

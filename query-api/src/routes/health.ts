@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { errorMessage } from '../../../platform/errors.ts'
 
 /** A dependency the service needs to be useful; `check` rejects when it is not reachable. */
 export interface ReadinessCheck {
@@ -21,7 +22,7 @@ async function runCheck(c: ReadinessCheck): Promise<{ ok: boolean; error?: strin
     ])
     return { ok: true }
   } catch (err) {
-    return { ok: false, error: err instanceof Error ? err.message : String(err) }
+    return { ok: false, error: errorMessage(err) }
   } finally {
     clearTimeout(timer)
   }
