@@ -1,4 +1,5 @@
 import { Kafka, logLevel, type LogEntry, type logCreator } from 'kafkajs'
+import { applyKafkajsIdleLoopFix } from './kafkajs-idle-loop-fix.ts'
 import type { Logger } from './logger.ts'
 
 /** kafkajs logs through the component's pino logger instead of its own console format. */
@@ -15,6 +16,7 @@ function pinoLogCreator(logger: Logger): logCreator {
 }
 
 export function createKafka(brokers: string[], clientId: string, logger: Logger): Kafka {
+  applyKafkajsIdleLoopFix()
   return new Kafka({
     clientId,
     brokers,
