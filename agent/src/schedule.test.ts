@@ -32,4 +32,30 @@ describe('FamilyScheduler', () => {
     vi.advanceTimersByTime(5000)
     expect(ticks).toEqual([])
   })
+
+  it('wakes once per distinct interval, not once per family', () => {
+    vi.useFakeTimers({ now: 5_000_000 })
+    const s = new FamilyScheduler(defaultSchedule(100), () => undefined)
+    s.start()
+    expect(vi.getTimerCount()).toBe(2) // seven families at 100 ms, filesystem at 10 s
+    s.apply({ cpu: { intervalMs: 20 }, memory: { intervalMs: 20 } })
+    expect(vi.getTimerCount()).toBe(3)
+    s.apply({ cpu: { intervalMs: 100 }, memory: { intervalMs: 100 } })
+    expect(vi.getTimerCount()).toBe(2)
+    s.stop()
+    expect(vi.getTimerCount()).toBe(0)
+  })
+
+  it('keeps the phase of an interval that other families still use when one family leaves it', () => {
+    vi.useFakeTimers({ now: 7_000_050 })
+    const ticks: [Family, number][] = []
+    const s = new FamilyScheduler(defaultSchedule(100), (f) => ticks.push([f, Date.now()]))
+    s.start()
+    vi.advanceTimersByTime(60) // the 7_000_100 tick
+    s.apply({ load: { enabled: false } })
+    vi.advanceTimersByTime(100) // the 7_000_200 tick, exactly once, without load
+    expect(ticks.filter(([f]) => f === 'cpu').map(([, t]) => t)).toEqual([7_000_100, 7_000_200])
+    expect(ticks.filter(([f]) => f === 'load').map(([, t]) => t)).toEqual([7_000_100])
+    s.stop()
+  })
 })

@@ -12,29 +12,32 @@ export type Schedule = Record<Family, FamilySchedule>
 export type ScheduleChange = Partial<Record<Family, Partial<FamilySchedule>>>
 
 export const MIN_INTERVAL_MS = 10
-export const MAX_INTERVAL_MS = 10_000
-/** statfs of every mount is the costliest read and filesystem sizes move slowly. */
-const FILESYSTEM_MIN_DEFAULT_MS = 10_000
+/** Slow families (filesystem sizes, say) may be asked for every few minutes, live or by flag. */
+export const MAX_INTERVAL_MS = 300_000
+/**
+ * Families that default to a slower interval than the rest: statfs of every mount is the costliest
+ * read and filesystem sizes move slowly; the agent's own health needs no sub-second resolution.
+ */
+const SLOW_DEFAULT_MS: Partial<Record<Family, number>> = { filesystem: 10_000, agent: 10_000 }
 
 export function defaultSchedule(intervalMs: number): Schedule {
   const s = {} as Schedule
-  for (const f of FAMILIES) {
-    s[f] = {
-      enabled: true,
-      intervalMs: f === 'filesystem' ? Math.max(intervalMs, FILESYSTEM_MIN_DEFAULT_MS) : intervalMs,
-    }
-  }
+  for (const f of FAMILIES)
+    s[f] = { enabled: true, intervalMs: Math.max(intervalMs, SLOW_DEFAULT_MS[f] ?? 0) }
   return s
 }
 
 /**
- * One aligned ticker per family, so each family runs at its own interval (cpu at 100 ms, filesystems
- * at 10 s) and a live change restarts only the families it touches.
+ * Each family runs at its own aligned interval (cpu at 100 ms, filesystems at 10 s), and families that
+ * share an interval share one timer: at 10 Hz seven families cost one wake-up per tick, not seven.
+ * A live change moves families between timers; a timer that keeps running keeps its phase.
  */
 export class FamilyScheduler {
   private readonly schedule: Schedule
-  private readonly tickers = new Map<Family, Ticker>()
+  /** Interval → the ticker for it and the families (in FAMILIES order) it runs. */
+  private readonly groups = new Map<number, { ticker: Ticker; families: Family[] }>()
   private missedBefore = 0
+  private lateBefore = 0
   private running = false
 
   constructor(
@@ -48,50 +51,72 @@ export class FamilyScheduler {
     return structuredClone(this.schedule)
   }
 
-  /** Ticks missed by every ticker so far (a stalled process), counted rather than bunched. */
+  /** Ticks missed so far (a stalled process), counted rather than bunched. */
   missedTicks(): number {
     let n = this.missedBefore
-    for (const t of this.tickers.values()) n += t.missed
+    for (const g of this.groups.values()) n += g.ticker.missed
+    return n
+  }
+
+  /** Ticks that fired more than half an interval after their time. */
+  lateTicks(): number {
+    let n = this.lateBefore
+    for (const g of this.groups.values()) n += g.ticker.late
     return n
   }
 
   start(): void {
     this.running = true
-    for (const f of FAMILIES) this.restart(f)
+    this.regroup()
   }
 
   stop(): void {
     this.running = false
-    for (const f of FAMILIES) this.halt(f)
+    this.regroup()
   }
 
   apply(change: ScheduleChange): Schedule {
     for (const [family, c] of Object.entries(change) as [Family, Partial<FamilySchedule>][]) {
       const s = this.schedule[family]
-      const next = { enabled: c.enabled ?? s.enabled, intervalMs: c.intervalMs ?? s.intervalMs }
-      if (next.enabled === s.enabled && next.intervalMs === s.intervalMs) continue
-      this.schedule[family] = next
-      if (this.running) this.restart(family)
+      this.schedule[family] = { enabled: c.enabled ?? s.enabled, intervalMs: c.intervalMs ?? s.intervalMs }
     }
+    this.regroup()
     return this.current()
   }
 
-  private halt(family: Family): void {
-    const t = this.tickers.get(family)
-    if (!t) return
-    t.stop()
-    this.missedBefore += t.missed
-    this.tickers.delete(family)
-  }
-
-  private restart(family: Family): void {
-    this.halt(family)
-    const { enabled, intervalMs } = this.schedule[family]
-    if (!enabled) return
-    const t = new Ticker(intervalMs, () => {
-      this.onTick(family, intervalMs)
-    })
-    this.tickers.set(family, t)
-    t.start()
+  /** Bring the timers in line with the schedule: start new intervals, stop unused ones, move families. */
+  private regroup(): void {
+    const wanted = new Map<number, Family[]>()
+    if (this.running) {
+      for (const f of FAMILIES) {
+        const { enabled, intervalMs } = this.schedule[f]
+        if (!enabled) continue
+        const list = wanted.get(intervalMs)
+        if (list) list.push(f)
+        else wanted.set(intervalMs, [f])
+      }
+    }
+    for (const [intervalMs, group] of this.groups) {
+      if (wanted.has(intervalMs)) continue
+      group.ticker.stop()
+      this.missedBefore += group.ticker.missed
+      this.lateBefore += group.ticker.late
+      this.groups.delete(intervalMs)
+    }
+    for (const [intervalMs, families] of wanted) {
+      const existing = this.groups.get(intervalMs)
+      if (existing) {
+        existing.families = families
+        continue
+      }
+      const group = {
+        families,
+        ticker: new Ticker(intervalMs, () => {
+          for (const f of group.families) this.onTick(f, intervalMs)
+        }),
+      }
+      this.groups.set(intervalMs, group)
+      group.ticker.start()
+    }
   }
 }
