@@ -4,7 +4,7 @@
  * many iterations after a warm-up, in microseconds.
  */
 import { envelopeCodec } from '../schemas/src/codec.ts'
-import { FAMILIES } from '../schemas/src/families.ts'
+import { PROC_FAMILIES } from '../schemas/src/families.ts'
 import { envelopeOf, type SampleOrigin } from '../agent/src/envelope.ts'
 import { Sampler } from '../agent/src/sampler.ts'
 
@@ -41,14 +41,14 @@ export function benchAgentSnapshot(procfs = '/proc', iterations = 5000): Timing[
   const sampler = new Sampler(procfs, () => undefined)
   const codec = envelopeCodec()
   const results: Timing[] = []
-  for (const family of FAMILIES) {
+  for (const family of PROC_FAMILIES) {
     results.push(time(`read+parse ${family}`, iterations, () => sampler.sample(family)))
   }
   let seq = 0
   results.push(
     time('full snapshot: read+parse+encode, all families', iterations, () => {
       const ts = Date.now() * 1000
-      for (const family of FAMILIES) {
+      for (const family of PROC_FAMILIES) {
         const sample = sampler.sample(family)
         if (!sample) continue
         codec.encode(envelopeOf(ORIGIN, seq++, ts, 1000, sample))

@@ -48,6 +48,28 @@ describe('ConfigReader', () => {
     expect(e.message).not.toContain('s3cret')
   })
 
+  it('reads listen addresses, off, and regular expressions, naming bad ones', () => {
+    const r = new ConfigReader({
+      A: '0.0.0.0:9464',
+      B: '[::1]:0',
+      C: 'off',
+      D: 'localhost',
+      E: '^pg',
+      F: '(',
+    })
+    expect(r.listenAddress('A', 'x')).toEqual({ host: '0.0.0.0', port: 9464 })
+    expect(r.listenAddress('B', 'x')).toEqual({ host: '::1', port: 0 })
+    expect(r.listenAddress('C', '127.0.0.1:1')).toBeUndefined()
+    expect(r.listenAddress('UNSET', '127.0.0.1:9464')).toEqual({ host: '127.0.0.1', port: 9464 })
+    r.listenAddress('D', 'x')
+    expect(r.regex('E', /x/).test('pgfault')).toBe(true)
+    expect(r.regex('UNSET', /^x$/).source).toBe('^x$')
+    r.regex('F', /x/)
+    expect(() => r.done({})).toThrow(
+      /D="localhost" is not host:port[\s\S]*F="\(" is not a valid regular expression/,
+    )
+  })
+
   it('redacts credentials in URLs', () => {
     expect(redactUrl('http://default:pw@ch:8123/')).toBe('http://default:***@ch:8123/')
     expect(redactUrl('http://ch:8123/')).toBe('http://ch:8123/')

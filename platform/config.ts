@@ -82,6 +82,35 @@ export class ConfigReader {
     return items
   }
 
+  /**
+   * Where to listen, `host:port` (port 0: any free port), or `off` for not at all. IPv6 hosts go in
+   * brackets, `[::1]:9464`.
+   */
+  listenAddress(name: string, fallback: string): { host: string; port: number } | undefined {
+    const v = this.raw(name) ?? fallback
+    if (/^(off|none|false)$/i.test(v)) return undefined
+    const m = /^(?:\[([^\]]+)\]|([^\s:[\]]+)):(\d{1,5})$/.exec(v)
+    const port = Number(m?.[3])
+    const host = m?.[1] ?? m?.[2]
+    if (host === undefined || port > 65535) {
+      this.problems.push(`${name}=${JSON.stringify(v)} is not host:port (or off)`)
+      return undefined
+    }
+    return { host, port }
+  }
+
+  /** A regular expression, compiled here so a typo is reported at start-up, not on first use. */
+  regex(name: string, fallback: RegExp): RegExp {
+    const v = this.raw(name)
+    if (v === undefined) return fallback
+    try {
+      return new RegExp(v)
+    } catch (err) {
+      this.problems.push(`${name}=${JSON.stringify(v)} is not a valid regular expression: ${String(err)}`)
+      return fallback
+    }
+  }
+
   url(name: string, protocols: readonly string[]): string | undefined {
     const v = this.raw(name)
     if (v === undefined) return undefined

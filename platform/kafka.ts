@@ -31,3 +31,6 @@ export function createKafka(brokers: string[], clientId: string, logger: Logger)
 export function sampleKey(tenant: string, hostId: string): string {
   return `${tenant}/${hostId}`
 }
+
+/** The topic agents and the ingest gateway produce samples to and the processors consume. */
+export const SAMPLES_TOPIC = 'procstream.samples.v1'

@@ -52,6 +52,39 @@ describe('agent config', () => {
     )
   })
 
+  it('reads batching, vmstat fields, per-family intervals and the metrics address, naming bad ones', () => {
+    const defaults = readAgentConfig([], {})
+    expect(defaults).toMatchObject({
+      batchMs: 1000,
+      familyIntervals: {},
+      metricsListen: { host: '127.0.0.1', port: 9464 },
+    })
+    expect(defaults !== 'help' && defaults.vmstatFields.test('pgmajfault')).toBe(true)
+    expect(defaults !== 'help' && defaults.vmstatFields.test('nr_free_pages')).toBe(false)
+    const cfg = readAgentConfig(
+      ['--family-intervals', 'cpu=100, filesystem=60000,vmstat=off', '--metrics-listen', 'off'],
+      { AGENT_BATCH_MS: '0', AGENT_VMSTAT_FIELDS: '^nr_' },
+    )
+    expect(cfg).toMatchObject({
+      batchMs: 0,
+      metricsListen: undefined,
+      familyIntervals: {
+        cpu: { enabled: true, intervalMs: 100 },
+        filesystem: { enabled: true, intervalMs: 60_000 },
+        vmstat: { enabled: false },
+      },
+    })
+    expect(cfg !== 'help' && cfg.vmstatFields.test('nr_free_pages')).toBe(true)
+    expect(() =>
+      readAgentConfig(
+        ['--family-intervals', 'gpu=100,cpu=5,disk=fast', '--vmstat-fields', '(', '--metrics-listen', ':x'],
+        {},
+      ),
+    ).toThrow(
+      /"gpu=100": unknown family[\s\S]*"cpu=5": the interval must be 10 to 300000 ms[\s\S]*"disk=fast"[\s\S]*AGENT_VMSTAT_FIELDS="\(" is not a valid[\s\S]*AGENT_METRICS_LISTEN=":x" is not host:port/,
+    )
+  })
+
   it('documents every flag with its environment variable', () => {
     const help = helpText()
     for (const flag of [
@@ -66,6 +99,10 @@ describe('agent config', () => {
       '--spool-dir',
       '--spool-max-bytes',
       '--spool-fsync',
+      '--batch-ms',
+      '--vmstat-fields',
+      '--family-intervals',
+      '--metrics-listen',
     ]) {
       expect(help).toContain(flag)
     }

@@ -1,6 +1,9 @@
 import { parseArgs } from 'node:util'
 import { ConfigReader, type Env } from '../../platform/config.ts'
-import { DEFAULT_TOPIC } from '../../stream-processors/src/config.ts'
+import { SAMPLES_TOPIC as DEFAULT_TOPIC } from '../../platform/kafka.ts'
+import { DEFAULT_VMSTAT_FIELDS } from '../../schemas/src/node-exporter.ts'
+import { FAMILIES, isFamily } from '../../schemas/src/families.ts'
+import { MAX_INTERVAL_MS, MIN_INTERVAL_MS, type ScheduleChange } from './schedule.ts'
 import type { FsyncPolicy } from './sink/spool.ts'
 
 export type OutputFormat = 'kafka' | 'prometheus' | 'json'
@@ -22,7 +25,17 @@ export interface AgentConfig {
   spoolMaxBytes: number
   spoolFsync: FsyncPolicy
   spoolFsyncIntervalMs: number
+  /** How long records wait to be batched into one Kafka message. */
+  batchMs: number
+  /** /proc/vmstat fields to keep (node_exporter's --collector.vmstat.fields). */
+  vmstatFields: RegExp
+  /** Per-family departures from the common interval (e.g. filesystem every 60 s, vmstat off). */
+  familyIntervals: ScheduleChange
+  /** Where to serve the agent's own /metrics; undefined: not served. */
+  metricsListen: { host: string; port: number } | undefined
 }
+
+const DEFAULT_METRICS_LISTEN = '127.0.0.1:9464'
 
 /** Every flag with its environment equivalent; `--help` prints this table. */
 const FLAGS = [
@@ -34,6 +47,11 @@ const FLAGS = [
     'where /proc is mounted (default /proc), e.g. a host /proc in a container or a fixture tree',
   ],
   ['--interval MS', 'AGENT_INTERVAL_MS', 'sampling interval in milliseconds, 10 to 10000 (default 1000)'],
+  [
+    '--family-intervals L',
+    'AGENT_FAMILY_INTERVALS',
+    'per-family interval in ms or off, e.g. cpu=100,filesystem=60000,vmstat=off (defaults: filesystem and agent 10000)',
+  ],
   ['--brokers LIST', 'KAFKA_BROKERS', 'comma-separated host:port of Kafka brokers (default 127.0.0.1:9092)'],
   ['--topic NAME', 'KAFKA_TOPIC', `Kafka topic (default ${DEFAULT_TOPIC})`],
   ['--tenant NAME', 'AGENT_TENANT', 'tenant written in the envelope (default local)'],
@@ -65,12 +83,27 @@ const FLAGS = [
     'AGENT_SPOOL_FSYNC_INTERVAL_MS',
     'fsync period for --spool-fsync interval (default 1000)',
   ],
+  [
+    '--batch-ms MS',
+    'AGENT_BATCH_MS',
+    'how long samples wait to share one Kafka message, 0 to 10000 (default 1000)',
+  ],
+  [
+    '--vmstat-fields RE',
+    'AGENT_VMSTAT_FIELDS',
+    `/proc/vmstat fields to send (default node_exporter's ${DEFAULT_VMSTAT_FIELDS.source})`,
+  ],
+  [
+    '--metrics-listen ADDR',
+    'AGENT_METRICS_LISTEN',
+    `serve the agent's own metrics on http://ADDR/metrics, or off (default ${DEFAULT_METRICS_LISTEN})`,
+  ],
   ['--help', '', 'print this help'],
 ] as const
 
 export function helpText(): string {
-  const rows = FLAGS.map(([flag, env, text]) => `  ${flag.padEnd(20)} ${env.padEnd(29)} ${text}`)
-  return `procstream agent: samples /proc and sends Avro to Kafka\n\nUsage: npm run agent -- [flags]\n\n  ${'flag'.padEnd(20)} ${'env'.padEnd(29)} meaning\n${rows.join('\n')}\n`
+  const rows = FLAGS.map(([flag, env, text]) => `  ${flag.padEnd(22)} ${env.padEnd(29)} ${text}`)
+  return `procstream agent: samples /proc and sends Avro to Kafka\n\nUsage: npm run agent -- [flags]\n\n  ${'flag'.padEnd(22)} ${'env'.padEnd(29)} meaning\n${rows.join('\n')}\n`
 }
 
 export function readAgentConfig(argv: string[], env: Env): Readonly<AgentConfig> | 'help' {
@@ -93,6 +126,10 @@ export function readAgentConfig(argv: string[], env: Env): Readonly<AgentConfig>
       'spool-max-bytes': { type: 'string' },
       'spool-fsync': { type: 'string' },
       'spool-fsync-ms': { type: 'string' },
+      'batch-ms': { type: 'string' },
+      'family-intervals': { type: 'string' },
+      'vmstat-fields': { type: 'string' },
+      'metrics-listen': { type: 'string' },
       help: { type: 'boolean' },
     },
   })
@@ -116,6 +153,10 @@ export function readAgentConfig(argv: string[], env: Env): Readonly<AgentConfig>
     ...(values['spool-fsync-ms'] !== undefined && {
       AGENT_SPOOL_FSYNC_INTERVAL_MS: values['spool-fsync-ms'],
     }),
+    ...(values['batch-ms'] !== undefined && { AGENT_BATCH_MS: values['batch-ms'] }),
+    ...(values['family-intervals'] !== undefined && { AGENT_FAMILY_INTERVALS: values['family-intervals'] }),
+    ...(values['vmstat-fields'] !== undefined && { AGENT_VMSTAT_FIELDS: values['vmstat-fields'] }),
+    ...(values['metrics-listen'] !== undefined && { AGENT_METRICS_LISTEN: values['metrics-listen'] }),
   }
   const r = new ConfigReader(merged)
   const once = values.once ?? false
@@ -143,5 +184,31 @@ export function readAgentConfig(argv: string[], env: Env): Readonly<AgentConfig>
     spoolMaxBytes: r.int('AGENT_SPOOL_MAX_BYTES', 256 * 1024 * 1024, { min: 1024 * 1024 }),
     spoolFsync: r.oneOf<FsyncPolicy>('AGENT_SPOOL_FSYNC', ['always', 'interval', 'never'], 'interval'),
     spoolFsyncIntervalMs: r.int('AGENT_SPOOL_FSYNC_INTERVAL_MS', 1000, { min: 10, max: 60_000 }),
+    batchMs: r.int('AGENT_BATCH_MS', 1000, { min: 0, max: 10_000 }),
+    familyIntervals: readFamilyIntervals(r, 'AGENT_FAMILY_INTERVALS'),
+    vmstatFields: r.regex('AGENT_VMSTAT_FIELDS', DEFAULT_VMSTAT_FIELDS),
+    metricsListen: r.listenAddress('AGENT_METRICS_LISTEN', DEFAULT_METRICS_LISTEN),
   })
+}
+
+/** `cpu=100,filesystem=60000,vmstat=off` → a schedule change; every bad entry is reported by name. */
+function readFamilyIntervals(r: ConfigReader, name: string): ScheduleChange {
+  const change: ScheduleChange = {}
+  for (const entry of (r.string(name) ?? '').split(',')) {
+    const item = entry.trim()
+    if (item === '') continue
+    const [family = '', value = ''] = item.split('=', 2).map((s) => s.trim())
+    if (!isFamily(family)) {
+      r.problem(`${name} entry ${JSON.stringify(item)}: unknown family; known: ${FAMILIES.join(', ')}`)
+    } else if (value === 'off') {
+      change[family] = { enabled: false }
+    } else if (/^\d+$/.test(value) && Number(value) >= MIN_INTERVAL_MS && Number(value) <= MAX_INTERVAL_MS) {
+      change[family] = { enabled: true, intervalMs: Number(value) }
+    } else {
+      r.problem(
+        `${name} entry ${JSON.stringify(item)}: the interval must be ${String(MIN_INTERVAL_MS)} to ${String(MAX_INTERVAL_MS)} ms, or off`,
+      )
+    }
+  }
+  return change
 }

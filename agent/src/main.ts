@@ -2,7 +2,7 @@ import { ConfigError } from '../../platform/errors.ts'
 import { createKafka, sampleKey } from '../../platform/kafka.ts'
 import { createLogger } from '../../platform/logger.ts'
 import { envelopeCodec } from '../../schemas/src/codec.ts'
-import { FAMILIES, type Sample } from '../../schemas/src/families.ts'
+import { PROC_FAMILIES, type Family, type Sample } from '../../schemas/src/families.ts'
 import { readAgentConfig, helpText, type AgentConfig } from './config.ts'
 import { envelopeOf } from './envelope.ts'
 import { formatSamples } from './format/output.ts'
@@ -10,9 +10,11 @@ import { resolveIdentity, type AgentIdentity } from './identity.ts'
 import { Sampler } from './sampler.ts'
 import { KafkaSink } from './sink/kafka-sink.ts'
 import { Spool, SpoolError } from './sink/spool.ts'
-import { connect, type NatsConnection } from 'nats'
+import type { NatsConnection } from 'nats'
 import { listenForControl } from './control.ts'
-import { defaultSchedule, FamilyScheduler } from './schedule.ts'
+import { startMetricsServer, type MetricsServer } from './metrics-server.ts'
+import { SelfMetrics } from './self-metrics.ts'
+import { defaultSchedule, FamilyScheduler, type FamilySchedule } from './schedule.ts'
 
 const logger = createLogger('agent')
 
@@ -28,10 +30,14 @@ function problemLogger(): (family: string, problem: string) => void {
 }
 
 function runOnce(config: AgentConfig, id: AgentIdentity): void {
-  const sampler = new Sampler(config.procfs, (family, problem) => {
-    process.stderr.write(`warning: ${family}: ${problem}\n`)
-  })
-  const samples = FAMILIES.map((f) => sampler.sample(f)).filter((s): s is Sample => s !== undefined)
+  const sampler = new Sampler(
+    config.procfs,
+    (family, problem) => {
+      process.stderr.write(`warning: ${family}: ${problem}\n`)
+    },
+    { rootfs: config.rootfs, vmstatFields: config.vmstatFields },
+  )
+  const samples = PROC_FAMILIES.map((f) => sampler.sample(f)).filter((s): s is Sample => s !== undefined)
   sampler.close()
   const tsUs = Date.now() * 1000
   process.stdout.write(
@@ -60,7 +66,7 @@ function runContinuously(config: AgentConfig, id: AgentIdentity): void {
     key: sampleKey(config.tenant, id.hostId),
     logger,
     maxMessageBytes: 64 * 1024,
-    lingerMs: Math.min(200, config.intervalMs),
+    lingerMs: config.batchMs,
     maxQueueBytes: 64 * 1024 * 1024,
     ...(spool && { spool }),
   })
@@ -68,24 +74,64 @@ function runContinuously(config: AgentConfig, id: AgentIdentity): void {
   const connecting = sink.start().catch((err: unknown) => {
     logger.warn({ err: String(err) }, 'Kafka not reachable yet; samples are queued')
   })
-  const sampler = new Sampler(config.procfs, problemLogger(), { rootfs: config.rootfs })
+  const sampler = new Sampler(config.procfs, problemLogger(), {
+    rootfs: config.rootfs,
+    vmstatFields: config.vmstatFields,
+  })
   const origin = { tenant: config.tenant, id }
   let seq = 0
-  const scheduler = new FamilyScheduler(defaultSchedule(config.intervalMs), (family, intervalMs) => {
-    const sample = sampler.sample(family)
+  const self = new SelfMetrics({
+    sampler: () => sampler.stats,
+    // Read on ticks only, so after `scheduler` below exists.
+    ticks: () => ({ late: scheduler.lateTicks(), missed: scheduler.missedTicks() }),
+    sink: () => sink.stats,
+  })
+  const collect = (family: Family, intervalMs: number): void => {
+    const sample: Sample | undefined =
+      family === 'agent' ? { family, data: self.sample() } : sampler.sample(family)
     if (!sample) return
     sink.enqueue(codec.encode(envelopeOf(origin, seq++, Date.now() * 1000, intervalMs, sample)))
+  }
+  const schedule = defaultSchedule(config.intervalMs)
+  for (const [family, c] of Object.entries(config.familyIntervals) as [Family, Partial<FamilySchedule>][])
+    schedule[family] = { ...schedule[family], ...c }
+  const scheduler = new FamilyScheduler(schedule, (family, intervalMs) => {
+    self.timeCollection(() => {
+      collect(family, intervalMs)
+    })
   })
   scheduler.start()
+  let metricsServer: Promise<MetricsServer | undefined> = Promise.resolve(undefined)
+  if (config.metricsListen) {
+    const { host, port } = config.metricsListen
+    metricsServer = startMetricsServer(host, port, () => ({ family: 'agent', data: self.sample() }))
+      .then((server) => {
+        logger.info({ address: server.address }, 'serving the agent’s own metrics on /metrics')
+        return server
+      })
+      .catch((err: unknown) => {
+        // Collecting and sending matter more than this port: keep sampling without it.
+        logger.error(
+          { host, port, error: String(err) },
+          'cannot serve /metrics; the agent family still sends them',
+        )
+        return undefined
+      })
+  }
   // Control is optional and never holds up sampling: the connection is made (and remade) in the background.
   let nats: Promise<NatsConnection | undefined> = Promise.resolve(undefined)
   if (config.natsUrl !== undefined) {
-    nats = connect({
-      servers: config.natsUrl,
-      name: `procstream-agent-${id.hostId}`,
-      waitOnFirstConnect: true,
-      maxReconnectAttempts: -1,
-    })
+    const servers = config.natsUrl
+    // Loaded only when asked for: the NATS client is a third of the agent's code.
+    nats = import('nats')
+      .then(({ connect }) =>
+        connect({
+          servers,
+          name: `procstream-agent-${id.hostId}`,
+          waitOnFirstConnect: true,
+          maxReconnectAttempts: -1,
+        }),
+      )
       .then((nc) => {
         listenForControl({
           nc,
@@ -120,6 +166,7 @@ function runContinuously(config: AgentConfig, id: AgentIdentity): void {
       ),
     ])
     await nc?.close()
+    await (await metricsServer)?.close()
     // Connecting retries for tens of seconds while Kafka is away; unsent records are spooled anyway.
     await Promise.race([connecting, new Promise((r) => setTimeout(r, 2_000))])
     await sink.stop()

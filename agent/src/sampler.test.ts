@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
-import { FAMILIES, type Family } from '../../schemas/src/families.ts'
+import { PROC_FAMILIES, type Family } from '../../schemas/src/families.ts'
 import type { StatfsResult } from './collectors/filesystem.ts'
 import { Sampler } from './sampler.ts'
 
@@ -37,9 +37,10 @@ function recordingSampler(
 describe('Sampler', () => {
   it('samples every family from a fixture tree', () => {
     const { sampler, problems } = recordingSampler(LIVE_T0)
-    for (const family of FAMILIES) expect(sampler.sample(family)?.family, family).toBe(family)
+    for (const family of PROC_FAMILIES) expect(sampler.sample(family)?.family, family).toBe(family)
     expect(problems).toEqual([])
-    expect(sampler.stats).toEqual({ samples: FAMILIES.length, parseErrors: 0, readErrors: 0 })
+    expect(sampler.stats).toMatchObject({ samples: PROC_FAMILIES.length, parseErrors: 0, readErrors: 0 })
+    expect(Object.values(sampler.stats.parseErrorsByFamily)).toEqual(PROC_FAMILIES.map(() => 0))
     sampler.close()
   })
 
@@ -73,6 +74,7 @@ describe('Sampler', () => {
     const { sampler, problems } = recordingSampler(dir)
     expect(sampler.sample('vmstat')).toBeUndefined()
     expect(sampler.stats.readErrors).toBe(1)
+    expect(sampler.stats.readErrorsByFamily).toMatchObject({ vmstat: 1, cpu: 0 })
     expect(problems[0]?.[0]).toBe('vmstat')
     expect(problems[0]?.[1]).toContain(join(dir, 'vmstat'))
     sampler.close()
@@ -118,10 +120,10 @@ describe('Sampler', () => {
   it('samples every family of this machine’s /proc, / among the filesystems', () => {
     const problems: string[] = []
     const sampler = new Sampler('/proc', (family, problem) => problems.push(`${family}: ${problem}`))
-    const families = FAMILIES.map((f) => sampler.sample(f)?.family)
+    const families = PROC_FAMILIES.map((f) => sampler.sample(f)?.family)
     expect(problems).toEqual([])
     // This kernel has PSI; one without it would simply lack the pressure sample.
-    expect(families).toEqual(FAMILIES)
+    expect(families).toEqual(PROC_FAMILIES)
     const fs = sampler.sample('filesystem')
     const root =
       fs?.family === 'filesystem' ? fs.data.filesystems.find((f) => f.mountpoint === '/') : undefined

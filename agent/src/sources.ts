@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import type { Family, FamilyRecords } from '../../schemas/src/families.ts'
+import type { Family, FamilyRecords, ProcFamily } from '../../schemas/src/families.ts'
 import { parseDiskstats } from './collectors/diskstats.ts'
 import { parseMounts, statFilesystems, type StatfsFunction } from './collectors/filesystem.ts'
 import { parseLoadavg } from './collectors/loadavg.ts'
@@ -22,13 +22,15 @@ export interface Source<F extends Family> {
   close(): void
 }
 
-export type Sources = { [F in Family]: Source<F> }
+export type Sources = { [F in ProcFamily]: Source<F> }
 
 export interface SourceOptions {
   /** Where the host's / is mounted (node_exporter's --path.rootfs); '' for the agent's own root. */
   rootfs?: string
   /** statfs(2), injectable for tests; fs.statfsSync by default. */
   statfs?: StatfsFunction
+  /** /proc/vmstat fields to keep (default: node_exporter's default --collector.vmstat.fields). */
+  vmstatFields?: RegExp
 }
 
 /** Every family's source under a procfs root. */
@@ -41,7 +43,7 @@ export function familySources(procfs: string, options: SourceOptions = {}): Sour
     disk: fileSource(file('diskstats'), (t, p) => parseDiskstats(t, undefined, p)),
     load: fileSource(file('loadavg'), (t, p) => parseLoadavg(t, p)),
     pressure: pressureSource(procfs),
-    vmstat: fileSource(file('vmstat'), (t, p) => parseVmstat(t, p)),
+    vmstat: fileSource(file('vmstat'), (t, p) => parseVmstat(t, p, options.vmstatFields)),
     filesystem: filesystemSource(procfs, options),
   }
 }

@@ -28,6 +28,7 @@ const RECORD_FILES = [
   'pressure.avsc',
   'vmstat.avsc',
   'filesystem.avsc',
+  'agent.avsc',
 ]
 const FAMILY_BY_RECORD = new Map<string, Family>(
   Object.entries(FAMILY_RECORD).map(([family, record]) => [record, family as Family]),

@@ -1,4 +1,5 @@
 import type {
+  AgentSample,
   CpuSample,
   DiskSample,
   FilesystemSample,
@@ -19,10 +20,15 @@ export const FAMILY_RECORD = {
   pressure: 'procstream.v1.PressureSample',
   vmstat: 'procstream.v1.VmstatSample',
   filesystem: 'procstream.v1.FilesystemSample',
+  agent: 'procstream.v1.AgentSample',
 } as const
 
 export type Family = keyof typeof FAMILY_RECORD
 export const FAMILIES = Object.keys(FAMILY_RECORD) as Family[]
+
+/** The families read from /proc (and statfs); `agent` is the agent's own health instead. */
+export type ProcFamily = Exclude<Family, 'agent'>
+export const PROC_FAMILIES = FAMILIES.filter((f): f is ProcFamily => f !== 'agent')
 
 export interface FamilyRecords {
   cpu: CpuSample
@@ -33,6 +39,7 @@ export interface FamilyRecords {
   pressure: PressureSample
   vmstat: VmstatSample
   filesystem: FilesystemSample
+  agent: AgentSample
 }
 
 /** A family's record tagged with its family, so code can switch on it with full typing. */

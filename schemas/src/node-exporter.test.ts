@@ -351,7 +351,7 @@ const livePressure: PressureSample = {
   },
 }
 
-/** Part of live-t0's /proc/vmstat: every field node_exporter's default filter keeps, and some it drops. */
+/** Part of live-t0's /proc/vmstat: every field node_exporter's default filter keeps, and some an agent told to keep more would send. */
 const liveVmstat: VmstatSample = {
   fields: {
     nr_free_pages: 1106029,
@@ -426,14 +426,17 @@ describe('pressure → node_pressure_*', () => {
 })
 
 describe('vmstat → node_vmstat_*', () => {
-  it('emits only the fields of node_exporter’s default --collector.vmstat.fields, unconverted', () => {
+  it('emits every field the agent sent, unconverted', () => {
     expect(points('vmstat', liveVmstat)).toEqual([
+      { name: 'node_vmstat_nr_free_pages', labels: {}, value: 1106029 },
       { name: 'node_vmstat_pgpgin', labels: {}, value: 546809 },
       { name: 'node_vmstat_pgpgout', labels: {}, value: 1217448 },
       { name: 'node_vmstat_pswpin', labels: {}, value: 0 },
       { name: 'node_vmstat_pswpout', labels: {}, value: 0 },
+      { name: 'node_vmstat_pgalloc_normal', labels: {}, value: 2337290 },
       { name: 'node_vmstat_pgfault', labels: {}, value: 1368956 },
       { name: 'node_vmstat_pgmajfault', labels: {}, value: 376 },
+      { name: 'node_vmstat_thp_fault_alloc', labels: {}, value: 0 },
       { name: 'node_vmstat_oom_kill', labels: {}, value: 0 },
     ])
   })
@@ -554,7 +557,7 @@ describe('metricInfo', () => {
   it('knows nothing of other names', () => {
     expect(metricInfo('node_filesystem_mount_info')).toBeUndefined()
     expect(metricInfo('node_pressure_cpu_stalled_seconds_total')).toBeUndefined()
-    expect(metricInfo('node_vmstat_nr_free_pages')).toBeUndefined()
+    expect(metricInfo('node_vmstat_bad-name')).toBeUndefined()
     expect(metricInfo('node_memory_')).toBeUndefined()
     expect(metricInfo('node_memory_bad name')).toBeUndefined()
   })

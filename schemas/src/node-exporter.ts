@@ -1,3 +1,4 @@
+import { AGENT_METRICS, agentPoints } from './agent-metrics.ts'
 import type { Family, FamilyRecords, Sample } from './families.ts'
 import type {
   CpuSample,
@@ -220,7 +221,7 @@ const STATIC_INFO: readonly MetricFamilyInfo[] = [
   },
 ]
 
-const INFO_BY_NAME = new Map(STATIC_INFO.map((info) => [info.name, info]))
+const INFO_BY_NAME = new Map([...STATIC_INFO, ...AGENT_METRICS].map((info) => [info.name, info]))
 
 const MEMORY_PREFIX = 'node_memory_'
 const PARENTHESES = /\((.*)\)/
@@ -240,7 +241,7 @@ const US_PER_MS = 1000.0
 const MS_PER_S = 1000.0
 
 /** Every metric name with a fixed name this mapping can emit (node_memory_* and node_vmstat_* names depend on the kernel). */
-export const STATIC_METRICS: readonly MetricFamilyInfo[] = STATIC_INFO
+export const STATIC_METRICS: readonly MetricFamilyInfo[] = [...STATIC_INFO, ...AGENT_METRICS]
 
 /** HELP and TYPE of a metric as node_exporter prints them, or undefined for a name it does not emit. */
 export function metricInfo(name: string): MetricFamilyInfo | undefined {
@@ -257,9 +258,7 @@ export function metricInfo(name: string): MetricFamilyInfo | undefined {
   }
   if (name.startsWith(VMSTAT_PREFIX) && VALID_NAME.test(name)) {
     const field = name.slice(VMSTAT_PREFIX.length)
-    if (DEFAULT_VMSTAT_FIELDS.test(field)) {
-      return { name, help: `/proc/vmstat information field ${field}.`, type: 'untyped' }
-    }
+    return { name, help: `/proc/vmstat information field ${field}.`, type: 'untyped' }
   }
   return undefined
 }
@@ -283,6 +282,7 @@ const FAMILY_POINTS: { [F in Family]: (sample: FamilyRecords[F], emit: EmitPoint
   pressure: pressurePoints,
   vmstat: vmstatPoints,
   filesystem: filesystemPoints,
+  agent: agentPoints,
 }
 
 /** Emit every node_exporter series of one family record. */
@@ -393,11 +393,16 @@ function pressurePoints(sample: PressureSample, emit: EmitPoint): void {
   }
 }
 
+/**
+ * Every field the record carries: the agent already kept only the fields it was asked for
+ * (node_exporter's default set unless --vmstat-fields says otherwise), so filtering again here would
+ * silently undo an operator's choice.
+ */
 function vmstatPoints(sample: VmstatSample, emit: EmitPoint): void {
   for (const field of Object.keys(sample.fields)) {
     const value = sample.fields[field]
     const name = `${VMSTAT_PREFIX}${field}`
-    if (value === undefined || !DEFAULT_VMSTAT_FIELDS.test(field) || !VALID_NAME.test(name)) continue
+    if (value === undefined || !VALID_NAME.test(name)) continue
     emit(name, {}, value)
   }
 }

@@ -160,3 +160,25 @@ export interface FilesystemStats {
 export interface FilesystemSample {
   filesystems: FilesystemStats[]
 }
+
+/** procstream.v1.AgentSample (agent.avsc): the agent's own counters (since start) and gauges. */
+export interface AgentSample {
+  start_time_us: number
+  samples: number
+  collect_seconds: number
+  ticks_late: number
+  ticks_missed: number
+  parse_errors: Record<string, number>
+  read_errors: Record<string, number>
+  records_sent: number
+  messages_sent: number
+  bytes_sent: number
+  send_errors: number
+  queued_records: number
+  queued_bytes: number
+  spool_records: number
+  spool_bytes: number
+  dropped_records: number
+  cpu_seconds: number
+  resident_memory_bytes: number
+}

@@ -9,16 +9,31 @@ function parse(text: string): { fields: Record<string, number>; problems: string
 }
 
 describe('parseVmstat', () => {
-  it('reads every field of the live VM under the kernel’s names', () => {
+  it('keeps node_exporter’s default fields of the live VM under the kernel’s names', () => {
     const { fields, problems } = parse(readFixture('live-t0/proc/vmstat'))
     expect(problems).toEqual([])
-    expect(Object.keys(fields)).toHaveLength(192)
-    expect(fields.nr_free_pages).toBe(1106029)
+    expect(Object.keys(fields).sort()).toEqual([
+      'oom_kill',
+      'pgfault',
+      'pgmajfault',
+      'pgpgin',
+      'pgpgout',
+      'pswpin',
+      'pswpout',
+    ])
     expect(fields.pgpgin).toBe(546809)
     expect(fields.pgpgout).toBe(1217448)
     expect(fields.pgfault).toBe(1368956)
     expect(fields.pgmajfault).toBe(376)
     expect(fields.oom_kill).toBe(0)
+  })
+
+  it('reads every field when asked to, as --vmstat-fields . would', () => {
+    const problems: string[] = []
+    const { fields } = parseVmstat(readFixture('live-t0/proc/vmstat'), (p) => problems.push(p), /./)
+    expect(problems).toEqual([])
+    expect(Object.keys(fields)).toHaveLength(192)
+    expect(fields.nr_free_pages).toBe(1106029)
   })
 
   it('skips and reports unreadable lines, keeping the rest', () => {

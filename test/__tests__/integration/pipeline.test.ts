@@ -86,6 +86,10 @@ describe('agent → Kafka → processor → ClickHouse → query API', () => {
       HOST,
       '--tenant',
       'acme',
+      '--family-intervals',
+      'agent=1000',
+      '--metrics-listen',
+      '127.0.0.1:0',
     ])
     const kafka = createKafka(config.brokers, 'it-processor', logger)
     let processor = await startProcessor({ config, kafka, clickhouse, logger })
@@ -110,6 +114,11 @@ describe('agent → Kafka → processor → ClickHouse → query API', () => {
     await new Promise((r) => setTimeout(r, 1500))
     processor = await startProcessor({ config, kafka, clickhouse, logger })
     await new Promise((r) => setTimeout(r, 2500))
+    // The agent's own health, scraped from its /metrics while it runs.
+    const served = agent.logLines().find((l) => l.msg === 'serving the agent’s own metrics on /metrics')
+    const scraped = await (await fetch(`http://${String(served?.address)}/metrics`)).text()
+    expect(Number(/^procstream_agent_records_sent_total (\d+)$/m.exec(scraped)?.[1])).toBeGreaterThan(0)
+    expect(scraped).toMatch(/^procstream_agent_parse_errors_total\{family="cpu"\} 0$/m)
     expect(await agent.stop()).toBe(0)
     const cpu0UserAfter = procStatUserTicks('0')
 
@@ -135,6 +144,16 @@ describe('agent → Kafka → processor → ClickHouse → query API', () => {
       `SELECT count() AS n, uniqExact(metric, labels, ts) AS uniq FROM pipeline.metrics_raw WHERE tenant = 'acme'`,
     )
     expect(Number(raw.n)).toBe(Number(log.points))
+    // ... and stored like any other family: samples taken only grow, nothing dropped.
+    const health = await clickhouse.query({
+      query: `SELECT value FROM pipeline.metrics_raw WHERE host = {host:String}
+              AND metric = 'procstream_agent_samples_total' ORDER BY ts`,
+      query_params: { host: HOST },
+      format: 'JSONEachRow',
+    })
+    const taken = (await health.json<{ value: number }>()).map((r) => r.value)
+    expect(taken.length).toBeGreaterThanOrEqual(5)
+    expect(taken).toEqual([...taken].sort((a, b) => a - b))
     expect(Number(raw.uniq)).toBe(Number(raw.n))
 
     // Values are the ones /proc had: MemTotal never changes; cpu0's user time lies between two reads.
