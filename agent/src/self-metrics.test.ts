@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { envelopeCodec } from '../../schemas/src/codec.ts'
+import type { Sample } from '../../schemas/src/families.ts'
 import { toMetricPoints } from '../../schemas/src/node-exporter.ts'
 import { envelopeOf } from './envelope.ts'
 import { formatPrometheus } from './format/prometheus.ts'
@@ -101,13 +102,12 @@ describe('SelfMetrics', () => {
 describe('agent /metrics endpoint', () => {
   it('serves the current self-metrics in the Prometheus text format and nothing else', async () => {
     let samples = 0
-    const sample = () => ({
-      family: 'agent' as const,
-      data: new SelfMetrics({
-        sampler: () => ({ ...new Sampler('/nonexistent').stats, samples: ++samples }),
-        ticks: () => ({ late: 0, missed: 0 }),
-      }).sample(),
+    const idle = new Sampler('/nonexistent', () => undefined).stats
+    const self = new SelfMetrics({
+      sampler: () => ({ ...idle, samples: ++samples }),
+      ticks: () => ({ late: 0, missed: 0 }),
     })
+    const sample = (): Sample => ({ family: 'agent', data: self.sample() })
     const server = await startMetricsServer('127.0.0.1', 0, sample)
     try {
       const url = `http://${server.address}`
