@@ -37,13 +37,22 @@ describe('parseVmstat', () => {
   })
 
   it('skips and reports unreadable lines, keeping the rest', () => {
-    const { fields, problems } = parse('pgfault 10\nnovalue\npgmajfault x\ntoo many 1\n\npswpin 3\n')
+    const problems: string[] = []
+    const text = 'pgfault 10\nnovalue\npgmajfault x\ntoo many 1\n\npswpin 3\n'
+    const { fields } = parseVmstat(text, (p) => problems.push(p), /./)
     expect(fields).toEqual({ pgfault: 10, pswpin: 3 })
     expect(problems).toEqual([
       '/proc/vmstat: unreadable line "novalue"',
       '/proc/vmstat: unreadable line "pgmajfault x"',
       '/proc/vmstat: unreadable line "too many 1"',
     ])
+  })
+
+  it('parses only the fields it keeps: a garbled line nobody asked for is no error', () => {
+    expect(parse('nr_free_pages x y\npgmajfault x\npgfault 7\n')).toEqual({
+      fields: { pgfault: 7 },
+      problems: ['/proc/vmstat: unreadable line "pgmajfault x"'],
+    })
   })
 
   it('never throws on empty or garbage input', () => {
