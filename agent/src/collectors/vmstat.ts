@@ -18,7 +18,7 @@ const verdicts = new WeakMap<RegExp, Map<string, boolean>>()
 
 function kept(keep: RegExp, name: string): boolean {
   let known = verdicts.get(keep)
-  if (known === undefined) verdicts.set(keep, (known = new Map()))
+  if (known === undefined) verdicts.set(keep, (known = new Map<string, boolean>()))
   let verdict = known.get(name)
   if (verdict === undefined) {
     verdict = keep.test(name)
