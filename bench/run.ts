@@ -2,11 +2,13 @@
  * `npm run bench`: measurements printed as tables (and JSON with --json), never pass/fail.
  *   --quick        only the in-process snapshot costs (seconds)
  *   --seconds N    measurement window per rate for the agent vs node_exporter run (default 60)
+ * Without --quick it also measures ClickHouse bytes per stored value per codec (bench/storage-codecs.ts).
  */
 import { cpus } from 'node:os'
 import { parseArgs } from 'node:util'
 import { benchAgentSnapshot } from './agent-snapshot.ts'
 import { benchAgentVsNodeExporter, type CostRow } from './agent-vs-node-exporter.ts'
+import { benchStorageCodecs, storageCodecsMarkdown } from './storage-codecs.ts'
 
 const { values } = parseArgs({
   options: { json: { type: 'boolean' }, quick: { type: 'boolean' }, seconds: { type: 'string' } },
@@ -20,9 +22,10 @@ if (!Number.isInteger(seconds) || seconds < 5 || seconds > 3600) {
 const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? 'cpu' }
 const snapshot = benchAgentSnapshot()
 const cost: CostRow[] = values.quick ? [] : await benchAgentVsNodeExporter(seconds, [1, 10, 100])
+const storage = values.quick ? undefined : await benchStorageCodecs({ hours: 6 })
 
 if (values.json) {
-  process.stdout.write(`${JSON.stringify({ machine, snapshot, cost }, null, 2)}\n`)
+  process.stdout.write(`${JSON.stringify({ machine, snapshot, cost, storage }, null, 2)}\n`)
 } else {
   const out = (s: string): boolean => process.stdout.write(`${s}\n`)
   out(`agent collection cost on this host (${machine.cpus} × ${machine.model})`)
@@ -41,5 +44,9 @@ if (values.json) {
         `| ${r.hz} Hz | ${r.agentCpuPercent.toFixed(2)} | ${r.agentPeakRssMb.toFixed(0)} | ${r.nodeExporterCpuPercent.toFixed(2)} | ${r.nodeExporterPeakRssMb.toFixed(0)} | ${r.nodeExporterScrapesPerSecond.toFixed(1)} | ${r.ratio.toFixed(1)}× |`,
       )
     }
+  }
+  if (storage) {
+    out('')
+    out(storageCodecsMarkdown(storage))
   }
 }
