@@ -1,6 +1,8 @@
 import type { ClickHouseClient } from '@clickhouse/client'
+import { RAW_INSERT_SETTINGS } from '../../schemas/clickhouse/ddl.ts'
 import { ProcessorError } from './errors.ts'
 import type { RowBatch } from './rows.ts'
+import type { AgentRef } from './sequence-guard.ts'
 
 /**
  * Writes one chunk of Kafka messages to ClickHouse. Every table gets the same deduplication token,
@@ -14,7 +16,11 @@ export class ClickHouseSink {
   ) {}
 
   async write(batch: RowBatch, token: string): Promise<void> {
-    const settings = { insert_deduplication_token: token, insert_deduplicate: 1 as const }
+    const settings = {
+      ...RAW_INSERT_SETTINGS,
+      insert_deduplication_token: token,
+      insert_deduplicate: 1 as const,
+    }
     try {
       if (batch.raw.length > 0) {
         await this.client.insert({
@@ -39,5 +45,29 @@ export class ClickHouseSink {
         cause: err,
       })
     }
+  }
+
+  /**
+   * Highest `seq` stored per agent id, from the sample log (written last, so a row there means the
+   * envelope is stored everywhere). Filtered by tenant and host too, the leading columns of its sort key.
+   */
+  async storedSequences(agents: AgentRef[]): Promise<Map<string, number>> {
+    const found = new Map<string, number>()
+    if (agents.length === 0) return found
+    const rs = await this.client.query({
+      query: `SELECT agent_id, max(seq) AS seq FROM ${this.database}.sample_log
+              WHERE tenant IN {tenants:Array(String)} AND host IN {hosts:Array(String)}
+                AND agent_id IN {agents:Array(String)}
+              GROUP BY agent_id`,
+      query_params: {
+        tenants: [...new Set(agents.map((a) => a.tenant))],
+        hosts: [...new Set(agents.map((a) => a.host))],
+        agents: agents.map((a) => a.agentId),
+      },
+      format: 'JSONEachRow',
+    })
+    for (const row of await rs.json<{ agent_id: string; seq: string | number }>())
+      found.set(row.agent_id, Number(row.seq))
+    return found
   }
 }

@@ -9,6 +9,15 @@ export interface ProcessorConfig {
   /** Most Kafka messages folded into one ClickHouse insert. */
   maxMessagesPerInsert: number
   rawTtlDays: number
+  /** Retention of the rollup tiers (schemas/clickhouse/ddl.ts), each at least as long as the finer one. */
+  tier10sTtlDays: number
+  tier1mTtlDays: number
+  tier1hTtlDays: number
+  /** Where refused payloads go, with the reason in headers (stream-processors/src/dead-letters.ts). */
+  deadLetterTopic: string
+  /** How far a sample may lie before / after its Kafka message's timestamp and still be stored. */
+  maxSampleAgeMs: number
+  maxSampleLeadMs: number
   /** How long the broker waits for a silent member (a crashed processor) before giving its partitions away. */
   sessionTimeoutMs: number
   dedupWindow: number
@@ -25,14 +34,46 @@ export function readProcessorConfig(
 ): Readonly<ProcessorConfig> {
   const r = new ConfigReader(env)
   const brokers = overrides.brokers ?? r.hostPorts('KAFKA_BROKERS') ?? ['127.0.0.1:9092']
+  const ttl = readRetention(r)
   return r.done({
     brokers,
     topic: r.string('KAFKA_TOPIC', DEFAULT_TOPIC),
     groupId: r.string('PROCESSOR_GROUP_ID', DEFAULT_GROUP),
     clickhouse: readClickHouseConfig(r, dataDir),
     maxMessagesPerInsert: r.int('PROCESSOR_MAX_MESSAGES_PER_INSERT', 5_000, { min: 1, max: 1_000_000 }),
-    rawTtlDays: r.int('RAW_TTL_DAYS', 7, { min: 1, max: 3650 }),
+    ...ttl,
+    deadLetterTopic: r.string(
+      'PROCESSOR_DEAD_LETTER_TOPIC',
+      `${r.string('KAFKA_TOPIC', DEFAULT_TOPIC)}.dead-letters`,
+    ),
+    // Older than the raw retention would be deleted on arrival; a spool replaying a long outage fits.
+    maxSampleAgeMs:
+      r.int('PROCESSOR_MAX_SAMPLE_AGE_S', ttl.rawTtlDays * 86_400, { min: 60, max: 3650 * 86_400 }) * 1000,
+    maxSampleLeadMs: r.int('PROCESSOR_MAX_SAMPLE_LEAD_S', 300, { min: 1, max: 86_400 }) * 1000,
     sessionTimeoutMs: r.int('PROCESSOR_SESSION_TIMEOUT_MS', 30_000, { min: 6_000, max: 300_000 }),
     dedupWindow: r.int('CLICKHOUSE_DEDUP_WINDOW', 1_000, { min: 100, max: 100_000 }),
   })
+}
+
+/**
+ * How many days each resolution is kept. Readers pick the coarsest tier that still has enough points,
+ * so a coarser tier must keep at least as long as the finer one or old ranges would have no tier to
+ * answer them: a default follows a longer finer setting up (RAW_TTL_DAYS=60 alone keeps 10 s rollups
+ * 60 days too), a value set shorter than the finer one is a problem. 3650 days at most because the
+ * TTL is DateTime arithmetic, which wraps after 2106.
+ */
+function readRetention(
+  r: ConfigReader,
+): Pick<ProcessorConfig, 'rawTtlDays' | 'tier10sTtlDays' | 'tier1mTtlDays' | 'tier1hTtlDays'> {
+  const bounds = { min: 1, max: 3650 }
+  const coarser = (name: string, fallback: number, finerName: string, finer: number): number => {
+    const days = r.int(name, Math.max(fallback, finer), bounds)
+    if (days < finer) r.problem(`${name}=${days} is shorter than ${finerName}=${finer}`)
+    return days
+  }
+  const rawTtlDays = r.int('RAW_TTL_DAYS', 7, bounds)
+  const tier10sTtlDays = coarser('ROLLUP_10S_TTL_DAYS', 30, 'RAW_TTL_DAYS', rawTtlDays)
+  const tier1mTtlDays = coarser('ROLLUP_1M_TTL_DAYS', 365, 'ROLLUP_10S_TTL_DAYS', tier10sTtlDays)
+  const tier1hTtlDays = coarser('ROLLUP_1H_TTL_DAYS', 1825, 'ROLLUP_1M_TTL_DAYS', tier1mTtlDays)
+  return { rawTtlDays, tier10sTtlDays, tier1mTtlDays, tier1hTtlDays }
 }

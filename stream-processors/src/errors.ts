@@ -8,6 +8,9 @@ import { ProcstreamError } from '../../platform/errors.ts'
  * | KAFKA_COMMIT      | yes       | an offset commit failed (often a rebalance); the range is         |
  * |                   |           | replayed by whoever owns the partition next and deduplicated      |
  * | INTENT_CORRUPT    | no        | commit metadata that is not ours; ignored, logged                 |
+ *
+ * Payloads the processor refuses are not errors but dead letters, with a reason code documented in
+ * admission.ts and stream-processors/README.md.
  */
 export type ProcessorErrorCode = 'CLICKHOUSE_INSERT' | 'KAFKA_COMMIT' | 'INTENT_CORRUPT'
 

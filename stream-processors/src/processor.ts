@@ -3,9 +3,13 @@ import { errorMessage } from '../../platform/errors.ts'
 import type { Logger } from '../../platform/logger.ts'
 import type { EnvelopeCodec } from '../../schemas/src/codec.ts'
 import { SchemaError } from '../../schemas/src/errors.ts'
+import type { Envelope } from '../../schemas/src/families.ts'
+import { checkEnvelope, parseSampleKey, type RejectReason, type TimeBounds } from './admission.ts'
 import type { ClickHouseSink } from './clickhouse-sink.ts'
+import type { DeadLetter, DeadLetterSink } from './dead-letters.ts'
 import { decodeIntent, dedupToken, encodeIntent, type ChunkIntent } from './intent.ts'
 import { appendEnvelopeRows, newRowBatch, type RowBatch } from './rows.ts'
+import { SequenceGuard } from './sequence-guard.ts'
 
 export interface ProcessorOptions {
   kafka: Kafka
@@ -16,6 +20,8 @@ export interface ProcessorOptions {
   logger: Logger
   maxMessagesPerInsert: number
   sessionTimeoutMs: number
+  deadLetters: DeadLetterSink
+  timeBounds: TimeBounds
 }
 
 export interface ProcessorStats {
@@ -24,8 +30,12 @@ export interface ProcessorStats {
   rows: number
   inserts: number
   insertFailures: number
+  /** Messages that did not decode, dead-lettered whole. */
   decodeErrors: number
-  nonFiniteValues: number
+  /** Dead letters sent, by reason (a whole message for a decode error, else one envelope). */
+  rejected: Partial<Record<RejectReason, number>>
+  /** Envelopes an agent sent again (same agent_id, seq at or below one already stored), dropped. */
+  duplicateEnvelopes: number
   replayedChunks: number
   lastInsertMs: number
 }
@@ -64,7 +74,8 @@ export class StreamProcessor {
     inserts: 0,
     insertFailures: 0,
     decodeErrors: 0,
-    nonFiniteValues: 0,
+    rejected: {},
+    duplicateEnvelopes: 0,
     replayedChunks: 0,
     lastInsertMs: 0,
   }
@@ -74,7 +85,8 @@ export class StreamProcessor {
   private intents: Map<number, ChunkIntent> | undefined
   /** Messages of a replayed chunk that arrived split over two fetches. */
   private readonly carry = new Map<number, KafkaMessage[]>()
-  private lastDecodeLog = 0
+  private lastRejectLog = 0
+  private readonly sequences: SequenceGuard
 
   constructor(private readonly o: ProcessorOptions) {
     this.consumer = o.kafka.consumer({
@@ -85,13 +97,17 @@ export class StreamProcessor {
       retry: { retries: 10 },
     })
     this.admin = o.kafka.admin()
+    this.sequences = new SequenceGuard((agents) => o.sink.storedSequences(agents))
     this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
       this.intents = undefined
       this.carry.clear()
+      // Another member may have stored more of an agent's envelopes while it owned the partition.
+      this.sequences.reset()
     })
   }
 
   async start(): Promise<void> {
+    await this.o.deadLetters.start()
     await this.admin.connect()
     await this.consumer.connect()
     await this.consumer.subscribe({ topic: this.o.topic, fromBeginning: true })
@@ -106,6 +122,7 @@ export class StreamProcessor {
   async stop(): Promise<void> {
     await this.consumer.disconnect()
     await this.admin.disconnect()
+    await this.o.deadLetters.stop()
   }
 
   private async pendingIntent(partition: number, committedHint: string): Promise<ChunkIntent | undefined> {
@@ -153,7 +170,7 @@ export class StreamProcessor {
         intent = { first: firstMsg.offset, last: messages[end - 1]?.offset ?? firstMsg.offset }
         await commitWithMetadata(p, topic, partition, intent.first, encodeIntent(intent))
       }
-      const rows = this.decodeChunk(messages.slice(i, end), partition)
+      const rows = await this.decodeChunk(messages.slice(i, end), topic, partition)
       const inserted = await this.insertWithRetry(rows, dedupToken(topic, partition, intent), p)
       if (!inserted) return
       const next = (BigInt(intent.last) + 1n).toString()
@@ -165,27 +182,69 @@ export class StreamProcessor {
     }
   }
 
-  private decodeChunk(messages: KafkaMessage[], partition: number): RowBatch {
-    const rows = newRowBatch()
+  /**
+   * Rows of a chunk. What cannot be stored goes to the dead-letter topic first (an undecodable
+   * message whole, a refused envelope alone), repeats of envelopes already stored are dropped.
+   * Verdicts depend only on the messages and on what is stored, so a replay yields the same rows.
+   */
+  private async decodeChunk(messages: KafkaMessage[], topic: string, partition: number): Promise<RowBatch> {
+    const letters: DeadLetter[] = []
+    const decoded: { m: KafkaMessage; envelopes: Envelope[] }[] = []
     for (const m of messages) {
       this.stats.messages++
       if (!m.value) continue
-      let envelopes
       try {
-        envelopes = this.o.codec.decodeAll(m.value)
+        decoded.push({ m, envelopes: this.o.codec.decodeAll(m.value) })
       } catch (err) {
         if (!(err instanceof SchemaError)) throw err
-        // Skipped deterministically, so a replay of this range produces the same rows.
         this.stats.decodeErrors++
-        this.logDecodeError(err, partition, m.offset)
-        continue
+        letters.push({
+          value: m.value,
+          key: m.key,
+          reason: err.code,
+          detail: err.message,
+          source: { topic, partition, offset: m.offset },
+        })
       }
+    }
+    await this.sequences.prepare(decoded.flatMap((d) => d.envelopes))
+    const rows = newRowBatch()
+    for (const { m, envelopes } of decoded) {
+      const key = parseSampleKey(m.key)
       for (const env of envelopes) {
-        appendEnvelopeRows(rows, env, env.tenant, { partition, offset: m.offset })
+        const source = { topic, partition, offset: m.offset }
+        const refused = checkEnvelope(env, key, Number(m.timestamp), this.o.timeBounds)
+        if (refused) {
+          letters.push({ value: this.o.codec.encode(env), key: m.key, ...refused, source })
+          continue
+        }
+        if (!this.sequences.admit(env)) {
+          this.stats.duplicateEnvelopes++
+          continue
+        }
+        // The tenant is the key's (checked equal above), never the sender's field alone.
+        const nonFinite = appendEnvelopeRows(rows, env, key?.tenant ?? env.tenant, {
+          partition,
+          offset: m.offset,
+        })
+        if (nonFinite !== undefined) {
+          letters.push({
+            value: this.o.codec.encode(env),
+            key: m.key,
+            reason: 'NON_FINITE_VALUE',
+            detail: nonFinite,
+            source,
+          })
+          continue
+        }
         this.stats.envelopes++
       }
     }
-    this.stats.nonFiniteValues += rows.nonFinite
+    if (letters.length > 0) {
+      await this.o.deadLetters.send(letters)
+      for (const l of letters) this.stats.rejected[l.reason] = (this.stats.rejected[l.reason] ?? 0) + 1
+      this.logRejections(letters)
+    }
     return rows
   }
 
@@ -214,10 +273,16 @@ export class StreamProcessor {
     }
   }
 
-  private logDecodeError(err: SchemaError, partition: number, offset: string): void {
+  /** One line per 10 s at most: a producer sending garbage at 10 Hz must not flood the log. */
+  private logRejections(letters: DeadLetter[]): void {
     const now = Date.now()
-    if (now - this.lastDecodeLog < 10_000) return
-    this.lastDecodeLog = now
-    this.o.logger.warn({ code: err.code, partition, offset, total: this.stats.decodeErrors }, err.message)
+    if (now - this.lastRejectLog < 10_000) return
+    this.lastRejectLog = now
+    const first = letters[0]
+    if (!first) return
+    this.o.logger.warn(
+      { reason: first.reason, ...first.source, inChunk: letters.length, total: this.stats.rejected },
+      `dead-lettered: ${first.detail}`,
+    )
   }
 }

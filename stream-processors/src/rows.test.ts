@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import type { Envelope } from '../../schemas/src/families.ts'
 import { appendEnvelopeRows, canonicalLabels, microsToDateTime64, newRowBatch } from './rows.ts'
 
 describe('rows', () => {
@@ -12,37 +13,29 @@ describe('rows', () => {
     expect(canonicalLabels({})).toBe('{}')
   })
 
-  it('turns a load envelope into node_exporter rows plus one sample-log row, dropping non-finite values', () => {
+  it('turns a load envelope into node_exporter rows plus one sample-log row, or nothing if a value is not finite', () => {
     const batch = newRowBatch()
-    appendEnvelopeRows(
-      batch,
-      {
-        tenant: 'ignored-by-caller',
-        host_id: 'h1',
-        hostname: 'web',
-        agent_id: 'a1',
-        seq: 7,
-        ts_us: 1_795_000_000_500_000,
-        interval_ms: 1000,
-        sample: {
-          family: 'load',
-          data: {
-            load1: 1.5,
-            load5: Number.NaN,
-            load15: 0.5,
-            threads_running: 1,
-            threads_total: 2,
-            last_pid: 3,
-          },
-        },
+    const env = (load5: number): Envelope => ({
+      tenant: 'ignored-by-caller',
+      host_id: 'h1',
+      hostname: 'web',
+      agent_id: 'a1',
+      seq: 7,
+      ts_us: 1_795_000_000_500_000,
+      interval_ms: 1000,
+      sample: {
+        family: 'load',
+        data: { load1: 1.5, load5, load15: 0.5, threads_running: 1, threads_total: 2, last_pid: 3 },
       },
-      'acme',
-      { partition: 2, offset: '41' },
+    })
+    expect(appendEnvelopeRows(batch, env(Number.NaN), 'acme', { partition: 2, offset: '40' })).toBe(
+      'node_load5{} = NaN',
     )
+    expect(batch).toEqual(newRowBatch())
+    expect(appendEnvelopeRows(batch, env(0.75), 'acme', { partition: 2, offset: '41' })).toBeUndefined()
     const byName = Object.fromEntries(batch.raw.map((r) => [r[1], r]))
     expect(byName.node_load1).toEqual(['acme', 'node_load1', 'h1', '{}', '1795000000.500000', 1.5])
-    expect(byName.node_load5).toBeUndefined()
-    expect(batch.nonFinite).toBe(1)
+    expect(byName.node_load5?.[5]).toBe(0.75)
     expect(batch.log).toEqual([
       ['acme', 'h1', 'web', 'a1', 7, 'load', '1795000000.500000', batch.raw.length, 2, '41'],
     ])

@@ -19,12 +19,10 @@ export type SampleLogRow = [
 export interface RowBatch {
   raw: RawRow[]
   log: SampleLogRow[]
-  /** Values dropped because they were NaN or ±Inf (JSON cannot carry them, ClickHouse rollups choke). */
-  nonFinite: number
 }
 
 export function newRowBatch(): RowBatch {
-  return { raw: [], log: [], nonFinite: 0 }
+  return { raw: [], log: [] }
 }
 
 /** DateTime64(6) literal from microseconds, exact (no float rounding of 16-digit numbers). */
@@ -44,23 +42,31 @@ export function canonicalLabels(labels: Readonly<Record<string, string>>): strin
   return JSON.stringify(sorted)
 }
 
+/**
+ * Appends an envelope's metric rows and its sample-log row, all or nothing: when a value is NaN or
+ * ±Inf (JSON cannot carry it and it would poison every rollup) nothing is appended and the offending
+ * series is returned, for the caller to dead-letter the envelope.
+ */
 export function appendEnvelopeRows(
   batch: RowBatch,
   env: Envelope,
   tenant: string,
   kafka: { partition: number; offset: string },
-): void {
+): string | undefined {
   const ts = microsToDateTime64(env.ts_us)
-  let points = 0
+  const rows: RawRow[] = []
+  let nonFinite: string | undefined
   const emit = (name: string, labels: Readonly<Record<string, string>>, value: number): void => {
     if (!Number.isFinite(value)) {
-      batch.nonFinite++
+      nonFinite ??= `${name}${canonicalLabels(labels)} = ${String(value)}`
       return
     }
-    batch.raw.push([tenant, name, env.host_id, canonicalLabels(labels), ts, value])
-    points++
+    rows.push([tenant, name, env.host_id, canonicalLabels(labels), ts, value])
   }
   samplePoints(env.sample, emit)
+  if (nonFinite !== undefined) return nonFinite
+  for (const r of rows) batch.raw.push(r)
+  const points = rows.length
   batch.log.push([
     tenant,
     env.host_id,
@@ -73,4 +79,5 @@ export function appendEnvelopeRows(
     kafka.partition,
     kafka.offset,
   ])
+  return undefined
 }

@@ -5,6 +5,7 @@ import { migrate } from '../../schemas/clickhouse/migrate.ts'
 import { envelopeCodec } from '../../schemas/src/codec.ts'
 import { ClickHouseSink } from './clickhouse-sink.ts'
 import type { ProcessorConfig } from './config.ts'
+import { DeadLetterSink } from './dead-letters.ts'
 import { StreamProcessor } from './processor.ts'
 
 /** Apply the schema, then run one processor (a group member) until stopped. */
@@ -18,6 +19,9 @@ export async function startProcessor(deps: {
   const applied = await migrate(deps.clickhouse, {
     database: config.clickhouse.database,
     rawTtlDays: config.rawTtlDays,
+    tier10sTtlDays: config.tier10sTtlDays,
+    tier1mTtlDays: config.tier1mTtlDays,
+    tier1hTtlDays: config.tier1hTtlDays,
     dedupWindow: config.dedupWindow,
   })
   if (applied.length > 0) deps.logger.info({ applied }, 'ClickHouse migrations applied')
@@ -30,6 +34,8 @@ export async function startProcessor(deps: {
     logger: deps.logger,
     maxMessagesPerInsert: config.maxMessagesPerInsert,
     sessionTimeoutMs: config.sessionTimeoutMs,
+    deadLetters: new DeadLetterSink(deps.kafka, config.deadLetterTopic),
+    timeBounds: { maxPastMs: config.maxSampleAgeMs, maxFutureMs: config.maxSampleLeadMs },
   })
   await processor.start()
   return processor

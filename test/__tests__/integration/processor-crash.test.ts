@@ -1,7 +1,8 @@
 /**
  * The exactly-once effect under crashes: the processor runs as its own process and is SIGKILLed at
  * random instants (mid-fetch, mid-insert, between insert and commit) while the agent streams at 20 Hz.
- * Afterwards every (agent, sequence) is stored exactly once and no value row is doubled.
+ * Afterwards every (agent, sequence) is stored exactly once, no value row is doubled, and every
+ * rollup tier counts each raw row once.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -99,7 +100,10 @@ describe('processor killed at random instants', () => {
             (SELECT max(seq) FROM crash.sample_log) AS max_seq,
             (SELECT sum(points) FROM crash.sample_log) AS points,
             (SELECT count() FROM crash.metrics_raw) AS raw_rows,
-            (SELECT uniqExact(host, metric, labels, ts) FROM crash.metrics_raw) AS unique_raw_rows`,
+            (SELECT uniqExact(host, metric, labels, ts) FROM crash.metrics_raw) AS unique_raw_rows,
+            (SELECT sum(value_count) FROM crash.metrics_10s) AS rows_10s,
+            (SELECT sum(value_count) FROM crash.metrics_1m) AS rows_1m,
+            (SELECT sum(value_count) FROM crash.metrics_1h) AS rows_1h`,
         format: 'JSONEachRow',
       })
       const [audit] = await rs.json<Record<string, string>>()
@@ -109,6 +113,9 @@ describe('processor killed at random instants', () => {
       expect(Number(audit?.max_seq)).toBe(sent - 1)
       expect(Number(audit?.raw_rows)).toBe(Number(audit?.points))
       expect(Number(audit?.unique_raw_rows)).toBe(Number(audit?.raw_rows))
+      // Every rollup counted each raw row once, replays included.
+      for (const tier of ['rows_10s', 'rows_1m', 'rows_1h'])
+        expect(Number(audit?.[tier]), tier).toBe(Number(audit?.raw_rows))
     } finally {
       await clickhouse.close()
     }

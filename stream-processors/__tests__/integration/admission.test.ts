@@ -1,0 +1,129 @@
+/**
+ * What a processor refuses and what it drops, through a real broker and embedded ClickHouse: garbage,
+ * an envelope under another tenant's key, a sample from long ago, a NaN go to the dead-letter topic
+ * with their reason; an agent's resend of envelopes already stored is dropped; the rest is stored
+ * exactly once under the key's tenant, and the partition moves on.
+ */
+import type { ClickHouseClient } from '@clickhouse/client'
+import type { Kafka } from 'kafkajs'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createKafka } from '../../../platform/kafka.ts'
+import { createLogger } from '../../../platform/logger.ts'
+import { envelopeCodec } from '../../../schemas/src/codec.ts'
+import type { Envelope } from '../../../schemas/src/families.ts'
+import type { ProcessorConfig } from '../../src/config.ts'
+import { DEAD_LETTER_HEADERS } from '../../src/dead-letters.ts'
+import { startProcessor } from '../../src/service.ts'
+import { openProcessorTestbed, type ProcessorTestbed } from '../../../test/support/processor-testbed.ts'
+import { waitFor } from '../../../test/support/wait-for.ts'
+
+const logger = createLogger('it-admission', { level: 'error' })
+const codec = envelopeCodec()
+
+let bed: ProcessorTestbed
+let config: ProcessorConfig
+let clickhouse: ClickHouseClient
+let kafka: Kafka
+
+function envelope(seq: number, over: Partial<Envelope> = {}, load1 = 0.5): Envelope {
+  return {
+    tenant: 'acme',
+    host_id: 'web-1',
+    hostname: 'web-1',
+    agent_id: 'agent-a',
+    seq,
+    ts_us: Date.now() * 1000,
+    interval_ms: 1000,
+    sample: {
+      family: 'load',
+      data: { load1, load5: 0.25, load15: 0.125, threads_running: 1, threads_total: 100, last_pid: 42 },
+    },
+    ...over,
+  }
+}
+
+const encodeAll = (envs: Envelope[]): Buffer => Buffer.concat(envs.map((e) => codec.encode(e)))
+
+beforeAll(async () => {
+  bed = await openProcessorTestbed('admission', { partitions: 1 })
+  ;({ config, clickhouse } = bed)
+  kafka = createKafka(bed.brokers, 'it-admission', logger)
+})
+
+afterAll(() => bed.close())
+
+describe('processor admission', () => {
+  it('dead-letters what it cannot store with a reason, drops resends, stores the rest once', async () => {
+    const producer = kafka.producer()
+    await producer.connect()
+    const key = 'acme/web-1'
+    await producer.send({
+      topic: config.topic,
+      messages: [
+        { key, value: encodeAll([envelope(0), envelope(1), envelope(2)]) },
+        { key, value: Buffer.from('not avro at all') },
+        // Claims another tenant than its key: refused, the rest of its message stored.
+        { key, value: encodeAll([envelope(3), envelope(99, { tenant: 'globex' })]) },
+        { key, value: encodeAll([envelope(4, { ts_us: (Date.now() - 30 * 86_400_000) * 1000 })]) },
+        { key, value: encodeAll([envelope(5, {}, Number.NaN)]) },
+        // The agent was killed mid-request and resent 1–3 under a new producer id, then went on.
+        { key, value: encodeAll([envelope(1), envelope(2), envelope(3), envelope(6)]) },
+      ],
+    })
+    await producer.disconnect()
+
+    const processor = await startProcessor({ config, kafka, clickhouse, logger })
+    try {
+      const rejected = (): number => Object.values(processor.stats.rejected).reduce((a, b) => a + b, 0)
+      await waitFor('the topic to be consumed and stored', () =>
+        Promise.resolve(processor.stats.inserts > 0 && rejected() >= 4 ? true : undefined),
+      )
+      const rs = await clickhouse.query({
+        query: 'SELECT tenant, seq FROM admission.sample_log ORDER BY seq',
+        format: 'JSONEachRow',
+      })
+      const stored = await rs.json<{ tenant: string; seq: string }>()
+      expect(stored.map((r) => Number(r.seq))).toEqual([0, 1, 2, 3, 6])
+      expect(new Set(stored.map((r) => r.tenant))).toEqual(new Set(['acme']))
+      expect(processor.stats.duplicateEnvelopes).toBe(3)
+      expect(processor.stats.rejected).toEqual({
+        NOT_SINGLE_OBJECT: 1,
+        KEY_MISMATCH: 1,
+        TIMESTAMP_OUT_OF_BOUNDS: 1,
+        NON_FINITE_VALUE: 1,
+      })
+    } finally {
+      await processor.stop()
+    }
+
+    // The dead letters, each with its reason and where it came from.
+    const consumer = kafka.consumer({ groupId: `${config.topic}-dlq-reader` })
+    await consumer.connect()
+    await consumer.subscribe({ topic: config.deadLetterTopic, fromBeginning: true })
+    const letters: { reason: string; offset: string; value: Buffer }[] = []
+    await consumer.run({
+      eachMessage: ({ message }) => {
+        const h = message.headers ?? {}
+        letters.push({
+          reason: String(h[DEAD_LETTER_HEADERS.reason]),
+          offset: String(h[DEAD_LETTER_HEADERS.offset]),
+          value: message.value ?? Buffer.alloc(0),
+        })
+        return Promise.resolve()
+      },
+    })
+    await waitFor('four dead letters', () => Promise.resolve(letters.length >= 4 ? true : undefined))
+    await consumer.disconnect()
+    expect(letters.map((l) => [l.reason, l.offset])).toEqual([
+      ['NOT_SINGLE_OBJECT', '1'],
+      ['KEY_MISMATCH', '2'],
+      ['TIMESTAMP_OUT_OF_BOUNDS', '3'],
+      ['NON_FINITE_VALUE', '4'],
+    ])
+    expect(letters[0]?.value.toString()).toBe('not avro at all')
+    expect(codec.decodeAll(letters[1]?.value ?? Buffer.alloc(0))[0]).toMatchObject({
+      tenant: 'globex',
+      seq: 99,
+    })
+  })
+})

@@ -1,0 +1,50 @@
+import type { Envelope } from '../../schemas/src/families.ts'
+
+/** One agent instance, with the tenant and host its rows are sorted under (for an indexed lookup). */
+export interface AgentRef {
+  tenant: string
+  host: string
+  agentId: string
+}
+
+/** Highest stored `seq` per agent id, for the agents asked about that have any. */
+export type StoredSequences = (agents: AgentRef[]) => Promise<Map<string, number>>
+
+/**
+ * Drops envelopes an agent sent twice. An agent sends its envelopes in `seq` order and resends only
+ * what Kafka never acknowledged, but a resend after the agent was killed mid-request goes out under a
+ * new producer id, so Kafka cannot tell it from new data and the same envelopes arrive at other
+ * offsets. Anything at or below the highest `seq` already stored for its `agent_id` is such a repeat.
+ *
+ * The highest stored seq is looked up in the sample log the first time an agent is seen, and again
+ * after every rebalance (`reset`), because another processor may have stored more of it meanwhile.
+ */
+export class SequenceGuard {
+  private readonly highest = new Map<string, number>()
+
+  constructor(private readonly stored: StoredSequences) {}
+
+  reset(): void {
+    this.highest.clear()
+  }
+
+  /** Look up, in one query, every agent of these envelopes not seen since the last reset. */
+  async prepare(envelopes: readonly Envelope[]): Promise<void> {
+    const unknown = new Map<string, AgentRef>()
+    for (const e of envelopes) {
+      if (!this.highest.has(e.agent_id) && !unknown.has(e.agent_id))
+        unknown.set(e.agent_id, { tenant: e.tenant, host: e.host_id, agentId: e.agent_id })
+    }
+    if (unknown.size === 0) return
+    const found = await this.stored([...unknown.values()])
+    for (const id of unknown.keys()) this.highest.set(id, found.get(id) ?? -1)
+  }
+
+  /** Whether the envelope is new; a new one raises the agent's highest seq. Call prepare first. */
+  admit(env: Envelope): boolean {
+    const highest = this.highest.get(env.agent_id) ?? -1
+    if (env.seq <= highest) return false
+    this.highest.set(env.agent_id, env.seq)
+    return true
+  }
+}

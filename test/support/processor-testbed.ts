@@ -1,0 +1,48 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { ClickHouseClient } from '@clickhouse/client'
+import { createClickHouse } from '../../platform/clickhouse.ts'
+import { ensureTopics } from '../../deploy/local/kafka.ts'
+import { readProcessorConfig, type ProcessorConfig } from '../../stream-processors/src/config.ts'
+
+export interface ProcessorTestbed {
+  brokers: string[]
+  config: ProcessorConfig
+  clickhouse: ClickHouseClient
+  close(): Promise<void>
+}
+
+/**
+ * What a processor integration test needs: a fresh topic on the suite's broker (KAFKA_BROKERS, from
+ * the global setup), its own group, and embedded ClickHouse in a temporary folder with one database.
+ */
+export async function openProcessorTestbed(
+  name: string,
+  options: { partitions: number; env?: Record<string, string> },
+): Promise<ProcessorTestbed> {
+  const brokers = (process.env.KAFKA_BROKERS ?? '').split(',')
+  const topic = `it-${name}-${String(Date.now())}`
+  await ensureTopics(brokers, [{ name: topic, partitions: options.partitions }])
+  const dataDir = mkdtempSync(join(tmpdir(), `procstream-it-${name}-`))
+  const config = readProcessorConfig(
+    {
+      KAFKA_TOPIC: topic,
+      PROCESSOR_GROUP_ID: `${topic}-group`,
+      CLICKHOUSE_DATABASE: name.replace(/[^a-z0-9_]/gi, '_'),
+      ...options.env,
+    },
+    dataDir,
+    { brokers },
+  )
+  const clickhouse = await createClickHouse(config.clickhouse)
+  return {
+    brokers,
+    config,
+    clickhouse,
+    close: async () => {
+      await clickhouse.close()
+      rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+}
