@@ -4,7 +4,7 @@ import { createLogger } from '../../platform/logger.ts'
 import { envelopeCodec } from '../../schemas/src/codec.ts'
 import { PROC_FAMILIES, type Family, type Sample } from '../../schemas/src/families.ts'
 import { readAgentConfig, helpText, type AgentConfig } from './config.ts'
-import { envelopeOf } from './envelope.ts'
+import { envelopeOf, sampleTimestampUs } from './envelope.ts'
 import { formatSamples } from './format/output.ts'
 import { resolveIdentity, type AgentIdentity } from './identity.ts'
 import { Sampler } from './sampler.ts'
@@ -86,18 +86,19 @@ function runContinuously(config: AgentConfig, id: AgentIdentity): void {
     ticks: () => ({ late: scheduler.lateTicks(), missed: scheduler.missedTicks() }),
     sink: () => sink.stats,
   })
-  const collect = (family: Family, intervalMs: number): void => {
+  const collect = (family: Family, intervalMs: number, scheduledMs: number): void => {
     const sample: Sample | undefined =
       family === 'agent' ? { family, data: self.sample() } : sampler.sample(family)
     if (!sample) return
-    sink.enqueue(codec.encode(envelopeOf(origin, seq++, Date.now() * 1000, intervalMs, sample)))
+    const tsUs = sampleTimestampUs(Date.now(), scheduledMs, intervalMs)
+    sink.enqueue(codec.encode(envelopeOf(origin, seq++, tsUs, intervalMs, sample)))
   }
   const schedule = defaultSchedule(config.intervalMs)
   for (const [family, c] of Object.entries(config.familyIntervals) as [Family, Partial<FamilySchedule>][])
     schedule[family] = { ...schedule[family], ...c }
-  const scheduler = new FamilyScheduler(schedule, (family, intervalMs) => {
+  const scheduler = new FamilyScheduler(schedule, (family, intervalMs, scheduledMs) => {
     self.timeCollection(() => {
-      collect(family, intervalMs)
+      collect(family, intervalMs, scheduledMs)
     })
   })
   scheduler.start()

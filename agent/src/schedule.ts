@@ -42,7 +42,8 @@ export class FamilyScheduler {
 
   constructor(
     initial: Schedule,
-    private readonly onTick: (family: Family, intervalMs: number) => void,
+    /** scheduledMs: the wall-clock time this tick was due, a multiple of the interval. */
+    private readonly onTick: (family: Family, intervalMs: number, scheduledMs: number) => void,
   ) {
     this.schedule = structuredClone(initial)
   }
@@ -111,8 +112,8 @@ export class FamilyScheduler {
       }
       const group = {
         families,
-        ticker: new Ticker(intervalMs, () => {
-          for (const f of group.families) this.onTick(f, intervalMs)
+        ticker: new Ticker(intervalMs, (scheduledMs) => {
+          for (const f of group.families) this.onTick(f, intervalMs, scheduledMs)
         }),
       }
       this.groups.set(intervalMs, group)
