@@ -17,6 +17,8 @@ export interface SeriesResponse {
   host: string
   fn: 'raw' | 'rate'
   step_ms: number
+  /** Where the values came from: metrics_raw or a rollup tier. */
+  source: string
   /** Unix seconds, as uPlot takes them. */
   timestamps: number[]
   series: { labels: Record<string, string>; values: (number | null)[] }[]
@@ -24,10 +26,35 @@ export interface SeriesResponse {
 
 const MIN_STEP_MS = 1_000
 
-/** Step from the requested number of points, rounded to whole seconds (raw data is at most 1 Hz-ish). */
-export function stepFor(fromMs: number, toMs: number, points: number): number {
+/** The rollup tables of schemas/clickhouse/ddl.ts, coarsest first, by bucket width. */
+const TIERS = [
+  { table: 'metrics_1h', widthMs: 3_600_000 },
+  { table: 'metrics_1m', widthMs: 60_000 },
+  { table: 'metrics_10s', widthMs: 10_000 },
+] as const
+
+export interface Resolution {
+  stepMs: number
+  /** The rollup table to read, or undefined for metrics_raw. */
+  tier: (typeof TIERS)[number]['table'] | undefined
+}
+
+/**
+ * Step and source for a chart of `points` points. A step of at least four buckets of a tier is rounded
+ * up to whole buckets (at most 25 % fewer points than asked) and read from that tier: a 24 h chart
+ * reads 1-minute rows instead of 86,400 raw ones per series. Shorter steps read raw, in whole seconds.
+ */
+export function resolutionFor(fromMs: number, toMs: number, points: number): Resolution {
   const raw = Math.ceil((toMs - fromMs) / Math.max(points, 1))
-  return Math.max(MIN_STEP_MS, Math.ceil(raw / 1000) * 1000)
+  for (const t of TIERS) {
+    if (raw >= 4 * t.widthMs) return { stepMs: Math.ceil(raw / t.widthMs) * t.widthMs, tier: t.table }
+  }
+  return { stepMs: Math.max(MIN_STEP_MS, Math.ceil(raw / 1000) * 1000), tier: undefined }
+}
+
+/** Step from the requested number of points (see resolutionFor). */
+export function stepFor(fromMs: number, toMs: number, points: number): number {
+  return resolutionFor(fromMs, toMs, points).stepMs
 }
 
 /**
@@ -35,7 +62,8 @@ export function stepFor(fromMs: number, toMs: number, points: number): number {
  * each sample's increase over its predecessor (a decrease means a counter reset, so the new value is
  * the increase, as Prometheus does), summed per bucket and divided by the time those increases span.
  */
-function sql(database: string, fn: 'raw' | 'rate'): string {
+function sql(database: string, fn: 'raw' | 'rate', tier: Resolution['tier']): string {
+  if (tier !== undefined) return tierSql(`${database}.${tier}`, fn)
   const where = `tenant = {tenant:String} AND metric = {metric:String} AND host = {host:String}
       AND ts >= fromUnixTimestamp64Milli({from:Int64}) AND ts < fromUnixTimestamp64Milli({to:Int64})`
   if (fn === 'raw') {
@@ -57,19 +85,54 @@ function sql(database: string, fn: 'raw' | 'rate'): string {
       GROUP BY labels, t ORDER BY labels, t`
 }
 
+/**
+ * The same from a rollup tier, whose buckets divide the step. Gauges: sum of sums over sum of counts,
+ * the exact mean of the raw values. Counters: the increase between the last value of consecutive
+ * steps (a decrease is a reset: the new value is the increase) over the time between them, as
+ * Prometheus's rate over one step; the last value of a step is that of its latest bucket.
+ */
+function tierSql(table: string, fn: 'raw' | 'rate'): string {
+  const where = `tenant = {tenant:String} AND metric = {metric:String} AND host = {host:String}`
+  const t = `intDiv(toUnixTimestamp(bucket) * 1000, {step:Int64}) * {step:Int64}`
+  if (fn === 'raw') {
+    return `SELECT labels, ${t} AS t, sum(value_sum) / sum(value_count) AS v
+      FROM ${table}
+      WHERE ${where} AND bucket >= toDateTime(intDiv({from:Int64}, 1000)) AND bucket < toDateTime(intDiv({to:Int64}, 1000))
+      GROUP BY labels, t ORDER BY labels, t`
+  }
+  return `SELECT labels, t, if(last >= pl, last - pl, last) / ((t - pt) / 1000) AS v
+    FROM (
+      SELECT labels, t, last, lagInFrame(last) OVER w AS pl, lagInFrame(t) OVER w AS pt, row_number() OVER w AS rn
+      FROM (
+        SELECT labels, ${t} AS t, argMax(last, bucket) AS last
+        FROM (
+          SELECT labels, bucket, argMaxMerge(value_last) AS last
+          FROM ${table}
+          WHERE ${where} AND bucket >= toDateTime(intDiv({from:Int64} - {step:Int64}, 1000))
+            AND bucket < toDateTime(intDiv({to:Int64}, 1000))
+          GROUP BY labels, bucket
+        )
+        GROUP BY labels, t
+      )
+      WINDOW w AS (PARTITION BY labels ORDER BY t ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)
+    )
+    WHERE rn > 1 AND t >= {from:Int64}
+    ORDER BY labels, t`
+}
+
 export async function querySeries(
   client: ClickHouseClient,
   database: string,
   req: SeriesRequest,
 ): Promise<SeriesResponse> {
-  const step = stepFor(req.fromMs, req.toMs, req.points)
+  const { stepMs: step, tier } = resolutionFor(req.fromMs, req.toMs, req.points)
   const first = Math.floor(req.fromMs / step) * step
   const buckets = Math.max(0, Math.ceil((req.toMs - first) / step))
   const timestamps = Array.from({ length: buckets }, (_, i) => (first + i * step) / 1000)
   let rows: { labels: string; t: string; v: number | null }[]
   try {
     const rs = await client.query({
-      query: sql(database, req.fn),
+      query: sql(database, req.fn, tier),
       query_params: {
         tenant: req.tenant,
         metric: req.metric,
@@ -106,6 +169,7 @@ export async function querySeries(
     host: req.host,
     fn: req.fn,
     step_ms: step,
+    source: tier ?? 'metrics_raw',
     timestamps,
     series: [...series.values()].sort((a, b) =>
       JSON.stringify(a.labels).localeCompare(JSON.stringify(b.labels)),
