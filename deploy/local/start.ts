@@ -126,7 +126,7 @@ async function main(): Promise<void> {
   say(`ClickHouse: ${describeClickHouse(processorConfig.clickhouse)}`)
 
   const kafka = createKafka(brokers, 'procstream-core', logger)
-  const processor = await startProcessor({ config: processorConfig, kafka, clickhouse, logger })
+  const processor = await startProcessor({ config: processorConfig, kafka, clickhouse, logger, nats: nc })
   stops.push(() => processor.stop())
 
   const admin = kafka.admin()

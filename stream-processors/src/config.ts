@@ -13,6 +13,8 @@ export interface ProcessorConfig {
   tier10sTtlDays: number
   tier1mTtlDays: number
   tier1hTtlDays: number
+  /** NATS for the live path (stored points per tenant and host); undefined: no live publishing. */
+  natsUrl: string | undefined
   /** Where refused payloads go, with the reason in headers (stream-processors/src/dead-letters.ts). */
   deadLetterTopic: string
   /** How far a sample may lie before / after its Kafka message's timestamp and still be stored. */
@@ -42,6 +44,7 @@ export function readProcessorConfig(
     clickhouse: readClickHouseConfig(r, dataDir),
     maxMessagesPerInsert: r.int('PROCESSOR_MAX_MESSAGES_PER_INSERT', 5_000, { min: 1, max: 1_000_000 }),
     ...ttl,
+    natsUrl: r.url('NATS_URL', ['nats:', 'tls:']),
     deadLetterTopic: r.string(
       'PROCESSOR_DEAD_LETTER_TOPIC',
       `${r.string('KAFKA_TOPIC', DEFAULT_TOPIC)}.dead-letters`,

@@ -2,6 +2,7 @@
  * A stand-alone processor process, for the distributed mode (several of them share one consumer
  * group). With embedded ClickHouse only one process may own the data directory: use `npm start`.
  */
+import { connect } from 'nats'
 import { createClickHouse, describeClickHouse } from '../../platform/clickhouse.ts'
 import { ConfigError } from '../../platform/errors.ts'
 import { createKafka } from '../../platform/kafka.ts'
@@ -13,15 +14,21 @@ const logger = createLogger('stream-processor')
 try {
   const config = readProcessorConfig(process.env, process.env.PROCSTREAM_DATA_DIR ?? '.data')
   const clickhouse = await createClickHouse(config.clickhouse)
+  const nats =
+    config.natsUrl === undefined
+      ? undefined
+      : await connect({ servers: config.natsUrl, name: 'procstream-processor', maxReconnectAttempts: -1 })
   const processor = await startProcessor({
     config,
     kafka: createKafka(config.brokers, 'procstream-processor', logger),
     clickhouse,
     logger,
+    ...(nats && { nats }),
   })
   logger.info({ clickhouse: describeClickHouse(config.clickhouse), topic: config.topic }, 'processor running')
   const stop = async (): Promise<void> => {
     await processor.stop()
+    await nats?.drain()
     await clickhouse.close()
     process.exit(0)
   }

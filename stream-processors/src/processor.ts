@@ -10,6 +10,7 @@ import type { DeadLetter, DeadLetterSink } from './dead-letters.ts'
 import { decodeIntent, dedupToken, encodeIntent, type ChunkIntent } from './intent.ts'
 import { appendEnvelopeRows, newRowBatch, type RowBatch } from './rows.ts'
 import { SequenceGuard } from './sequence-guard.ts'
+import type { LivePublisher } from './live-publisher.ts'
 
 export interface ProcessorOptions {
   kafka: Kafka
@@ -22,6 +23,8 @@ export interface ProcessorOptions {
   sessionTimeoutMs: number
   deadLetters: DeadLetterSink
   timeBounds: TimeBounds
+  /** Where stored points are published for live charts; none without NATS. */
+  live?: LivePublisher
 }
 
 export interface ProcessorStats {
@@ -173,6 +176,7 @@ export class StreamProcessor {
       const rows = await this.decodeChunk(messages.slice(i, end), topic, partition)
       const inserted = await this.insertWithRetry(rows, dedupToken(topic, partition, intent), p)
       if (!inserted) return
+      this.o.live?.publish(rows)
       const next = (BigInt(intent.last) + 1n).toString()
       await commitWithMetadata(p, topic, partition, next, null)
       this.intents?.delete(partition)

@@ -1,11 +1,13 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import type { Kafka } from 'kafkajs'
+import type { NatsConnection } from 'nats'
 import type { Logger } from '../../platform/logger.ts'
 import { migrate } from '../../schemas/clickhouse/migrate.ts'
 import { envelopeCodec } from '../../schemas/src/codec.ts'
 import { ClickHouseSink } from './clickhouse-sink.ts'
 import type { ProcessorConfig } from './config.ts'
 import { DeadLetterSink } from './dead-letters.ts'
+import { LivePublisher } from './live-publisher.ts'
 import { StreamProcessor } from './processor.ts'
 
 /** Apply the schema, then run one processor (a group member) until stopped. */
@@ -14,6 +16,8 @@ export async function startProcessor(deps: {
   kafka: Kafka
   clickhouse: ClickHouseClient
   logger: Logger
+  /** Publish stored points for live charts (stream-processors/src/live-publisher.ts). */
+  nats?: NatsConnection
 }): Promise<StreamProcessor> {
   const { config } = deps
   const applied = await migrate(deps.clickhouse, {
@@ -36,6 +40,7 @@ export async function startProcessor(deps: {
     sessionTimeoutMs: config.sessionTimeoutMs,
     deadLetters: new DeadLetterSink(deps.kafka, config.deadLetterTopic),
     timeBounds: { maxPastMs: config.maxSampleAgeMs, maxFutureMs: config.maxSampleLeadMs },
+    ...(deps.nats && { live: new LivePublisher(deps.nats) }),
   })
   await processor.start()
   return processor

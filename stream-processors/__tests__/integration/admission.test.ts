@@ -2,10 +2,11 @@
  * What a processor refuses and what it drops, through a real broker and embedded ClickHouse: garbage,
  * an envelope under another tenant's key, a sample from long ago, a NaN go to the dead-letter topic
  * with their reason; an agent's resend of envelopes already stored is dropped; the rest is stored
- * exactly once under the key's tenant, and the partition moves on.
+ * exactly once under the key's tenant, published on the host's live subject, and the partition moves on.
  */
 import type { ClickHouseClient } from '@clickhouse/client'
 import type { Kafka } from 'kafkajs'
+import { connect } from 'nats'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createKafka } from '../../../platform/kafka.ts'
 import { createLogger } from '../../../platform/logger.ts'
@@ -13,6 +14,7 @@ import { envelopeCodec } from '../../../schemas/src/codec.ts'
 import type { Envelope } from '../../../schemas/src/families.ts'
 import type { ProcessorConfig } from '../../src/config.ts'
 import { DEAD_LETTER_HEADERS } from '../../src/dead-letters.ts'
+import { liveSubject, type LiveMessage } from '../../src/live-publisher.ts'
 import { startProcessor } from '../../src/service.ts'
 import { openProcessorTestbed, type ProcessorTestbed } from '../../../test/support/processor-testbed.ts'
 import { waitFor } from '../../../test/support/wait-for.ts'
@@ -72,7 +74,14 @@ describe('processor admission', () => {
     })
     await producer.disconnect()
 
-    const processor = await startProcessor({ config, kafka, clickhouse, logger })
+    // The live path: what was stored is published per host once the insert succeeded.
+    const nc = await connect({ servers: process.env.NATS_URL ?? '' })
+    const live: LiveMessage[] = []
+    const sub = nc.subscribe(liveSubject('acme', 'web-1'))
+    void (async () => {
+      for await (const m of sub) live.push(JSON.parse(new TextDecoder().decode(m.data)) as LiveMessage)
+    })()
+    const processor = await startProcessor({ config, kafka, clickhouse, logger, nats: nc })
     try {
       const rejected = (): number => Object.values(processor.stats.rejected).reduce((a, b) => a + b, 0)
       await waitFor('the topic to be consumed and stored', () =>
@@ -92,8 +101,16 @@ describe('processor admission', () => {
         TIMESTAMP_OUT_OF_BOUNDS: 1,
         NON_FINITE_VALUE: 1,
       })
+      await waitFor('the stored points on NATS', () => Promise.resolve(live.length > 0 ? true : undefined))
+      const points = live.flatMap((m) => m.points)
+      expect(points).toHaveLength(5 * 3) // five stored load envelopes, three series each
+      expect(new Set(points.map(([metric]) => metric))).toEqual(
+        new Set(['node_load1', 'node_load5', 'node_load15']),
+      )
+      expect(live[0]).toMatchObject({ tenant: 'acme', host: 'web-1' })
     } finally {
       await processor.stop()
+      await nc.drain()
     }
 
     // The dead letters, each with its reason and where it came from.

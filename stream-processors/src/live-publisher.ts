@@ -1,0 +1,55 @@
+import type { NatsConnection } from 'nats'
+import type { RowBatch } from './rows.ts'
+
+/** `procstream.live.<tenant>.<host>`: one subject per host, so a chart subscribes to exactly its host. */
+export const LIVE_SUBJECT_PREFIX = 'procstream.live'
+
+/**
+ * A NATS subject token from a tenant or host name: `.`, `*`, `>` and whitespace would split or widen
+ * the subject, so they (and `%`, the escape itself) are percent-encoded, reversibly.
+ */
+export function subjectToken(name: string): string {
+  return name.replace(/[.*>%\s]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+}
+
+export function liveSubject(tenant: string, host: string): string {
+  return `${LIVE_SUBJECT_PREFIX}.${subjectToken(tenant)}.${subjectToken(host)}`
+}
+
+/** One message: a host's points of one chunk, `[metric, labels (canonical JSON), ts (µs), value]`. */
+export interface LiveMessage {
+  tenant: string
+  host: string
+  points: [metric: string, labels: string, tsUs: number, value: number][]
+}
+
+/**
+ * Publishes what a chunk stored, per host, once the insert succeeded: a chart that draws these points
+ * shows nothing the API would not return. At most once per attempt and again on a replay, which a
+ * chart absorbs by keying points by series and time. Core NATS, no JetStream: a live view that missed
+ * a message reloads from the API.
+ */
+export class LivePublisher {
+  private readonly encoder = new TextEncoder()
+
+  constructor(private readonly nc: NatsConnection) {}
+
+  publish(rows: RowBatch): number {
+    const byHost = new Map<string, LiveMessage>()
+    for (const [tenant, metric, host, labels, ts, value] of rows.raw) {
+      const key = `${tenant}\u0000${host}`
+      let m = byHost.get(key)
+      if (!m) byHost.set(key, (m = { tenant, host, points: [] }))
+      m.points.push([metric, labels, dateTime64ToMicros(ts), value])
+    }
+    for (const m of byHost.values())
+      this.nc.publish(liveSubject(m.tenant, m.host), this.encoder.encode(JSON.stringify(m)))
+    return byHost.size
+  }
+}
+
+/** The rows' DateTime64(6) literal (`secs.micros`) back to microseconds, exactly. */
+function dateTime64ToMicros(literal: string): number {
+  const [secs = '0', frac = '0'] = literal.split('.')
+  return Number(secs) * 1_000_000 + Number(frac.padEnd(6, '0'))
+}
