@@ -12,7 +12,8 @@ import { KafkaSink } from './sink/kafka-sink.ts'
 import { Spool, SpoolError } from './sink/spool.ts'
 import type { NatsConnection } from 'nats'
 import { listenForControl } from './control.ts'
-import { startMetricsServer, type MetricsServer } from './metrics-server.ts'
+import { startMetricsServer, type MetricsServer } from '../../platform/metrics-server.ts'
+import { formatPrometheus } from './format/prometheus.ts'
 import { SelfMetrics } from './self-metrics.ts'
 import { defaultSchedule, FamilyScheduler, type FamilySchedule } from './schedule.ts'
 
@@ -105,7 +106,9 @@ function runContinuously(config: AgentConfig, id: AgentIdentity): void {
   let metricsServer: Promise<MetricsServer | undefined> = Promise.resolve(undefined)
   if (config.metricsListen) {
     const { host, port } = config.metricsListen
-    metricsServer = startMetricsServer(host, port, () => ({ family: 'agent', data: self.sample() }))
+    metricsServer = startMetricsServer(host, port, () =>
+      formatPrometheus([{ family: 'agent', data: self.sample() }]),
+    )
       .then((server) => {
         logger.info({ address: server.address }, 'serving the agent’s own metrics on /metrics')
         return server

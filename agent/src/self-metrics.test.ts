@@ -8,7 +8,7 @@ import type { Sample } from '../../schemas/src/families.ts'
 import { toMetricPoints } from '../../schemas/src/node-exporter.ts'
 import { envelopeOf } from './envelope.ts'
 import { formatPrometheus } from './format/prometheus.ts'
-import { startMetricsServer } from './metrics-server.ts'
+import { startMetricsServer } from '../../platform/metrics-server.ts'
 import { Sampler } from './sampler.ts'
 import { SelfMetrics } from './self-metrics.ts'
 import type { KafkaSinkStats } from './sink/kafka-sink.ts'
@@ -108,7 +108,7 @@ describe('agent /metrics endpoint', () => {
       ticks: () => ({ late: 0, missed: 0 }),
     })
     const sample = (): Sample => ({ family: 'agent', data: self.sample() })
-    const server = await startMetricsServer('127.0.0.1', 0, sample)
+    const server = await startMetricsServer('127.0.0.1', 0, () => formatPrometheus([sample()]))
     try {
       const url = `http://${server.address}`
       const first = await fetch(`${url}/metrics`)

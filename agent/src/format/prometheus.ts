@@ -5,7 +5,7 @@ import {
   type EmitPoint,
   type MetricPoint,
 } from '../../../schemas/src/node-exporter.ts'
-import { formatGoFloat } from './go-float.ts'
+import { formatMetricPoints as formatPoints } from '../../../platform/prometheus-text.ts'
 
 /**
  * Prometheus text exposition format 0.0.4, laid out as node_exporter's /metrics is (client_golang):
@@ -22,64 +22,9 @@ export function formatPrometheus(samples: Iterable<Sample>): string {
   return formatMetricPoints(points)
 }
 
-interface Series {
-  /** Label values in label-name order: what client_golang sorts series by. */
-  readonly sortKey: readonly string[]
-  readonly line: string
-}
-
-/**
- * Any points in the exposition format. Names without node_exporter metadata get `untyped` and no
- * HELP. Points are written as given: a caller passing the same series twice gets it twice.
- */
+/** Any points, with node_exporter's (and the agent's own) HELP and TYPE where the name is known. */
 export function formatMetricPoints(points: Iterable<MetricPoint>): string {
-  const byName = new Map<string, Series[]>()
-  for (const point of points) {
-    const labelNames = Object.keys(point.labels).sort()
-    const values = labelNames.map((label) => point.labels[label] ?? '')
-    const labelText =
-      labelNames.length === 0
-        ? ''
-        : `{${labelNames.map((label, i) => `${label}="${escapeLabelValue(values[i] ?? '')}"`).join(',')}}`
-    const series: Series = {
-      sortKey: values,
-      line: `${point.name}${labelText} ${formatGoFloat(point.value)}`,
-    }
-    const existing = byName.get(point.name)
-    if (existing === undefined) byName.set(point.name, [series])
-    else existing.push(series)
-  }
-
-  const lines: string[] = []
-  for (const name of [...byName.keys()].sort(compareStrings)) {
-    const info = metricInfo(name)
-    if (info !== undefined) lines.push(`# HELP ${name} ${escapeHelp(info.help)}`)
-    lines.push(`# TYPE ${name} ${info?.type ?? 'untyped'}`)
-    const series = byName.get(name) ?? []
-    series.sort(compareSeries)
-    for (const s of series) lines.push(s.line)
-  }
-  return lines.length === 0 ? '' : `${lines.join('\n')}\n`
+  return formatPoints(points, metricInfo)
 }
 
-/** Byte order, as Go compares strings (for ASCII, UTF-16 code unit order is the same). */
-function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0
-}
-
-function compareSeries(a: Series, b: Series): number {
-  const n = Math.min(a.sortKey.length, b.sortKey.length)
-  for (let i = 0; i < n; i++) {
-    const order = compareStrings(a.sortKey[i] ?? '', b.sortKey[i] ?? '')
-    if (order !== 0) return order
-  }
-  return a.sortKey.length - b.sortKey.length
-}
-
-export function escapeLabelValue(value: string): string {
-  return value.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`))
-}
-
-function escapeHelp(help: string): string {
-  return help.replace(/[\\\n]/g, (c) => (c === '\n' ? '\\n' : '\\\\'))
-}
+export { escapeLabelValue } from '../../../platform/prometheus-text.ts'

@@ -1,7 +1,5 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { Sample } from '../../schemas/src/families.ts'
-import { formatPrometheus } from './format/prometheus.ts'
 
 /** Prometheus text exposition format 0.0.4, as node_exporter serves it. */
 const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
@@ -13,14 +11,13 @@ export interface MetricsServer {
 }
 
 /**
- * Serves the agent's own health on GET /metrics for a local Prometheus or a curl, built fresh on
- * every request from the same record the `agent` family sends. Nothing else is served: this port is
- * for scraping, not a second data path for /proc samples.
+ * Serves a component's own health on GET /metrics for a Prometheus or a curl, rendered fresh on every
+ * request. Nothing else is served: this port is for scraping, not a second data path.
  */
 export async function startMetricsServer(
   host: string,
   port: number,
-  current: () => Sample,
+  render: () => string | Promise<string>,
 ): Promise<MetricsServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]
@@ -32,9 +29,17 @@ export async function startMetricsServer(
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('use GET\n')
       return
     }
-    const body = formatPrometheus([current()])
-    res.writeHead(200, { 'content-type': CONTENT_TYPE, 'content-length': Buffer.byteLength(body) })
-    res.end(req.method === 'HEAD' ? undefined : body)
+    Promise.resolve()
+      .then(render)
+      .then(
+        (body) => {
+          res.writeHead(200, { 'content-type': CONTENT_TYPE, 'content-length': Buffer.byteLength(body) })
+          res.end(req.method === 'HEAD' ? undefined : body)
+        },
+        (err: unknown) => {
+          res.writeHead(500, { 'content-type': 'text/plain' }).end(`cannot render metrics: ${String(err)}\n`)
+        },
+      )
   })
   // A scraper that holds connections open must not keep the agent from exiting.
   server.keepAliveTimeout = 5_000
