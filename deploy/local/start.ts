@@ -18,7 +18,7 @@ import { StaticKeyResolver } from '../../query-api/src/auth.ts'
 import { readQueryApiConfig } from '../../query-api/src/config.ts'
 import { buildQueryApi } from '../../query-api/src/server.ts'
 import { readProcessorConfig } from '../../stream-processors/src/config.ts'
-import { startProcessor } from '../../stream-processors/src/service.ts'
+import { serveProcessorMetrics, startProcessor } from '../../stream-processors/src/service.ts'
 import { ensureKafkaJars, ensureTopics, startKafka, type LocalKafka } from './kafka.ts'
 import { startNats, type LocalNats } from './nats.ts'
 
@@ -127,6 +127,10 @@ async function main(): Promise<void> {
 
   const kafka = createKafka(brokers, 'procstream-core', logger)
   const processor = await startProcessor({ config: processorConfig, kafka, clickhouse, logger, nats: nc })
+  const processorMetrics = await serveProcessorMetrics(processor, processorConfig, logger)
+  stops.push(async () => {
+    await processorMetrics?.close()
+  })
   stops.push(() => processor.stop())
 
   const admin = kafka.admin()

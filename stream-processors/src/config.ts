@@ -13,6 +13,8 @@ export interface ProcessorConfig {
   tier10sTtlDays: number
   tier1mTtlDays: number
   tier1hTtlDays: number
+  /** Where to serve the processor's /metrics (lag, inserts, dead letters); undefined: not served. */
+  metricsListen: { host: string; port: number } | undefined
   /** NATS for the live path (stored points per tenant and host); undefined: no live publishing. */
   natsUrl: string | undefined
   /** Where refused payloads go, with the reason in headers (stream-processors/src/dead-letters.ts). */
@@ -45,6 +47,7 @@ export function readProcessorConfig(
     maxMessagesPerInsert: r.int('PROCESSOR_MAX_MESSAGES_PER_INSERT', 5_000, { min: 1, max: 1_000_000 }),
     ...ttl,
     natsUrl: r.url('NATS_URL', ['nats:', 'tls:']),
+    metricsListen: r.listenAddress('PROCESSOR_METRICS_LISTEN', '127.0.0.1:9465'),
     deadLetterTopic: r.string(
       'PROCESSOR_DEAD_LETTER_TOPIC',
       `${r.string('KAFKA_TOPIC', DEFAULT_TOPIC)}.dead-letters`,

@@ -8,7 +8,7 @@ import { ConfigError } from '../../platform/errors.ts'
 import { createKafka } from '../../platform/kafka.ts'
 import { createLogger } from '../../platform/logger.ts'
 import { readProcessorConfig } from './config.ts'
-import { startProcessor } from './service.ts'
+import { serveProcessorMetrics, startProcessor } from './service.ts'
 
 const logger = createLogger('stream-processor')
 try {
@@ -26,7 +26,9 @@ try {
     ...(nats && { nats }),
   })
   logger.info({ clickhouse: describeClickHouse(config.clickhouse), topic: config.topic }, 'processor running')
+  const metrics = await serveProcessorMetrics(processor, config, logger)
   const stop = async (): Promise<void> => {
+    await metrics?.close()
     await processor.stop()
     await nats?.drain()
     await clickhouse.close()

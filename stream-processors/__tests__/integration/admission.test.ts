@@ -15,6 +15,7 @@ import type { Envelope } from '../../../schemas/src/families.ts'
 import type { ProcessorConfig } from '../../src/config.ts'
 import { DEAD_LETTER_HEADERS } from '../../src/dead-letters.ts'
 import { liveSubject, type LiveMessage } from '../../src/live-publisher.ts'
+import { processorMetricsText } from '../../src/metrics.ts'
 import { startProcessor } from '../../src/service.ts'
 import { openProcessorTestbed, type ProcessorTestbed } from '../../../test/support/processor-testbed.ts'
 import { waitFor } from '../../../test/support/wait-for.ts'
@@ -108,6 +109,19 @@ describe('processor admission', () => {
         new Set(['node_load1', 'node_load5', 'node_load15']),
       )
       expect(live[0]).toMatchObject({ tenant: 'acme', host: 'web-1' })
+
+      // Its health for Prometheus: counters by reason, and the group's lag from the broker.
+      const text = await processorMetricsText(processor)
+      expect(text).toContain('procstream_processor_dead_letters_total{reason="KEY_MISMATCH"} 1\n')
+      expect(text).toContain('procstream_processor_duplicate_envelopes_total 3\n')
+      expect(text).toContain('# TYPE procstream_processor_consumer_lag_messages gauge\n')
+      await waitFor('the lag to reach zero', async () =>
+        /^procstream_processor_consumer_lag_messages\{partition="0"\} 0$/m.test(
+          await processorMetricsText(processor),
+        )
+          ? true
+          : undefined,
+      )
     } finally {
       await processor.stop()
       await nc.drain()

@@ -1,0 +1,62 @@
+import { formatMetricPoints, type ExposedPoint, type MetricMetadata } from '../../platform/prometheus-text.ts'
+import type { StreamProcessor } from './processor.ts'
+
+const METRICS: Record<string, MetricMetadata> = {
+  procstream_processor_messages_total: { type: 'counter', help: 'Kafka messages read.' },
+  procstream_processor_envelopes_total: { type: 'counter', help: 'Envelopes stored.' },
+  procstream_processor_rows_total: { type: 'counter', help: 'Raw metric rows inserted.' },
+  procstream_processor_inserts_total: { type: 'counter', help: 'Successful ClickHouse inserts.' },
+  procstream_processor_insert_failures_total: {
+    type: 'counter',
+    help: 'ClickHouse inserts that failed and were retried.',
+  },
+  procstream_processor_insert_seconds_total: { type: 'counter', help: 'Time spent in successful inserts.' },
+  procstream_processor_last_insert_seconds: {
+    type: 'gauge',
+    help: 'Duration of the latest successful insert.',
+  },
+  procstream_processor_dead_letters_total: {
+    type: 'counter',
+    help: 'Payloads sent to the dead-letter topic, by reason.',
+  },
+  procstream_processor_duplicate_envelopes_total: {
+    type: 'counter',
+    help: 'Envelopes an agent resent, dropped.',
+  },
+  procstream_processor_replayed_chunks_total: {
+    type: 'counter',
+    help: 'Chunks replayed from a pending intent.',
+  },
+  procstream_processor_consumer_lag_messages: {
+    type: 'gauge',
+    help: 'Messages not yet committed by the group, per partition.',
+  },
+}
+
+/**
+ * A processor's health in the Prometheus text format: its counters, and the group's lag read from the
+ * broker at scrape time (so it is right even for partitions this member does not own right now).
+ */
+export async function processorMetricsText(processor: StreamProcessor): Promise<string> {
+  const s = processor.stats
+  const points: ExposedPoint[] = [
+    { name: 'procstream_processor_messages_total', labels: {}, value: s.messages },
+    { name: 'procstream_processor_envelopes_total', labels: {}, value: s.envelopes },
+    { name: 'procstream_processor_rows_total', labels: {}, value: s.rows },
+    { name: 'procstream_processor_inserts_total', labels: {}, value: s.inserts },
+    { name: 'procstream_processor_insert_failures_total', labels: {}, value: s.insertFailures },
+    { name: 'procstream_processor_insert_seconds_total', labels: {}, value: s.insertSeconds },
+    { name: 'procstream_processor_last_insert_seconds', labels: {}, value: s.lastInsertMs / 1000 },
+    { name: 'procstream_processor_duplicate_envelopes_total', labels: {}, value: s.duplicateEnvelopes },
+    { name: 'procstream_processor_replayed_chunks_total', labels: {}, value: s.replayedChunks },
+  ]
+  for (const [reason, n] of Object.entries(s.rejected))
+    points.push({ name: 'procstream_processor_dead_letters_total', labels: { reason }, value: n })
+  for (const { partition, messages } of await processor.lag())
+    points.push({
+      name: 'procstream_processor_consumer_lag_messages',
+      labels: { partition: String(partition) },
+      value: messages,
+    })
+  return formatMetricPoints(points, (name) => METRICS[name])
+}
