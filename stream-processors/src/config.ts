@@ -15,6 +15,8 @@ export interface ProcessorConfig {
   tier1hTtlDays: number
   /** Where to serve the processor's /metrics (lag, inserts, dead letters); undefined: not served. */
   metricsListen: { host: string; port: number } | undefined
+  /** Partitions processed at the same time by one member (their inserts overlap). */
+  concurrentPartitions: number
   /** NATS for the live path (stored points per tenant and host); undefined: no live publishing. */
   natsUrl: string | undefined
   /** Where refused payloads go, with the reason in headers (stream-processors/src/dead-letters.ts). */
@@ -47,6 +49,7 @@ export function readProcessorConfig(
     maxMessagesPerInsert: r.int('PROCESSOR_MAX_MESSAGES_PER_INSERT', 5_000, { min: 1, max: 1_000_000 }),
     ...ttl,
     natsUrl: r.url('NATS_URL', ['nats:', 'tls:']),
+    concurrentPartitions: r.int('PROCESSOR_CONCURRENT_PARTITIONS', 3, { min: 1, max: 64 }),
     metricsListen: r.listenAddress('PROCESSOR_METRICS_LISTEN', '127.0.0.1:9465'),
     deadLetterTopic: r.string(
       'PROCESSOR_DEAD_LETTER_TOPIC',

@@ -20,6 +20,8 @@ export interface ProcessorOptions {
   codec: EnvelopeCodec
   logger: Logger
   maxMessagesPerInsert: number
+  /** Partitions whose chunks are decoded and inserted at the same time. */
+  concurrentPartitions: number
   sessionTimeoutMs: number
   deadLetters: DeadLetterSink
   timeBounds: TimeBounds
@@ -120,7 +122,8 @@ export class StreamProcessor {
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
+      // Partitions are independent (own intents, own agents), and chdb/ClickHouse overlap their inserts.
+      partitionsConsumedConcurrently: this.o.concurrentPartitions,
       eachBatch: (payload) => this.handleBatch(payload),
     })
   }

@@ -39,6 +39,7 @@ export async function startProcessor(deps: {
     codec: envelopeCodec(),
     logger: deps.logger,
     maxMessagesPerInsert: config.maxMessagesPerInsert,
+    concurrentPartitions: config.concurrentPartitions,
     sessionTimeoutMs: config.sessionTimeoutMs,
     deadLetters: new DeadLetterSink(deps.kafka, config.deadLetterTopic),
     timeBounds: { maxPastMs: config.maxSampleAgeMs, maxFutureMs: config.maxSampleLeadMs },
