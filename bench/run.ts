@@ -2,12 +2,14 @@
  * `npm run bench`: measurements printed as tables (and JSON with --json), never pass/fail.
  *   --quick        only the in-process snapshot costs (seconds)
  *   --seconds N    measurement window per rate for the agent vs node_exporter run (default 60)
- * Without --quick it also measures ClickHouse bytes per stored value per codec (bench/storage-codecs.ts).
+ * Without --quick it also measures ClickHouse bytes per stored value per codec (bench/storage-codecs.ts)
+ * and how many values per second one processor stores (bench/processor-throughput.ts).
  */
 import { cpus } from 'node:os'
 import { parseArgs } from 'node:util'
 import { benchAgentSnapshot } from './agent-snapshot.ts'
 import { benchAgentVsNodeExporter, type CostRow } from './agent-vs-node-exporter.ts'
+import { benchProcessorThroughput, throughputMarkdown } from './processor-throughput.ts'
 import { benchStorageCodecs, storageCodecsMarkdown } from './storage-codecs.ts'
 
 const { values } = parseArgs({
@@ -23,9 +25,10 @@ const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? 'cpu' }
 const snapshot = benchAgentSnapshot()
 const cost: CostRow[] = values.quick ? [] : await benchAgentVsNodeExporter(seconds, [1, 10, 100])
 const storage = values.quick ? undefined : await benchStorageCodecs({ hours: 6 })
+const throughput = values.quick ? undefined : await benchProcessorThroughput(200, 60)
 
 if (values.json) {
-  process.stdout.write(`${JSON.stringify({ machine, snapshot, cost, storage }, null, 2)}\n`)
+  process.stdout.write(`${JSON.stringify({ machine, snapshot, cost, storage, throughput }, null, 2)}\n`)
 } else {
   const out = (s: string): boolean => process.stdout.write(`${s}\n`)
   out(`agent collection cost on this host (${machine.cpus} × ${machine.model})`)
@@ -48,5 +51,9 @@ if (values.json) {
   if (storage) {
     out('')
     out(storageCodecsMarkdown(storage))
+  }
+  if (throughput) {
+    out('')
+    out(throughputMarkdown(throughput))
   }
 }
