@@ -16,6 +16,7 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { ClickHouseClient } from '@clickhouse/client'
+import { sampleTimestampUs } from '../agent/src/envelope.ts'
 import { createClickHouse, readClickHouseConfig } from '../platform/clickhouse.ts'
 import { ConfigReader } from '../platform/config.ts'
 import {
@@ -508,7 +509,8 @@ interface Slice {
 
 /**
  * Rows in time order, `chunkSeconds` at a time, as the processor would insert them. Each family's
- * tick shares one timestamp: the aligned second plus the timer's lateness (0 ms mostly, up to 3).
+ * tick shares one timestamp: the timer wakes 0 ms late mostly, up to 3, and the agent stamps the tick
+ * itself when within 2 ms of it (agent/src/envelope.ts), so only the 3 ms-late ticks keep the clock.
  */
 function* generateSlice(
   hours: number,
@@ -537,7 +539,9 @@ function* generateSlice(
         const seen = first.get(s)
         if (seen === undefined) first.set(s, value)
         else if (seen !== value) moved.add(s)
-        const ts = microsToDateTime64((startMs + t * 1000 + late) * 1000)
+        // Stamped as the agent stamps: the tick when read within its tolerance of it, else the clock.
+        const tickMs = startMs + t * 1000
+        const ts = microsToDateTime64(sampleTimestampUs(tickMs + late, tickMs, s.everySeconds * 1000))
         chunk.push(['bench', s.metric, 'host-0001', s.labels, ts, value])
       }
     }

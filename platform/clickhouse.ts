@@ -15,20 +15,49 @@ export interface ClickHouseConfig {
   database: string
   /** chdb data directory (embedded mode only). */
   embeddedPath: string
+  /**
+   * The schema profile of schemas/clickhouse/ddl.ts: `single` (one server or chdb) or `cluster`
+   * (Replicated*MergeTree `_local` tables under Distributed ones, every statement ON CLUSTER).
+   * Optional so that a config built by hand means single, as an unset CLICKHOUSE_PROFILE does.
+   */
+  profile?: 'single' | 'cluster'
+  /** The `<remote_servers>` cluster the cluster profile's DDL runs on; set only with that profile. */
+  cluster?: string
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
+/** A `<remote_servers>` element name or a `{macro}`; what schemas/clickhouse/ddl.ts accepts. */
+const CLUSTER_NAME = /^[A-Za-z0-9_.{}-]+$/
 
 export function readClickHouseConfig(reader: ConfigReader, dataDir: string): ClickHouseConfig {
   const database = reader.string('CLICKHOUSE_DATABASE', 'procstream')
   if (!IDENTIFIER.test(database))
     reader.problem(`CLICKHOUSE_DATABASE=${JSON.stringify(database)} is not a plain identifier`)
+  const url = reader.url('CLICKHOUSE_URL', ['http:', 'https:'])
+  const profile = reader.oneOf('CLICKHOUSE_PROFILE', ['single', 'cluster'] as const, 'single')
+  const cluster = reader.string('CLICKHOUSE_CLUSTER')
+  if (profile === 'cluster') {
+    if (cluster === undefined)
+      reader.problem(
+        'CLICKHOUSE_CLUSTER is required with CLICKHOUSE_PROFILE=cluster: the cluster name in the servers’ <remote_servers>',
+      )
+    else if (!CLUSTER_NAME.test(cluster))
+      reader.problem(`CLICKHOUSE_CLUSTER=${JSON.stringify(cluster)} is not a cluster name`)
+    if (url === undefined)
+      reader.problem('CLICKHOUSE_PROFILE=cluster needs CLICKHOUSE_URL: embedded chdb is one node')
+  } else if (cluster !== undefined) {
+    // Tables created by the single profile on a cluster node are plain MergeTree on that node alone,
+    // and turning them into replicated, sharded ones later means copying the data: refuse the mix-up.
+    reader.problem('CLICKHOUSE_CLUSTER is set but CLICKHOUSE_PROFILE is not cluster')
+  }
   return {
-    url: reader.url('CLICKHOUSE_URL', ['http:', 'https:']),
+    url,
     user: reader.string('CLICKHOUSE_USER', 'default'),
     password: reader.string('CLICKHOUSE_PASSWORD', ''),
     database,
     embeddedPath: `${dataDir}/clickhouse`,
+    profile,
+    ...(profile === 'cluster' && { cluster }),
   }
 }
 

@@ -11,9 +11,16 @@
  *   nothing was lost or duplicated, and the host list.
  * - `metrics_10s`, `metrics_1m`, `metrics_1h`: rollups of metrics_raw (min, max, sum, count, last per
  *   series and bucket), each fed by its own materialized view, each with its own retention.
- * Every table keeps a non-replicated deduplication window: the processors insert with an
- * insert_deduplication_token derived from the Kafka offset range, and a replayed insert is dropped,
- * by metrics_raw and, through the views, by each rollup table on its own.
+ * Every table keeps a deduplication window: the processors insert with an insert_deduplication_token
+ * derived from the Kafka offset range, and a replayed insert is dropped, by metrics_raw and, through
+ * the views, by each rollup table on its own.
+ *
+ * Two profiles, one generator, so both carry the same columns, codecs, keys and TTLs:
+ * - `single`, the default: one server or embedded chdb, MergeTree tables with
+ *   `non_replicated_deduplication_window`. Its statements have run on users' data and never change.
+ * - `cluster`: a sharded, replicated cluster. Every statement runs ON CLUSTER; rows live in
+ *   `<name>_local` Replicated*MergeTree tables on each shard, and `<name>` is a Distributed table over
+ *   them, so readers and the processors use the same table names in both profiles.
  */
 export interface DdlOptions {
   database: string
@@ -23,7 +30,55 @@ export interface DdlOptions {
   tier1hTtlDays: number
   /** How many recent insert tokens each table remembers for deduplication. */
   dedupWindow: number
+  /** `single` when absent. */
+  profile?: SchemaProfile
+  /** The cluster as named in the servers' `<remote_servers>`: required by, and only read by, `cluster`. */
+  cluster?: string
 }
+
+export type SchemaProfile = 'single' | 'cluster'
+
+/**
+ * Which shard a row lives on, for every Distributed table: all of one host's rows on one shard. The
+ * sort keys of every table start with tenant and include host, so each sort key's rows (a series, a
+ * rollup bucket, an agent's sequence) sit on one shard: FINAL and GROUP BY per shard are exact, and a
+ * host's chart or sequence check reads one shard, while a fleet query spreads over all of them.
+ */
+export const SHARDING_KEY = 'cityHash64(tenant, host)'
+
+/**
+ * How long Keeper keeps a replicated table's insert tokens. The server default (3,600 s on 26.7)
+ * would make the time, not the count, the binding limit whenever fewer than `dedupWindow` inserts
+ * arrive in an hour; a week leaves the count in charge, as `non_replicated_deduplication_window`
+ * (which has no time limit) is in the single profile. The time is measured from the newest entry,
+ * not the wall clock, so a cluster receiving nothing forgets nothing.
+ */
+export const CLUSTER_DEDUP_WINDOW_SECONDS = 7 * 86_400
+
+/**
+ * Settings every processor insert needs in the cluster profile, on top of RAW_INSERT_SETTINGS; the
+ * processors insert into the Distributed tables. The token does reach the shards: the Distributed
+ * engine forwards the query's settings, insert_deduplication_token included, with the rows (read in
+ * ClickHouse's DistributedSink: a remote shard gets them with the forwarded INSERT, a local shard a
+ * copy of the query context, a background .bin file keeps them in its header). Not enough alone:
+ * - `distributed_foreground_insert: 1` (alias `insert_distributed_sync`; default 0). In the default
+ *   background mode the INSERT returns once the rows are queued on the receiving node, so the
+ *   processor would commit offsets for rows no shard holds yet (and a lost node loses them); and each
+ *   queued file goes out as an INSERT of its own, so two blocks of one insert for one shard both
+ *   arrive as block 0 of the same token and the second can be dropped as a duplicate, while with
+ *   `distributed_background_insert_batch` the files of an insert and of its pending replay, whose
+ *   settings are identical, go out as one INSERT in which the replay's blocks get new numbers and
+ *   are stored again. In the foreground the INSERT returns after every shard stored its rows (one
+ *   replica per shard, with `internal_replication`), sent as one INSERT per shard whose blocks are
+ *   numbered the same way on every attempt; a retry after a partial failure is dropped by the shards
+ *   that had it and stored by the others, since the sharding key sends every row where it went before.
+ * - `async_insert: 0` (26.2+ defaults to 1). The processors already batch, and a buffered insert
+ *   is flushed together with others as one insert under one set of settings, through which the
+ *   separate tokens have no documented way to the shards.
+ * Read from the code and the docs, not measured: chdb has no cluster and no Keeper. The cluster
+ * deployment has to replay one token through the Distributed tables and count each shard's rows.
+ */
+export const CLUSTER_INSERT_SETTINGS = { distributed_foreground_insert: 1, async_insert: 0 } as const
 
 export interface Migration {
   version: number
@@ -33,25 +88,26 @@ export interface Migration {
 
 export function migrations(o: DdlOptions): Migration[] {
   const db = o.database
-  const dedup = `non_replicated_deduplication_window = ${o.dedupWindow}`
+  const l = layout(o)
   return [
     {
       version: 1,
       description: 'raw metrics and the per-envelope sample log',
       statements: [
-        `CREATE TABLE IF NOT EXISTS ${db}.metrics_raw (
+        `CREATE TABLE IF NOT EXISTS ${db}.${l.stored('metrics_raw')}${l.on} (
   tenant LowCardinality(String),
   metric LowCardinality(String),
   host LowCardinality(String),
   labels LowCardinality(String) COMMENT 'canonical JSON object of the labels, keys sorted',
   ts DateTime64(6, 'UTC') CODEC(DoubleDelta, ZSTD(1)),
   value Float64 CODEC(Gorilla, ZSTD(1))
-) ENGINE = MergeTree
+) ENGINE = ${l.engine('MergeTree', 'metrics_raw')}
 PARTITION BY toYYYYMMDD(ts)
 ORDER BY (tenant, metric, host, labels, ts)
 TTL toDateTime(ts) + INTERVAL ${o.rawTtlDays} DAY
-SETTINGS ${dedup}`,
-        `CREATE TABLE IF NOT EXISTS ${db}.sample_log (
+SETTINGS ${l.dedup}`,
+        ...l.distributed('metrics_raw'),
+        `CREATE TABLE IF NOT EXISTS ${db}.${l.stored('sample_log')}${l.on} (
   tenant LowCardinality(String),
   host LowCardinality(String),
   hostname LowCardinality(String),
@@ -62,11 +118,12 @@ SETTINGS ${dedup}`,
   points UInt32,
   kafka_partition UInt32,
   kafka_offset UInt64 CODEC(Delta, ZSTD(1))
-) ENGINE = MergeTree
+) ENGINE = ${l.engine('MergeTree', 'sample_log')}
 PARTITION BY toYYYYMMDD(ts)
 ORDER BY (tenant, host, agent_id, seq)
 TTL toDateTime(ts) + INTERVAL ${o.rawTtlDays} DAY
-SETTINGS ${dedup}`,
+SETTINGS ${l.dedup}`,
+        ...l.distributed('sample_log'),
       ],
     },
     {
@@ -75,14 +132,69 @@ SETTINGS ${dedup}`,
       // The views roll up inserts from now on; rows already in metrics_raw are not backfilled here
       // (README.md says why and how to backfill by hand).
       statements: [
-        ...ROLLUP_TIERS.flatMap((tier) => rollupStatements(o, tier)),
+        ...ROLLUP_TIERS.flatMap((tier) => rollupStatements(o, l, tier)),
         // Only the codec changes: metadata only, no mutation (checked on 26.7). New parts get the new
         // codec; parts already on disk keep theirs until a merge rewrites them or the TTL drops them.
-        `ALTER TABLE ${db}.metrics_raw MODIFY COLUMN ts DateTime64(6, 'UTC') CODEC(${RAW_TS_CODEC})`,
-        `ALTER TABLE ${db}.metrics_raw MODIFY COLUMN value Float64 CODEC(${RAW_VALUE_CODEC})`,
+        // In the cluster profile the local table holds the data; the Distributed one stores nothing,
+        // so its columns stay as created.
+        `ALTER TABLE ${db}.${l.stored('metrics_raw')}${l.on} MODIFY COLUMN ts DateTime64(6, 'UTC') CODEC(${RAW_TS_CODEC})`,
+        `ALTER TABLE ${db}.${l.stored('metrics_raw')}${l.on} MODIFY COLUMN value Float64 CODEC(${RAW_VALUE_CODEC})`,
       ],
     },
   ]
+}
+
+/** What the profiles write differently; the columns, codecs, keys and TTLs are written once, above. */
+interface Layout {
+  /** ` ON CLUSTER '…'` after a statement's object name, or nothing. */
+  on: string
+  /** The table that stores a logical table's rows: the table itself, or `<name>_local` on each shard. */
+  stored: (table: string) => string
+  engine: (family: 'MergeTree' | 'AggregatingMergeTree', table: string) => string
+  /** The deduplication window, the body of a table's SETTINGS. */
+  dedup: string
+  /** The Distributed table that carries the logical name over the stored one (cluster only). */
+  distributed: (table: string) => string[]
+}
+
+/** Characters a `<remote_servers>` element name (or a `{cluster}` macro) may use; none needs quoting. */
+const CLUSTER_NAME = /^[A-Za-z0-9_.{}-]+$/
+
+function layout(o: DdlOptions): Layout {
+  const db = o.database
+  if ((o.profile ?? 'single') === 'single') {
+    return {
+      on: '',
+      stored: (table) => table,
+      engine: (family) => family,
+      dedup: `non_replicated_deduplication_window = ${o.dedupWindow}`,
+      distributed: () => [],
+    }
+  }
+  const cluster = clusterName(o)
+  const on = ` ON CLUSTER '${cluster}'`
+  const stored = (table: string): string => `${table}_local`
+  return {
+    on,
+    stored,
+    // {shard} and {replica} are macros every server defines; {database} is filled in by ClickHouse.
+    engine: (family, table) =>
+      `Replicated${family}('/clickhouse/tables/{shard}/{database}/${stored(table)}', '{replica}')`,
+    // Replicated tables deduplicate every insert by default (by content without a token), but only
+    // over the server's default window; the processors' replays need the same window as in single.
+    dedup: `replicated_deduplication_window = ${o.dedupWindow}, replicated_deduplication_window_seconds = ${CLUSTER_DEDUP_WINDOW_SECONDS}`,
+    distributed: (table) => [
+      `CREATE TABLE IF NOT EXISTS ${db}.${table}${on} AS ${db}.${stored(table)}
+ENGINE = Distributed('${cluster}', '${db}', '${stored(table)}', ${SHARDING_KEY})`,
+    ],
+  }
+}
+
+function clusterName(o: Pick<DdlOptions, 'cluster'>): string {
+  const cluster = o.cluster ?? ''
+  if (!CLUSTER_NAME.test(cluster))
+    throw new Error(`the cluster schema profile needs a cluster name, got ${JSON.stringify(o.cluster)}`)
+  return cluster
 }
 
 /**
@@ -179,11 +291,21 @@ export const RAW_INSERT_SETTINGS = { deduplicate_blocks_in_dependent_materialize
  * on 26.7; ClickHouse issue #61161), a silently wrong answer for anyone writing ad-hoc SQL.
  * Two different values for one series at the very same microsecond (which the agent never produces)
  * would leave whichever merged first.
+ *
+ * In the cluster profile each view reads `metrics_raw_local` and writes `<tier>_local`, on every
+ * node. A materialized view is an insert trigger on the table in its FROM, run by the server that
+ * executes that insert: the rows a shard stores are exactly those inserted into its local raw table,
+ * so aggregating them there gives each shard the tier rows of its own series, with no network hop,
+ * and replicas receive both parts by replication (a fetched part does not run views again). A view
+ * over the Distributed `metrics_raw` would run on whichever node received the INSERT instead:
+ * rows reaching a shard any other way (an insert into its local table, a backfill) would not be
+ * rolled up at all, beside the local views it would count every row twice, and the dedup decision
+ * would be split between the receiving node's view and the shard that drops a replayed block.
  */
-function rollupStatements(o: DdlOptions, tier: RollupTier): string[] {
+function rollupStatements(o: DdlOptions, l: Layout, tier: RollupTier): string[] {
   const db = o.database
   return [
-    `CREATE TABLE IF NOT EXISTS ${db}.${tier.table} (
+    `CREATE TABLE IF NOT EXISTS ${db}.${l.stored(tier.table)}${l.on} (
   tenant LowCardinality(String),
   metric LowCardinality(String),
   host LowCardinality(String),
@@ -195,12 +317,13 @@ function rollupStatements(o: DdlOptions, tier: RollupTier): string[] {
   value_count SimpleAggregateFunction(sum, UInt64) CODEC(${ROLLUP_COUNT_CODEC}),
   value_last AggregateFunction(argMax, Float64, UInt32)
     COMMENT 'the value at the greatest ts in the bucket: argMaxMerge() or finalizeAggregation()' CODEC(${ROLLUP_LAST_CODEC})
-) ENGINE = AggregatingMergeTree
+) ENGINE = ${l.engine('AggregatingMergeTree', tier.table)}
 PARTITION BY ${tier.partitionBy}
 ORDER BY (tenant, metric, host, labels, bucket)
 TTL bucket + INTERVAL ${tier.ttlDays(o)} DAY
-SETTINGS non_replicated_deduplication_window = ${o.dedupWindow}`,
-    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.${tier.table}_mv TO ${db}.${tier.table} AS
+SETTINGS ${l.dedup}`,
+    ...l.distributed(tier.table),
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.${tier.table}_mv${l.on} TO ${db}.${l.stored(tier.table)} AS
 SELECT
   tenant,
   metric,
@@ -212,18 +335,33 @@ SELECT
   sum(value) AS value_sum,
   count() AS value_count,
   argMaxState(value, ${LAST_KEY}) AS value_last
-FROM ${db}.metrics_raw
+FROM ${db}.${l.stored('metrics_raw')}
 GROUP BY tenant, metric, host, labels, bucket`,
   ]
 }
 
-export function bootstrapStatements(database: string): string[] {
+/**
+ * The database and the migrations' bookkeeping. In the cluster profile every node of every shard is a
+ * replica of one `schema_migrations` (no {shard} in its path), so a processor connected to any node
+ * sees what a processor connected to another applied; the replica name carries the shard because
+ * `{replica}` need only be unique within a shard.
+ */
+export function bootstrapStatements(
+  database: string,
+  profile: Pick<DdlOptions, 'profile' | 'cluster'> = {},
+): string[] {
+  const cluster = (profile.profile ?? 'single') === 'cluster' ? clusterName(profile) : undefined
+  const on = cluster === undefined ? '' : ` ON CLUSTER '${cluster}'`
+  const engine =
+    cluster === undefined
+      ? 'ReplacingMergeTree'
+      : `ReplicatedReplacingMergeTree('/clickhouse/tables/{database}/schema_migrations', '{shard}-{replica}')`
   return [
-    `CREATE DATABASE IF NOT EXISTS ${database}`,
-    `CREATE TABLE IF NOT EXISTS ${database}.schema_migrations (
+    `CREATE DATABASE IF NOT EXISTS ${database}${on}`,
+    `CREATE TABLE IF NOT EXISTS ${database}.schema_migrations${on} (
   version UInt32,
   description String,
   applied_at DateTime DEFAULT now()
-) ENGINE = ReplacingMergeTree ORDER BY version`,
+) ENGINE = ${engine} ORDER BY version`,
   ]
 }

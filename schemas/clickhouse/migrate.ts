@@ -4,9 +4,12 @@ import { bootstrapStatements, migrations, type DdlOptions } from './ddl.ts'
 /**
  * Apply the migrations a database lacks, in order. Safe to run from several processes at once and on
  * every start: each statement is idempotent and a version is recorded only after all its statements ran.
+ * In the cluster profile each statement runs ON CLUSTER, so it returns once every node has run it (or
+ * fails when one has not within the server's distributed_ddl_task_timeout), and the version is
+ * recorded in a table every node replicates.
  */
 export async function migrate(client: ClickHouseClient, options: DdlOptions): Promise<number[]> {
-  for (const query of bootstrapStatements(options.database)) await client.command({ query })
+  for (const query of bootstrapStatements(options.database, options)) await client.command({ query })
   const rs = await client.query({
     query: `SELECT version FROM ${options.database}.schema_migrations FINAL`,
     format: 'JSONEachRow',

@@ -1,0 +1,158 @@
+-- bootstrap
+CREATE DATABASE IF NOT EXISTS procstream ON CLUSTER 'metrics-cluster';
+
+CREATE TABLE IF NOT EXISTS procstream.schema_migrations ON CLUSTER 'metrics-cluster' (
+  version UInt32,
+  description String,
+  applied_at DateTime DEFAULT now()
+) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{database}/schema_migrations', '{shard}-{replica}') ORDER BY version;
+
+-- migration 1: raw metrics and the per-envelope sample log
+CREATE TABLE IF NOT EXISTS procstream.metrics_raw_local ON CLUSTER 'metrics-cluster' (
+  tenant LowCardinality(String),
+  metric LowCardinality(String),
+  host LowCardinality(String),
+  labels LowCardinality(String) COMMENT 'canonical JSON object of the labels, keys sorted',
+  ts DateTime64(6, 'UTC') CODEC(DoubleDelta, ZSTD(1)),
+  value Float64 CODEC(Gorilla, ZSTD(1))
+) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/metrics_raw_local', '{replica}')
+PARTITION BY toYYYYMMDD(ts)
+ORDER BY (tenant, metric, host, labels, ts)
+TTL toDateTime(ts) + INTERVAL 7 DAY
+SETTINGS replicated_deduplication_window = 1000, replicated_deduplication_window_seconds = 604800;
+
+CREATE TABLE IF NOT EXISTS procstream.metrics_raw ON CLUSTER 'metrics-cluster' AS procstream.metrics_raw_local
+ENGINE = Distributed('metrics-cluster', 'procstream', 'metrics_raw_local', cityHash64(tenant, host));
+
+CREATE TABLE IF NOT EXISTS procstream.sample_log_local ON CLUSTER 'metrics-cluster' (
+  tenant LowCardinality(String),
+  host LowCardinality(String),
+  hostname LowCardinality(String),
+  agent_id LowCardinality(String),
+  seq UInt64 CODEC(Delta, ZSTD(1)),
+  family LowCardinality(String),
+  ts DateTime64(6, 'UTC') CODEC(DoubleDelta, ZSTD(1)),
+  points UInt32,
+  kafka_partition UInt32,
+  kafka_offset UInt64 CODEC(Delta, ZSTD(1))
+) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/sample_log_local', '{replica}')
+PARTITION BY toYYYYMMDD(ts)
+ORDER BY (tenant, host, agent_id, seq)
+TTL toDateTime(ts) + INTERVAL 7 DAY
+SETTINGS replicated_deduplication_window = 1000, replicated_deduplication_window_seconds = 604800;
+
+CREATE TABLE IF NOT EXISTS procstream.sample_log ON CLUSTER 'metrics-cluster' AS procstream.sample_log_local
+ENGINE = Distributed('metrics-cluster', 'procstream', 'sample_log_local', cityHash64(tenant, host));
+
+-- migration 2: rollup tiers (10 s, 1 min, 1 h) fed by materialized views, measured codecs
+CREATE TABLE IF NOT EXISTS procstream.metrics_10s_local ON CLUSTER 'metrics-cluster' (
+  tenant LowCardinality(String),
+  metric LowCardinality(String),
+  host LowCardinality(String),
+  labels LowCardinality(String) COMMENT 'canonical JSON object of the labels, keys sorted',
+  bucket DateTime('UTC') COMMENT 'start of the 10 s bucket' CODEC(Delta, ZSTD(1)),
+  value_min SimpleAggregateFunction(min, Float64) CODEC(Delta, ZSTD(1)),
+  value_max SimpleAggregateFunction(max, Float64) CODEC(Delta, ZSTD(1)),
+  value_sum SimpleAggregateFunction(sum, Float64) CODEC(Delta, ZSTD(1)),
+  value_count SimpleAggregateFunction(sum, UInt64) CODEC(Delta, ZSTD(1)),
+  value_last AggregateFunction(argMax, Float64, UInt32)
+    COMMENT 'the value at the greatest ts in the bucket: argMaxMerge() or finalizeAggregation()' CODEC(ZSTD(3))
+) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/{database}/metrics_10s_local', '{replica}')
+PARTITION BY toYYYYMMDD(bucket)
+ORDER BY (tenant, metric, host, labels, bucket)
+TTL bucket + INTERVAL 30 DAY
+SETTINGS replicated_deduplication_window = 1000, replicated_deduplication_window_seconds = 604800;
+
+CREATE TABLE IF NOT EXISTS procstream.metrics_10s ON CLUSTER 'metrics-cluster' AS procstream.metrics_10s_local
+ENGINE = Distributed('metrics-cluster', 'procstream', 'metrics_10s_local', cityHash64(tenant, host));
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS procstream.metrics_10s_mv ON CLUSTER 'metrics-cluster' TO procstream.metrics_10s_local AS
+SELECT
+  tenant,
+  metric,
+  host,
+  labels,
+  toStartOfInterval(ts, INTERVAL 10 SECOND) AS bucket,
+  min(value) AS value_min,
+  max(value) AS value_max,
+  sum(value) AS value_sum,
+  count() AS value_count,
+  argMaxState(value, toUInt32(toUnixTimestamp64Micro(ts) - toInt64(toUnixTimestamp(bucket)) * 1000000)) AS value_last
+FROM procstream.metrics_raw_local
+GROUP BY tenant, metric, host, labels, bucket;
+
+CREATE TABLE IF NOT EXISTS procstream.metrics_1m_local ON CLUSTER 'metrics-cluster' (
+  tenant LowCardinality(String),
+  metric LowCardinality(String),
+  host LowCardinality(String),
+  labels LowCardinality(String) COMMENT 'canonical JSON object of the labels, keys sorted',
+  bucket DateTime('UTC') COMMENT 'start of the 60 s bucket' CODEC(Delta, ZSTD(1)),
+  value_min SimpleAggregateFunction(min, Float64) CODEC(Delta, ZSTD(1)),
+  value_max SimpleAggregateFunction(max, Float64) CODEC(Delta, ZSTD(1)),
+  value_sum SimpleAggregateFunction(sum, Float64) CODEC(Delta, ZSTD(1)),
+  value_count SimpleAggregateFunction(sum, UInt64) CODEC(Delta, ZSTD(1)),
+  value_last AggregateFunction(argMax, Float64, UInt32)
+    COMMENT 'the value at the greatest ts in the bucket: argMaxMerge() or finalizeAggregation()' CODEC(ZSTD(3))
+) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/{database}/metrics_1m_local', '{replica}')
+PARTITION BY toYYYYMM(bucket)
+ORDER BY (tenant, metric, host, labels, bucket)
+TTL bucket + INTERVAL 365 DAY
+SETTINGS replicated_deduplication_window = 1000, replicated_deduplication_window_seconds = 604800;
+
+CREATE TABLE IF NOT EXISTS procstream.metrics_1m ON CLUSTER 'metrics-cluster' AS procstream.metrics_1m_local
+ENGINE = Distributed('metrics-cluster', 'procstream', 'metrics_1m_local', cityHash64(tenant, host));
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS procstream.metrics_1m_mv ON CLUSTER 'metrics-cluster' TO procstream.metrics_1m_local AS
+SELECT
+  tenant,
+  metric,
+  host,
+  labels,
+  toStartOfMinute(ts) AS bucket,
+  min(value) AS value_min,
+  max(value) AS value_max,
+  sum(value) AS value_sum,
+  count() AS value_count,
+  argMaxState(value, toUInt32(toUnixTimestamp64Micro(ts) - toInt64(toUnixTimestamp(bucket)) * 1000000)) AS value_last
+FROM procstream.metrics_raw_local
+GROUP BY tenant, metric, host, labels, bucket;
+
+CREATE TABLE IF NOT EXISTS procstream.metrics_1h_local ON CLUSTER 'metrics-cluster' (
+  tenant LowCardinality(String),
+  metric LowCardinality(String),
+  host LowCardinality(String),
+  labels LowCardinality(String) COMMENT 'canonical JSON object of the labels, keys sorted',
+  bucket DateTime('UTC') COMMENT 'start of the 3600 s bucket' CODEC(Delta, ZSTD(1)),
+  value_min SimpleAggregateFunction(min, Float64) CODEC(Delta, ZSTD(1)),
+  value_max SimpleAggregateFunction(max, Float64) CODEC(Delta, ZSTD(1)),
+  value_sum SimpleAggregateFunction(sum, Float64) CODEC(Delta, ZSTD(1)),
+  value_count SimpleAggregateFunction(sum, UInt64) CODEC(Delta, ZSTD(1)),
+  value_last AggregateFunction(argMax, Float64, UInt32)
+    COMMENT 'the value at the greatest ts in the bucket: argMaxMerge() or finalizeAggregation()' CODEC(ZSTD(3))
+) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/{database}/metrics_1h_local', '{replica}')
+PARTITION BY toYear(bucket)
+ORDER BY (tenant, metric, host, labels, bucket)
+TTL bucket + INTERVAL 1825 DAY
+SETTINGS replicated_deduplication_window = 1000, replicated_deduplication_window_seconds = 604800;
+
+CREATE TABLE IF NOT EXISTS procstream.metrics_1h ON CLUSTER 'metrics-cluster' AS procstream.metrics_1h_local
+ENGINE = Distributed('metrics-cluster', 'procstream', 'metrics_1h_local', cityHash64(tenant, host));
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS procstream.metrics_1h_mv ON CLUSTER 'metrics-cluster' TO procstream.metrics_1h_local AS
+SELECT
+  tenant,
+  metric,
+  host,
+  labels,
+  toStartOfHour(ts) AS bucket,
+  min(value) AS value_min,
+  max(value) AS value_max,
+  sum(value) AS value_sum,
+  count() AS value_count,
+  argMaxState(value, toUInt32(toUnixTimestamp64Micro(ts) - toInt64(toUnixTimestamp(bucket)) * 1000000)) AS value_last
+FROM procstream.metrics_raw_local
+GROUP BY tenant, metric, host, labels, bucket;
+
+ALTER TABLE procstream.metrics_raw_local ON CLUSTER 'metrics-cluster' MODIFY COLUMN ts DateTime64(6, 'UTC') CODEC(Delta, ZSTD(3));
+
+ALTER TABLE procstream.metrics_raw_local ON CLUSTER 'metrics-cluster' MODIFY COLUMN value Float64 CODEC(Delta, ZSTD(1));
