@@ -12,8 +12,16 @@ import type { SchemaErrorCode } from '../../schemas/src/errors.ts'
  * | KEY_MISMATCH            | the envelope's tenant or host is not the one its Kafka key names        |
  * | TIMESTAMP_OUT_OF_BOUNDS | the sample time is too far before or after the message's own timestamp  |
  * | NON_FINITE_VALUE        | a value is NaN or ±Inf                                                  |
+ * | TOO_MANY_SERIES         | one sample holds more series than PROCESSOR_MAX_SERIES_PER_ENVELOPE     |
+ * | TENANT_HOST_LIMIT       | a new host for a tenant that already has TENANT_MAX_HOSTS hosts         |
  */
-export type RejectReason = SchemaErrorCode | 'KEY_MISMATCH' | 'TIMESTAMP_OUT_OF_BOUNDS' | 'NON_FINITE_VALUE'
+export type RejectReason =
+  | SchemaErrorCode
+  | 'KEY_MISMATCH'
+  | 'TIMESTAMP_OUT_OF_BOUNDS'
+  | 'NON_FINITE_VALUE'
+  | 'TOO_MANY_SERIES'
+  | 'TENANT_HOST_LIMIT'
 
 export interface Rejection {
   reason: RejectReason

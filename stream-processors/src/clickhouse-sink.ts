@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client'
-import { RAW_INSERT_SETTINGS } from '../../schemas/clickhouse/ddl.ts'
+import { CLUSTER_INSERT_SETTINGS, RAW_INSERT_SETTINGS } from '../../schemas/clickhouse/ddl.ts'
 import { ProcessorError } from './errors.ts'
 import type { RowBatch } from './rows.ts'
 import type { AgentRef } from './sequence-guard.ts'
@@ -13,11 +13,15 @@ export class ClickHouseSink {
   constructor(
     private readonly client: ClickHouseClient,
     private readonly database: string,
+    /** `cluster` adds the settings that keep the token meaningful through Distributed tables. */
+    private readonly profile: 'single' | 'cluster' = 'single',
   ) {}
 
   async write(batch: RowBatch, token: string): Promise<void> {
     const settings = {
       ...RAW_INSERT_SETTINGS,
+      // Only for a cluster: in embedded chdb a per-query setting sticks to the whole session.
+      ...(this.profile === 'cluster' ? CLUSTER_INSERT_SETTINGS : {}),
       insert_deduplication_token: token,
       insert_deduplicate: 1 as const,
     }
@@ -68,6 +72,20 @@ export class ClickHouseSink {
     })
     for (const row of await rs.json<{ agent_id: string; seq: string | number }>())
       found.set(row.agent_id, Number(row.seq))
+    return found
+  }
+
+  /** Hosts stored per tenant (the sample log's), for the tenants asked about. */
+  async storedHosts(tenants: string[]): Promise<Map<string, string[]>> {
+    const found = new Map<string, string[]>()
+    if (tenants.length === 0) return found
+    const rs = await this.client.query({
+      query: `SELECT tenant, groupUniqArray(host) AS hosts FROM ${this.database}.sample_log
+              WHERE tenant IN {tenants:Array(String)} GROUP BY tenant`,
+      query_params: { tenants },
+      format: 'JSONEachRow',
+    })
+    for (const row of await rs.json<{ tenant: string; hosts: string[] }>()) found.set(row.tenant, row.hosts)
     return found
   }
 }

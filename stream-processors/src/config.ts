@@ -15,6 +15,9 @@ export interface ProcessorConfig {
   tier1hTtlDays: number
   /** Where to serve the processor's /metrics (lag, inserts, dead letters); undefined: not served. */
   metricsListen: { host: string; port: number } | undefined
+  /** Cardinality guards: hosts per tenant, series per sample. */
+  maxHostsPerTenant: number
+  maxSeriesPerEnvelope: number
   /** Partitions processed at the same time by one member (their inserts overlap). */
   concurrentPartitions: number
   /** NATS for the live path (stored points per tenant and host); undefined: no live publishing. */
@@ -49,6 +52,9 @@ export function readProcessorConfig(
     maxMessagesPerInsert: r.int('PROCESSOR_MAX_MESSAGES_PER_INSERT', 5_000, { min: 1, max: 1_000_000 }),
     ...ttl,
     natsUrl: r.url('NATS_URL', ['nats:', 'tls:']),
+    maxHostsPerTenant: r.int('TENANT_MAX_HOSTS', 10_000, { min: 1, max: 10_000_000 }),
+    // A 256-CPU host's cpu family is ~2,600 series; far more in one sample is a cardinality bomb.
+    maxSeriesPerEnvelope: r.int('PROCESSOR_MAX_SERIES_PER_ENVELOPE', 20_000, { min: 100, max: 10_000_000 }),
     concurrentPartitions: r.int('PROCESSOR_CONCURRENT_PARTITIONS', 3, { min: 1, max: 64 }),
     metricsListen: r.listenAddress('PROCESSOR_METRICS_LISTEN', '127.0.0.1:9465'),
     deadLetterTopic: r.string(

@@ -10,6 +10,7 @@ import type { DeadLetter, DeadLetterSink } from './dead-letters.ts'
 import { decodeIntent, dedupToken, encodeIntent, type ChunkIntent } from './intent.ts'
 import { appendEnvelopeRows, newRowBatch, type RowBatch } from './rows.ts'
 import { SequenceGuard } from './sequence-guard.ts'
+import { TenantHostLimit } from './tenant-limits.ts'
 import type { LivePublisher } from './live-publisher.ts'
 
 export interface ProcessorOptions {
@@ -20,6 +21,10 @@ export interface ProcessorOptions {
   codec: EnvelopeCodec
   logger: Logger
   maxMessagesPerInsert: number
+  /** New hosts past this many per tenant are dead-lettered (TENANT_HOST_LIMIT). */
+  maxHostsPerTenant: number
+  /** Envelopes with more series than this are dead-lettered (TOO_MANY_SERIES). */
+  maxSeriesPerEnvelope: number
   /** Partitions whose chunks are decoded and inserted at the same time. */
   concurrentPartitions: number
   sessionTimeoutMs: number
@@ -95,6 +100,7 @@ export class StreamProcessor {
   private readonly carry = new Map<number, KafkaMessage[]>()
   private lastRejectLog = 0
   private readonly sequences: SequenceGuard
+  private readonly hostLimit: TenantHostLimit
 
   constructor(private readonly o: ProcessorOptions) {
     this.consumer = o.kafka.consumer({
@@ -106,11 +112,13 @@ export class StreamProcessor {
     })
     this.admin = o.kafka.admin()
     this.sequences = new SequenceGuard((agents) => o.sink.storedSequences(agents))
+    this.hostLimit = new TenantHostLimit(o.maxHostsPerTenant, (tenants) => o.sink.storedHosts(tenants))
     this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
       this.intents = undefined
       this.carry.clear()
       // Another member may have stored more of an agent's envelopes while it owned the partition.
       this.sequences.reset()
+      this.hostLimit.reset()
     })
   }
 
@@ -233,7 +241,9 @@ export class StreamProcessor {
         })
       }
     }
-    await this.sequences.prepare(decoded.flatMap((d) => d.envelopes))
+    const all = decoded.flatMap((d) => d.envelopes)
+    await this.sequences.prepare(all)
+    await this.hostLimit.prepare(all)
     const rows = newRowBatch()
     for (const { m, envelopes } of decoded) {
       const key = parseSampleKey(m.key)
@@ -249,18 +259,25 @@ export class StreamProcessor {
           continue
         }
         // The tenant is the key's (checked equal above), never the sender's field alone.
-        const nonFinite = appendEnvelopeRows(rows, env, key?.tenant ?? env.tenant, {
-          partition,
-          offset: m.offset,
-        })
-        if (nonFinite !== undefined) {
+        if (!this.hostLimit.admit(env)) {
           letters.push({
             value: this.o.codec.encode(env),
             key: m.key,
-            reason: 'NON_FINITE_VALUE',
-            detail: nonFinite,
+            reason: 'TENANT_HOST_LIMIT',
+            detail: `tenant ${JSON.stringify(env.tenant)} already has ${String(this.hostLimit.maxHosts)} hosts; ${JSON.stringify(env.host_id)} is new`,
             source,
           })
+          continue
+        }
+        const unstored = appendEnvelopeRows(
+          rows,
+          env,
+          key?.tenant ?? env.tenant,
+          { partition, offset: m.offset },
+          this.o.maxSeriesPerEnvelope,
+        )
+        if (unstored) {
+          letters.push({ value: this.o.codec.encode(env), key: m.key, ...unstored, source })
           continue
         }
         this.stats.envelopes++

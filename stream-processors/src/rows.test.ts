@@ -28,9 +28,14 @@ describe('rows', () => {
         data: { load1: 1.5, load5, load15: 0.5, threads_running: 1, threads_total: 2, last_pid: 3 },
       },
     })
-    expect(appendEnvelopeRows(batch, env(Number.NaN), 'acme', { partition: 2, offset: '40' })).toBe(
-      'node_load5{} = NaN',
-    )
+    expect(appendEnvelopeRows(batch, env(Number.NaN), 'acme', { partition: 2, offset: '40' })).toEqual({
+      reason: 'NON_FINITE_VALUE',
+      detail: 'node_load5{} = NaN',
+    })
+    expect(appendEnvelopeRows(batch, env(1), 'acme', { partition: 2, offset: '40' }, 2)).toEqual({
+      reason: 'TOO_MANY_SERIES',
+      detail: 'more than 2 series in one load sample',
+    })
     expect(batch).toEqual(newRowBatch())
     expect(appendEnvelopeRows(batch, env(0.75), 'acme', { partition: 2, offset: '41' })).toBeUndefined()
     const byName = Object.fromEntries(batch.raw.map((r) => [r[1], r]))

@@ -42,29 +42,45 @@ export function canonicalLabels(labels: Readonly<Record<string, string>>): strin
   return JSON.stringify(sorted)
 }
 
+/** Why an envelope's rows were not appended (see admission.ts for the catalogue). */
+export interface RowRefusal {
+  reason: 'NON_FINITE_VALUE' | 'TOO_MANY_SERIES'
+  detail: string
+}
+
 /**
- * Appends an envelope's metric rows and its sample-log row, all or nothing: when a value is NaN or
- * ±Inf (JSON cannot carry it and it would poison every rollup) nothing is appended and the offending
- * series is returned, for the caller to dead-letter the envelope.
+ * Appends an envelope's metric rows and its sample-log row, all or nothing. Nothing is appended when
+ * a value is NaN or ±Inf (JSON cannot carry it and it would poison every rollup) or when the envelope
+ * holds more than `maxSeries` series (a cardinality bomb: a record with a million interfaces), and
+ * the reason is returned for the caller to dead-letter the envelope.
  */
 export function appendEnvelopeRows(
   batch: RowBatch,
   env: Envelope,
   tenant: string,
   kafka: { partition: number; offset: string },
-): string | undefined {
+  maxSeries = Number.POSITIVE_INFINITY,
+): RowRefusal | undefined {
   const ts = microsToDateTime64(env.ts_us)
   const rows: RawRow[] = []
-  let nonFinite: string | undefined
+  let refusal: RowRefusal | undefined
   const emit = (name: string, labels: Readonly<Record<string, string>>, value: number): void => {
+    if (refusal) return
     if (!Number.isFinite(value)) {
-      nonFinite ??= `${name}${canonicalLabels(labels)} = ${String(value)}`
+      refusal = { reason: 'NON_FINITE_VALUE', detail: `${name}${canonicalLabels(labels)} = ${String(value)}` }
+      return
+    }
+    if (rows.length >= maxSeries) {
+      refusal = {
+        reason: 'TOO_MANY_SERIES',
+        detail: `more than ${String(maxSeries)} series in one ${env.sample.family} sample`,
+      }
       return
     }
     rows.push([tenant, name, env.host_id, canonicalLabels(labels), ts, value])
   }
   samplePoints(env.sample, emit)
-  if (nonFinite !== undefined) return nonFinite
+  if (refusal) return refusal
   for (const r of rows) batch.raw.push(r)
   const points = rows.length
   batch.log.push([

@@ -29,17 +29,21 @@ export async function startProcessor(deps: {
     tier1mTtlDays: config.tier1mTtlDays,
     tier1hTtlDays: config.tier1hTtlDays,
     dedupWindow: config.dedupWindow,
+    profile: config.clickhouse.profile,
+    cluster: config.clickhouse.cluster,
   })
   if (applied.length > 0) deps.logger.info({ applied }, 'ClickHouse migrations applied')
   const processor = new StreamProcessor({
     kafka: deps.kafka,
     topic: config.topic,
     groupId: config.groupId,
-    sink: new ClickHouseSink(deps.clickhouse, config.clickhouse.database),
+    sink: new ClickHouseSink(deps.clickhouse, config.clickhouse.database, config.clickhouse.profile),
     codec: envelopeCodec(),
     logger: deps.logger,
     maxMessagesPerInsert: config.maxMessagesPerInsert,
     concurrentPartitions: config.concurrentPartitions,
+    maxHostsPerTenant: config.maxHostsPerTenant,
+    maxSeriesPerEnvelope: config.maxSeriesPerEnvelope,
     sessionTimeoutMs: config.sessionTimeoutMs,
     deadLetters: new DeadLetterSink(deps.kafka, config.deadLetterTopic),
     timeBounds: { maxPastMs: config.maxSampleAgeMs, maxFutureMs: config.maxSampleLeadMs },

@@ -45,10 +45,16 @@ function envelope(seq: number, over: Partial<Envelope> = {}, load1 = 0.5): Envel
   }
 }
 
+const wideVmstat = Object.fromEntries(Array.from({ length: 150 }, (_, i) => [`field_${String(i)}`, i]))
+
 const encodeAll = (envs: Envelope[]): Buffer => Buffer.concat(envs.map((e) => codec.encode(e)))
 
 beforeAll(async () => {
-  bed = await openProcessorTestbed('admission', { partitions: 1 })
+  bed = await openProcessorTestbed('admission', {
+    partitions: 1,
+    // Low guards, so the test can cross them: one host per tenant, 100 series per sample.
+    env: { TENANT_MAX_HOSTS: '1', PROCESSOR_MAX_SERIES_PER_ENVELOPE: '100' },
+  })
   ;({ config, clickhouse } = bed)
   kafka = createKafka(bed.brokers, 'it-admission', logger)
 })
@@ -71,6 +77,12 @@ describe('processor admission', () => {
         { key, value: encodeAll([envelope(5, {}, Number.NaN)]) },
         // The agent was killed mid-request and resent 1–3 under a new producer id, then went on.
         { key, value: encodeAll([envelope(1), envelope(2), envelope(3), envelope(6)]) },
+        // A second host for a tenant allowed one; a sample with 150 series where 100 are allowed.
+        { key: 'acme/web-2', value: encodeAll([envelope(0, { host_id: 'web-2', agent_id: 'agent-b' })]) },
+        {
+          key,
+          value: encodeAll([{ ...envelope(7), sample: { family: 'vmstat', data: { fields: wideVmstat } } }]),
+        },
       ],
     })
     await producer.disconnect()
@@ -86,7 +98,7 @@ describe('processor admission', () => {
     try {
       const rejected = (): number => Object.values(processor.stats.rejected).reduce((a, b) => a + b, 0)
       await waitFor('the topic to be consumed and stored', () =>
-        Promise.resolve(processor.stats.inserts > 0 && rejected() >= 4 ? true : undefined),
+        Promise.resolve(processor.stats.inserts > 0 && rejected() >= 6 ? true : undefined),
       )
       const rs = await clickhouse.query({
         query: 'SELECT tenant, seq FROM admission.sample_log ORDER BY seq',
@@ -101,6 +113,8 @@ describe('processor admission', () => {
         KEY_MISMATCH: 1,
         TIMESTAMP_OUT_OF_BOUNDS: 1,
         NON_FINITE_VALUE: 1,
+        TENANT_HOST_LIMIT: 1,
+        TOO_MANY_SERIES: 1,
       })
       await waitFor('the stored points on NATS', () => Promise.resolve(live.length > 0 ? true : undefined))
       const points = live.flatMap((m) => m.points)
@@ -143,13 +157,15 @@ describe('processor admission', () => {
         return Promise.resolve()
       },
     })
-    await waitFor('four dead letters', () => Promise.resolve(letters.length >= 4 ? true : undefined))
+    await waitFor('six dead letters', () => Promise.resolve(letters.length >= 6 ? true : undefined))
     await consumer.disconnect()
     expect(letters.map((l) => [l.reason, l.offset])).toEqual([
       ['NOT_SINGLE_OBJECT', '1'],
       ['KEY_MISMATCH', '2'],
       ['TIMESTAMP_OUT_OF_BOUNDS', '3'],
       ['NON_FINITE_VALUE', '4'],
+      ['TENANT_HOST_LIMIT', '6'],
+      ['TOO_MANY_SERIES', '7'],
     ])
     expect(letters[0]?.value.toString()).toBe('not avro at all')
     expect(codec.decodeAll(letters[1]?.value ?? Buffer.alloc(0))[0]).toMatchObject({
