@@ -31,6 +31,7 @@ import {
 import { migrate } from '../schemas/clickhouse/migrate.ts'
 import { ClickHouseSink } from '../stream-processors/src/clickhouse-sink.ts'
 import { microsToDateTime64, newRowBatch, type RawRow } from '../stream-processors/src/rows.ts'
+import { prng } from '../platform/prng.ts'
 
 // ---------------------------------------------------------------------------------------------------
 // The data: one host as node_exporter 1.5 describes it, sampled every second (filesystems every 10 s,
@@ -47,18 +48,6 @@ interface Series {
   everySeconds: number
   /** The value at the next sample, `dt` seconds after the previous one. */
   next: (dt: number) => number
-}
-
-/** Deterministic pseudo-random numbers (mulberry32), so every run measures the same bytes. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 function labelsOf(labels: Record<string, string>): string {

@@ -1,26 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import type { Envelope } from '../../schemas/src/families.ts'
+import { loadEnvelope } from '../../test/support/envelopes.ts'
 import { checkEnvelope, parseSampleKey } from './admission.ts'
 
 const T = 1_795_000_000_000
 const bounds = { maxPastMs: 7 * 86_400_000, maxFutureMs: 300_000 }
 
-function env(over: Partial<Envelope> = {}): Envelope {
-  return {
-    tenant: 'acme',
-    host_id: 'web-1',
-    hostname: 'web-1',
-    agent_id: 'a',
-    seq: 0,
-    ts_us: T * 1000,
-    interval_ms: 1000,
-    sample: {
-      family: 'load',
-      data: { load1: 0, load5: 0, load15: 0, threads_running: 1, threads_total: 1, last_pid: 1 },
-    },
-    ...over,
-  }
-}
+const env = (over: Partial<Envelope> = {}): Envelope => loadEnvelope({ ts_us: T * 1000, ...over })
 
 describe('parseSampleKey', () => {
   it('splits tenant/host at the first slash and refuses anything else', () => {

@@ -1,22 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import type { Envelope } from '../../schemas/src/families.ts'
+import { loadEnvelope } from '../../test/support/envelopes.ts'
 import { SequenceGuard, type AgentRef } from './sequence-guard.ts'
 
-function env(agent: string, seq: number): Envelope {
-  return {
-    tenant: 't',
-    host_id: `h-${agent}`,
-    hostname: '',
-    agent_id: agent,
-    seq,
-    ts_us: 1,
-    interval_ms: 1000,
-    sample: {
-      family: 'load',
-      data: { load1: 0, load5: 0, load15: 0, threads_running: 1, threads_total: 1, last_pid: 1 },
-    },
-  }
-}
+const env = (agent: string, seq: number): Envelope =>
+  loadEnvelope({ tenant: 't', host_id: `h-${agent}`, agent_id: agent, seq })
 
 describe('SequenceGuard', () => {
   it('drops what is at or below the highest stored seq, looking each agent up once per generation', async () => {

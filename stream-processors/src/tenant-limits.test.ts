@@ -1,20 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import type { Envelope } from '../../schemas/src/families.ts'
+import { loadEnvelope } from '../../test/support/envelopes.ts'
 import { TenantHostLimit } from './tenant-limits.ts'
 
-const env = (tenant: string, host: string): Envelope => ({
-  tenant,
-  host_id: host,
-  hostname: host,
-  agent_id: `a-${host}`,
-  seq: 0,
-  ts_us: 1,
-  interval_ms: 1000,
-  sample: {
-    family: 'load',
-    data: { load1: 0, load5: 0, load15: 0, threads_running: 1, threads_total: 1, last_pid: 1 },
-  },
-})
+const env = (tenant: string, host: string): Envelope =>
+  loadEnvelope({ tenant, host_id: host, hostname: host, agent_id: `a-${host}` })
 
 describe('TenantHostLimit', () => {
   it('admits stored hosts always and new ones while the tenant is under its cap, per tenant', async () => {

@@ -18,6 +18,7 @@ import { liveSubject, type LiveMessage } from '../../src/live-publisher.ts'
 import { processorMetricsText } from '../../src/metrics.ts'
 import { startProcessor } from '../../src/service.ts'
 import { openProcessorTestbed, type ProcessorTestbed } from '../../../test/support/processor-testbed.ts'
+import { loadEnvelope } from '../../../test/support/envelopes.ts'
 import { waitFor } from '../../../test/support/wait-for.ts'
 
 const logger = createLogger('it-admission', { level: 'error' })
@@ -28,22 +29,8 @@ let config: ProcessorConfig
 let clickhouse: ClickHouseClient
 let kafka: Kafka
 
-function envelope(seq: number, over: Partial<Envelope> = {}, load1 = 0.5): Envelope {
-  return {
-    tenant: 'acme',
-    host_id: 'web-1',
-    hostname: 'web-1',
-    agent_id: 'agent-a',
-    seq,
-    ts_us: Date.now() * 1000,
-    interval_ms: 1000,
-    sample: {
-      family: 'load',
-      data: { load1, load5: 0.25, load15: 0.125, threads_running: 1, threads_total: 100, last_pid: 42 },
-    },
-    ...over,
-  }
-}
+const envelope = (seq: number, over: Partial<Envelope> = {}, load1 = 0.5): Envelope =>
+  loadEnvelope({ seq, ts_us: Date.now() * 1000, ...over }, load1)
 
 const wideVmstat = Object.fromEntries(Array.from({ length: 150 }, (_, i) => [`field_${String(i)}`, i]))
 

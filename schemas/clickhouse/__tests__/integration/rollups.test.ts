@@ -15,6 +15,7 @@ import { ClickHouseSink } from '../../../../stream-processors/src/clickhouse-sin
 import { microsToDateTime64, newRowBatch, type RawRow } from '../../../../stream-processors/src/rows.ts'
 import { migrations, RAW_INSERT_SETTINGS, ROLLUP_TIERS, type DdlOptions } from '../../ddl.ts'
 import { migrate } from '../../migrate.ts'
+import { prng } from '../../../../platform/prng.ts'
 
 const dataDir = mkdtempSync(join(tmpdir(), 'procstream-rollups-'))
 let clickhouse: ClickHouseClient
@@ -47,18 +48,6 @@ async function rows<T>(query: string): Promise<T[]> {
 
 async function write(db: string, raw: RawRow[], token: string): Promise<void> {
   await new ClickHouseSink(clickhouse, db).write({ ...newRowBatch(), raw }, token)
-}
-
-/** Deterministic pseudo-random numbers, so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 /**
