@@ -11,6 +11,7 @@ export default tseslint.config(
       'coverage/',
       'test-artifacts/',
       'query-api/public/vendor/',
+      'dist/',
     ],
   },
   js.configs.recommended,

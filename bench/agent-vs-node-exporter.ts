@@ -1,5 +1,5 @@
 /**
- * Agent cost on this host at 1, 10 and 100 Hz, beside node_exporter scraped at the same rate for the
+ * Agent cost on this host at 1, 10 and 100 Hz (the bundled agent under plain node, as shipped), beside node_exporter scraped at the same rate for the
  * same families: CPU share of one core and peak RSS of each process over the same window. The agent
  * sends to a real local Kafka broker started for the run; the scraper's own cost is not counted for
  * node_exporter, just as Kafka's is not counted for the agent.
@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ensureKafkaJars, ensureTopics, startKafka } from '../deploy/local/kafka.ts'
 import { findFreePortPair, findFreePorts } from '../deploy/local/ports.ts'
+import { buildAgent } from '../agent/build.ts'
 import { measure } from './process-usage.ts'
 
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url))
@@ -30,6 +31,7 @@ export interface CostRow {
 }
 
 async function agentRow(
+  agentBundle: string,
   hz: number,
   seconds: number,
   brokers: string,
@@ -38,15 +40,15 @@ async function agentRow(
   const child = spawn(
     process.execPath,
     [
-      '--import',
-      'tsx',
-      'agent/src/main.ts',
+      agentBundle,
       '--brokers',
       brokers,
       '--topic',
       topic,
       '--interval',
       String(1000 / hz),
+      '--metrics-listen',
+      'off',
     ],
     { cwd: REPO_ROOT, stdio: 'ignore', env: { ...process.env, LOG_LEVEL: 'warn' } },
   )
@@ -102,6 +104,8 @@ async function nodeExporterRow(
 export async function benchAgentVsNodeExporter(seconds: number, rates: number[]): Promise<CostRow[]> {
   const dir = mkdtempSync(join(tmpdir(), 'procstream-bench-'))
   await ensureKafkaJars()
+  // The agent as hosts run it: bundled, under plain node (npm run build:agent).
+  const agentBundle = await buildAgent(join(dir, 'dist/'))
   const [port, controllerPort] = await findFreePortPair()
   const kafka = await startKafka({ dataDir: join(dir, 'kafka'), port, controllerPort, partitions: 1 })
   const topic = 'bench-agent'
@@ -109,7 +113,7 @@ export async function benchAgentVsNodeExporter(seconds: number, rates: number[])
   const rows: CostRow[] = []
   try {
     for (const hz of rates) {
-      const agent = await agentRow(hz, seconds, kafka.brokers.join(','), topic)
+      const agent = await agentRow(agentBundle, hz, seconds, kafka.brokers.join(','), topic)
       const ne = await nodeExporterRow(hz, seconds)
       const agentPerCollection = agent.cpu / hz
       const nePerCollection = ne.cpu / Math.max(ne.scrapesPerSecond, 1e-9)
