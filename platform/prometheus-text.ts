@@ -3,7 +3,7 @@ import { formatGoFloat } from './go-float.ts'
 /** What a metric name's `# HELP` and `# TYPE` lines say. */
 export interface MetricMetadata {
   readonly help: string
-  readonly type: 'counter' | 'gauge' | 'untyped'
+  readonly type: 'counter' | 'gauge' | 'histogram' | 'untyped'
 }
 
 /** One series value: a name, its labels, a value. */
@@ -19,17 +19,26 @@ interface Series {
   readonly line: string
 }
 
+const HISTOGRAM_PARTS = /_(bucket|sum|count)$/
+
 /**
  * Points in Prometheus text exposition format 0.0.4, laid out as client_golang does: metric names
  * sorted, `# HELP` and `# TYPE` once per name, series of a name sorted by their label values with
- * labels in name order, values printed like Go. Names `info` knows nothing of get `untyped` and no
- * HELP. Points are written as given: a caller passing the same series twice gets it twice.
+ * labels in name order, values printed like Go. A histogram's `_bucket`, `_sum` and `_count` series
+ * go under one HELP/TYPE of the histogram's name, in the order given (buckets by increasing `le`).
+ * Names `info` knows nothing of get `untyped` and no HELP. Points are written as given: a caller
+ * passing the same series twice gets it twice.
  */
 export function formatMetricPoints(
   points: Iterable<ExposedPoint>,
   info: (name: string) => MetricMetadata | undefined,
 ): string {
-  const byName = new Map<string, Series[]>()
+  const byFamily = new Map<string, Series[]>()
+  const familyOf = (name: string): string => {
+    if (info(name) !== undefined || !HISTOGRAM_PARTS.test(name)) return name
+    const base = name.replace(HISTOGRAM_PARTS, '')
+    return info(base)?.type === 'histogram' ? base : name
+  }
   for (const point of points) {
     const labelNames = Object.keys(point.labels).sort()
     const values = labelNames.map((label) => point.labels[label] ?? '')
@@ -41,18 +50,19 @@ export function formatMetricPoints(
       sortKey: values,
       line: `${point.name}${labelText} ${formatGoFloat(point.value)}`,
     }
-    const existing = byName.get(point.name)
-    if (existing === undefined) byName.set(point.name, [series])
+    const family = familyOf(point.name)
+    const existing = byFamily.get(family)
+    if (existing === undefined) byFamily.set(family, [series])
     else existing.push(series)
   }
 
   const lines: string[] = []
-  for (const name of [...byName.keys()].sort(compareStrings)) {
+  for (const name of [...byFamily.keys()].sort(compareStrings)) {
     const meta = info(name)
     if (meta !== undefined) lines.push(`# HELP ${name} ${escapeHelp(meta.help)}`)
     lines.push(`# TYPE ${name} ${meta?.type ?? 'untyped'}`)
-    const series = byName.get(name) ?? []
-    series.sort(compareSeries)
+    const series = byFamily.get(name) ?? []
+    if (meta?.type !== 'histogram') series.sort(compareSeries)
     for (const s of series) lines.push(s.line)
   }
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`

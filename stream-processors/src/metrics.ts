@@ -27,6 +27,10 @@ const METRICS: Record<string, MetricMetadata> = {
     type: 'counter',
     help: 'Chunks replayed from a pending intent.',
   },
+  procstream_processor_freshness_seconds: {
+    type: 'histogram',
+    help: 'Time from a sample being taken to the end of the insert that stored it.',
+  },
   procstream_processor_consumer_lag_messages: {
     type: 'gauge',
     help: 'Messages not yet committed by the group, per partition.',
@@ -58,5 +62,6 @@ export async function processorMetricsText(processor: StreamProcessor): Promise<
       labels: { partition: String(partition) },
       value: messages,
     })
+  points.push(...processor.freshness.points())
   return formatMetricPoints(points, (name) => METRICS[name])
 }

@@ -11,6 +11,7 @@ import { decodeIntent, dedupToken, encodeIntent, type ChunkIntent } from './inte
 import { appendEnvelopeRows, newRowBatch, type RowBatch } from './rows.ts'
 import { SequenceGuard } from './sequence-guard.ts'
 import { TenantHostLimit } from './tenant-limits.ts'
+import { FreshnessHistogram } from './freshness.ts'
 import type { LivePublisher } from './live-publisher.ts'
 
 export interface ProcessorOptions {
@@ -101,6 +102,8 @@ export class StreamProcessor {
   private lastRejectLog = 0
   private readonly sequences: SequenceGuard
   private readonly hostLimit: TenantHostLimit
+  /** Sample → queryable latency of every stored envelope. */
+  readonly freshness = new FreshnessHistogram()
 
   constructor(private readonly o: ProcessorOptions) {
     this.consumer = o.kafka.consumer({
@@ -206,6 +209,7 @@ export class StreamProcessor {
       const rows = await this.decodeChunk(messages.slice(i, end), topic, partition)
       const inserted = await this.insertWithRetry(rows, dedupToken(topic, partition, intent), p)
       if (!inserted) return
+      this.freshness.observe(rows.log, Date.now())
       this.o.live?.publish(rows)
       const next = (BigInt(intent.last) + 1n).toString()
       await commitWithMetadata(p, topic, partition, next, null)

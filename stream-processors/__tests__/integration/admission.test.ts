@@ -116,6 +116,9 @@ describe('processor admission', () => {
       expect(text).toContain('procstream_processor_dead_letters_total{reason="KEY_MISMATCH"} 1\n')
       expect(text).toContain('procstream_processor_duplicate_envelopes_total 3\n')
       expect(text).toContain('# TYPE procstream_processor_consumer_lag_messages gauge\n')
+      // Every stored envelope's age at insert, once.
+      expect(text).toContain('# TYPE procstream_processor_freshness_seconds histogram\n')
+      expect(text).toContain('procstream_processor_freshness_seconds_count 5\n')
       await waitFor('the lag to reach zero', async () =>
         /^procstream_processor_consumer_lag_messages\{partition="0"\} 0$/m.test(
           await processorMetricsText(processor),
