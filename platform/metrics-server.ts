@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { Logger } from './logger.ts'
 
 /** Prometheus text exposition format 0.0.4, as node_exporter serves it. */
 const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
@@ -60,5 +61,30 @@ export async function startMetricsServer(
           resolve()
         })
       }),
+  }
+}
+
+/**
+ * startMetricsServer for a component whose data path matters more than its scrape endpoint: a port
+ * that cannot be bound is logged (naming `what` and why the component goes on) and gives undefined.
+ */
+export async function serveMetricsOrLog(o: {
+  listen: { host: string; port: number } | undefined
+  render: () => string | Promise<string>
+  logger: Logger
+  /** e.g. "the agent’s own metrics": the log lines read `serving <what> on /metrics`. */
+  what: string
+  /** What still happens without the endpoint, for the error line. */
+  goesOn: string
+}): Promise<MetricsServer | undefined> {
+  if (!o.listen) return undefined
+  const { host, port } = o.listen
+  try {
+    const server = await startMetricsServer(host, port, o.render)
+    o.logger.info({ address: server.address }, `serving ${o.what} on /metrics`)
+    return server
+  } catch (err) {
+    o.logger.error({ host, port, error: String(err) }, `cannot serve ${o.what} on /metrics; ${o.goesOn}`)
+    return undefined
   }
 }

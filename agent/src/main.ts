@@ -12,10 +12,10 @@ import { KafkaSink } from './sink/kafka-sink.ts'
 import { Spool, SpoolError } from './sink/spool.ts'
 import type { NatsConnection } from 'nats'
 import { listenForControl } from './control.ts'
-import { startMetricsServer, type MetricsServer } from '../../platform/metrics-server.ts'
+import { serveMetricsOrLog } from '../../platform/metrics-server.ts'
 import { formatPrometheus } from './format/prometheus.ts'
 import { SelfMetrics } from './self-metrics.ts'
-import { defaultSchedule, FamilyScheduler, type FamilySchedule } from './schedule.ts'
+import { defaultSchedule, FamilyScheduler } from './schedule.ts'
 
 const logger = createLogger('agent')
 
@@ -94,34 +94,26 @@ function runContinuously(config: AgentConfig, id: AgentIdentity): void {
     const tsUs = sampleTimestampUs(Date.now(), scheduledMs, intervalMs)
     sink.enqueue(codec.encode(envelopeOf(origin, seq++, tsUs, intervalMs, sample)))
   }
-  const schedule = defaultSchedule(config.intervalMs)
-  for (const [family, c] of Object.entries(config.familyIntervals) as [Family, Partial<FamilySchedule>][])
-    schedule[family] = { ...schedule[family], ...c }
-  const scheduler = new FamilyScheduler(schedule, (family, intervalMs, scheduledMs) => {
-    self.timeCollection(() => {
-      collect(family, intervalMs, scheduledMs)
-    })
-  })
+  const scheduler = new FamilyScheduler(
+    defaultSchedule(config.intervalMs),
+    (family, intervalMs, scheduledMs) => {
+      self.timeCollection(() => {
+        collect(family, intervalMs, scheduledMs)
+      })
+    },
+  )
+  // The flags' per-family intervals take the same path as a live control request.
+  scheduler.apply(config.familyIntervals)
   scheduler.start()
-  let metricsServer: Promise<MetricsServer | undefined> = Promise.resolve(undefined)
-  if (config.metricsListen) {
-    const { host, port } = config.metricsListen
-    metricsServer = startMetricsServer(host, port, () =>
-      formatPrometheus([{ family: 'agent', data: self.sample() }]),
-    )
-      .then((server) => {
-        logger.info({ address: server.address }, 'serving the agent’s own metrics on /metrics')
-        return server
-      })
-      .catch((err: unknown) => {
-        // Collecting and sending matter more than this port: keep sampling without it.
-        logger.error(
-          { host, port, error: String(err) },
-          'cannot serve /metrics; the agent family still sends them',
-        )
-        return undefined
-      })
-  }
+  // Collecting and sending matter more than this port: a taken port is logged and sampling goes on.
+  const metricsServer = serveMetricsOrLog({
+    listen: config.metricsListen,
+    render: () => formatPrometheus([{ family: 'agent', data: self.sample() }]),
+    logger,
+    what: 'the agent’s own metrics',
+    goesOn: 'the agent family still sends them',
+  })
+
   // Control is optional and never holds up sampling: the connection is made (and remade) in the background.
   let nats: Promise<NatsConnection | undefined> = Promise.resolve(undefined)
   if (config.natsUrl !== undefined) {

@@ -52,11 +52,6 @@ export function resolutionFor(fromMs: number, toMs: number, points: number): Res
   return { stepMs: Math.max(MIN_STEP_MS, Math.ceil(raw / 1000) * 1000), tier: undefined }
 }
 
-/** Step from the requested number of points (see resolutionFor). */
-export function stepFor(fromMs: number, toMs: number, points: number): number {
-  return resolutionFor(fromMs, toMs, points).stepMs
-}
-
 /**
  * Bucketed values of one metric of one host. Gauges are averaged per bucket. Counters become rates:
  * each sample's increase over its predecessor (a decrease means a counter reset, so the new value is

@@ -1,5 +1,6 @@
 import { ConfigReader, type Env } from '../../platform/config.ts'
 import { readClickHouseConfig, type ClickHouseConfig } from '../../platform/clickhouse.ts'
+import { SAMPLES_TOPIC } from '../../platform/kafka.ts'
 
 export interface ProcessorConfig {
   brokers: string[]
@@ -32,7 +33,6 @@ export interface ProcessorConfig {
   dedupWindow: number
 }
 
-export const DEFAULT_TOPIC = 'procstream.samples.v1'
 export const DEFAULT_GROUP = 'procstream-processors'
 
 /** Read and validate the processor's settings; `overrides` come from the all-in-one launcher. */
@@ -44,9 +44,10 @@ export function readProcessorConfig(
   const r = new ConfigReader(env)
   const brokers = overrides.brokers ?? r.hostPorts('KAFKA_BROKERS') ?? ['127.0.0.1:9092']
   const ttl = readRetention(r)
+  const topic = r.string('KAFKA_TOPIC', SAMPLES_TOPIC)
   return r.done({
     brokers,
-    topic: r.string('KAFKA_TOPIC', DEFAULT_TOPIC),
+    topic,
     groupId: r.string('PROCESSOR_GROUP_ID', DEFAULT_GROUP),
     clickhouse: readClickHouseConfig(r, dataDir),
     maxMessagesPerInsert: r.int('PROCESSOR_MAX_MESSAGES_PER_INSERT', 5_000, { min: 1, max: 1_000_000 }),
@@ -57,10 +58,7 @@ export function readProcessorConfig(
     maxSeriesPerEnvelope: r.int('PROCESSOR_MAX_SERIES_PER_ENVELOPE', 20_000, { min: 100, max: 10_000_000 }),
     concurrentPartitions: r.int('PROCESSOR_CONCURRENT_PARTITIONS', 3, { min: 1, max: 64 }),
     metricsListen: r.listenAddress('PROCESSOR_METRICS_LISTEN', '127.0.0.1:9465'),
-    deadLetterTopic: r.string(
-      'PROCESSOR_DEAD_LETTER_TOPIC',
-      `${r.string('KAFKA_TOPIC', DEFAULT_TOPIC)}.dead-letters`,
-    ),
+    deadLetterTopic: r.string('PROCESSOR_DEAD_LETTER_TOPIC', `${topic}.dead-letters`),
     // Older than the raw retention would be deleted on arrival; a spool replaying a long outage fits.
     maxSampleAgeMs:
       r.int('PROCESSOR_MAX_SAMPLE_AGE_S', ttl.rawTtlDays * 86_400, { min: 60, max: 3650 * 86_400 }) * 1000,

@@ -1,5 +1,5 @@
 import type { ExposedPoint } from '../../platform/prometheus-text.ts'
-import type { SampleLogRow } from './rows.ts'
+import { dateTime64ToMicros, type SampleLogRow } from './rows.ts'
 
 /** Upper bounds in seconds; the brief's freshness target (p99 ≤ 2 s) falls between two of them. */
 const BUCKETS = [0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 30, 60, 300] as const
@@ -16,7 +16,7 @@ export class FreshnessHistogram {
 
   observe(log: readonly SampleLogRow[], insertedAtMs: number): void {
     for (const row of log) {
-      const age = Math.max(0, insertedAtMs / 1000 - Number(row[6]))
+      const age = Math.max(0, (insertedAtMs * 1000 - dateTime64ToMicros(row[6])) / 1e6)
       this.count++
       this.sum += age
       for (let i = 0; i < BUCKETS.length; i++)

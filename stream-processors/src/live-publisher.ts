@@ -1,5 +1,5 @@
 import type { NatsConnection } from 'nats'
-import type { RowBatch } from './rows.ts'
+import { dateTime64ToMicros, type RowBatch } from './rows.ts'
 
 /** `procstream.live.<tenant>.<host>`: one subject per host, so a chart subscribes to exactly its host. */
 export const LIVE_SUBJECT_PREFIX = 'procstream.live'
@@ -46,10 +46,4 @@ export class LivePublisher {
       this.nc.publish(liveSubject(m.tenant, m.host), this.encoder.encode(JSON.stringify(m)))
     return byHost.size
   }
-}
-
-/** The rows' DateTime64(6) literal (`secs.micros`) back to microseconds, exactly. */
-function dateTime64ToMicros(literal: string): number {
-  const [secs = '0', frac = '0'] = literal.split('.')
-  return Number(secs) * 1_000_000 + Number(frac.padEnd(6, '0'))
 }

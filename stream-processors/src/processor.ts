@@ -4,7 +4,13 @@ import type { Logger } from '../../platform/logger.ts'
 import type { EnvelopeCodec } from '../../schemas/src/codec.ts'
 import { SchemaError } from '../../schemas/src/errors.ts'
 import type { Envelope } from '../../schemas/src/families.ts'
-import { checkEnvelope, parseSampleKey, type RejectReason, type TimeBounds } from './admission.ts'
+import {
+  checkEnvelope,
+  parseSampleKey,
+  type RejectReason,
+  type Rejection,
+  type TimeBounds,
+} from './admission.ts'
 import type { ClickHouseSink } from './clickhouse-sink.ts'
 import type { DeadLetter, DeadLetterSink } from './dead-letters.ts'
 import { decodeIntent, dedupToken, encodeIntent, type ChunkIntent } from './intent.ts'
@@ -253,26 +259,26 @@ export class StreamProcessor {
       const key = parseSampleKey(m.key)
       for (const env of envelopes) {
         const source = { topic, partition, offset: m.offset }
+        const refuse = (r: Rejection): void => {
+          letters.push({ value: this.o.codec.encode(env), key: m.key, ...r, source })
+        }
         const refused = checkEnvelope(env, key, Number(m.timestamp), this.o.timeBounds)
         if (refused) {
-          letters.push({ value: this.o.codec.encode(env), key: m.key, ...refused, source })
+          refuse(refused)
           continue
         }
         if (!this.sequences.admit(env)) {
           this.stats.duplicateEnvelopes++
           continue
         }
-        // The tenant is the key's (checked equal above), never the sender's field alone.
         if (!this.hostLimit.admit(env)) {
-          letters.push({
-            value: this.o.codec.encode(env),
-            key: m.key,
+          refuse({
             reason: 'TENANT_HOST_LIMIT',
             detail: `tenant ${JSON.stringify(env.tenant)} already has ${String(this.hostLimit.maxHosts)} hosts; ${JSON.stringify(env.host_id)} is new`,
-            source,
           })
           continue
         }
+        // The tenant is the key's (checked equal above), never the sender's field alone.
         const unstored = appendEnvelopeRows(
           rows,
           env,
@@ -281,7 +287,7 @@ export class StreamProcessor {
           this.o.maxSeriesPerEnvelope,
         )
         if (unstored) {
-          letters.push({ value: this.o.codec.encode(env), key: m.key, ...unstored, source })
+          refuse(unstored)
           continue
         }
         this.stats.envelopes++

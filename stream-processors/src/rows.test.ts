@@ -1,11 +1,19 @@
 import { describe, expect, it } from 'vitest'
 import type { Envelope } from '../../schemas/src/families.ts'
-import { appendEnvelopeRows, canonicalLabels, microsToDateTime64, newRowBatch } from './rows.ts'
+import {
+  appendEnvelopeRows,
+  dateTime64ToMicros,
+  canonicalLabels,
+  microsToDateTime64,
+  newRowBatch,
+} from './rows.ts'
 
 describe('rows', () => {
   it('formats microsecond timestamps exactly', () => {
     expect(microsToDateTime64(1_795_000_000_000_001)).toBe('1795000000.000001')
     expect(microsToDateTime64(1_795_000_000_999_999)).toBe('1795000000.999999')
+    for (const us of [1_795_000_000_000_001, 1_795_000_000_999_999, 0])
+      expect(dateTime64ToMicros(microsToDateTime64(us))).toBe(us)
   })
 
   it('spells one label set one way whatever the key order', () => {

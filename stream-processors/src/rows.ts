@@ -32,6 +32,12 @@ export function microsToDateTime64(us: number): string {
   return `${secs}.${String(frac).padStart(6, '0')}`
 }
 
+/** The inverse of microsToDateTime64: a `secs.micros` literal back to microseconds, exactly. */
+export function dateTime64ToMicros(literal: string): number {
+  const [secs = '0', frac = '0'] = literal.split('.')
+  return Number(secs) * 1_000_000 + Number(frac.padEnd(6, '0'))
+}
+
 /** Labels as one canonical string: a JSON object with keys sorted, so one series has one spelling. */
 export function canonicalLabels(labels: Readonly<Record<string, string>>): string {
   const keys = Object.keys(labels)

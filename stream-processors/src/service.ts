@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client'
 import type { Kafka } from 'kafkajs'
 import type { NatsConnection } from 'nats'
 import type { Logger } from '../../platform/logger.ts'
-import { startMetricsServer, type MetricsServer } from '../../platform/metrics-server.ts'
+import { serveMetricsOrLog, type MetricsServer } from '../../platform/metrics-server.ts'
 import { migrate } from '../../schemas/clickhouse/migrate.ts'
 import { envelopeCodec } from '../../schemas/src/codec.ts'
 import { ClickHouseSink } from './clickhouse-sink.ts'
@@ -57,22 +57,16 @@ export async function startProcessor(deps: {
  * /metrics on PROCESSOR_METRICS_LISTEN. A port that is taken is logged and the processor goes on:
  * storing data matters more than the scrape endpoint.
  */
-export async function serveProcessorMetrics(
+export function serveProcessorMetrics(
   processor: StreamProcessor,
   config: ProcessorConfig,
   logger: Logger,
 ): Promise<MetricsServer | undefined> {
-  if (!config.metricsListen) return undefined
-  const { host, port } = config.metricsListen
-  try {
-    const server = await startMetricsServer(host, port, () => processorMetricsText(processor))
-    logger.info({ address: server.address }, 'serving the processor’s metrics on /metrics')
-    return server
-  } catch (err) {
-    logger.error(
-      { host, port, error: String(err) },
-      'cannot serve the processor’s /metrics; processing goes on',
-    )
-    return undefined
-  }
+  return serveMetricsOrLog({
+    listen: config.metricsListen,
+    render: () => processorMetricsText(processor),
+    logger,
+    what: 'the processor’s metrics',
+    goesOn: 'processing goes on',
+  })
 }
