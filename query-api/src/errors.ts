@@ -2,16 +2,20 @@ import { ProcstreamError } from '../../platform/errors.ts'
 
 /**
  * Every error the query API answers with: a code, the HTTP status and whether retrying can help.
+ * The auth codes are thrown as platform/auth/errors.ts AuthError and answered in the same shape.
  *
  * | code            | status | retryable | meaning                                                   |
  * | --------------- | ------ | --------- | --------------------------------------------------------- |
- * | UNAUTHENTICATED | 401    | no        | no bearer key, or a key that is not valid                 |
+ * | UNAUTHENTICATED | 401    | no        | no key, or a key that is wrong, revoked or expired        |
+ * | FORBIDDEN       | 403    | no        | the key lacks the scope (read, admin) the path needs      |
+ * | INVALID         | 400    | no        | an admin request with a bad tenant, scope or expiry       |
+ * | CONFLICT        | 409    | no        | the tenant already exists                                 |
+ * | UNKNOWN         | 404    | no        | no such tenant or key (admin API)                         |
  * | BAD_REQUEST     | 400    | no        | a parameter is missing, malformed or out of range         |
  * | NOT_FOUND       | 404    | no        | no such route or no such host for this tenant             |
  * | BACKEND         | 503    | yes       | ClickHouse (or another dependency) failed or timed out    |
  */
 export const QUERY_API_ERRORS = {
-  UNAUTHENTICATED: 401,
   BAD_REQUEST: 400,
   NOT_FOUND: 404,
   BACKEND: 503,

@@ -1,17 +1,22 @@
 import { createClient } from '@clickhouse/client'
 import { describe, expect, it } from 'vitest'
 import { createLogger } from '../../platform/logger.ts'
-import { StaticKeyResolver } from './auth.ts'
+import { memoryKeys } from '../../test/support/keys.ts'
 import { buildQueryApi } from './server.ts'
 
-const KEY = 'unit-key-0123456789abcdef'
+const { auth, keys } = await memoryKeys([
+  { tenant: 'acme', scopes: ['read'] },
+  { tenant: 'acme', scopes: ['ingest'] },
+])
+const KEY = keys[0] as string
+const INGEST_ONLY = keys[1] as string
 
 async function app(checks: { name: string; check: () => Promise<void> }[]) {
   // Routes exercised here never reach ClickHouse; the client points nowhere on purpose.
   return buildQueryApi({
     clickhouse: createClient({ url: 'http://127.0.0.1:9' }),
     database: 'db',
-    keys: new StaticKeyResolver(KEY, 'acme'),
+    keys: auth,
     readiness: checks,
     logger: createLogger('unit', { level: 'silent' }),
     maxPoints: 1000,
@@ -39,14 +44,10 @@ describe('query API server', () => {
     const basic = Buffer.from(`grafana:${KEY}`).toString('base64')
     expect(
       (await a.inject({ url: '/api/whoami', headers: { authorization: `Bearer ${KEY}` } })).json(),
-    ).toEqual({
-      tenant: 'acme',
-    })
+    ).toMatchObject({ tenant: 'acme', scopes: ['read'] })
     expect(
       (await a.inject({ url: '/api/whoami', headers: { authorization: `Basic ${basic}` } })).json(),
-    ).toEqual({
-      tenant: 'acme',
-    })
+    ).toMatchObject({ tenant: 'acme' })
     const missing = await a.inject({ url: '/api/whoami' })
     expect(missing.statusCode).toBe(401)
     expect(missing.json()).toEqual({
@@ -56,6 +57,13 @@ describe('query API server', () => {
     expect(
       (await a.inject({ url: '/api/whoami', headers: { authorization: `Bearer ${KEY}x` } })).statusCode,
     ).toBe(401)
+    // A valid key without the read scope (an agent's ingest key) reads nothing.
+    const ingestOnly = await a.inject({
+      url: '/api/hosts',
+      headers: { authorization: `Bearer ${INGEST_ONLY}` },
+    })
+    expect(ingestOnly.statusCode).toBe(403)
+    expect(ingestOnly.json()).toEqual({ error: 'this API key lacks the read scope', code: 'FORBIDDEN' })
     await a.close()
   })
 

@@ -1,16 +1,23 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Logger } from '../../platform/logger.ts'
-import type { KeyResolver } from './auth.ts'
+import type { Authenticator, KeyAuthenticator } from '../../platform/auth/authenticator.ts'
+import { AuthError } from '../../platform/auth/errors.ts'
+import type { KeyStore } from '../../platform/auth/key-store.ts'
+import type { TlsFiles } from '../../platform/tls.ts'
+import { adminRoutes } from './routes/admin.ts'
 import { QueryApiError } from './errors.ts'
 import { dashboardRoutes } from './routes/dashboard.ts'
-import { healthRoutes, type ReadinessCheck } from './routes/health.ts'
+import { healthRoutes, type ReadinessCheck } from '../../platform/health-routes.ts'
 import { seriesRoutes } from './routes/series.ts'
 
 export interface QueryApiDeps {
   clickhouse: ClickHouseClient
   database: string
-  keys: KeyResolver
+  keys: Authenticator
+  /** With both, the admin API (tenants and keys) is served too. */
+  admin?: { keys: KeyAuthenticator; store: KeyStore } | undefined
+  tls?: TlsFiles | undefined
   readiness: ReadinessCheck[]
   logger: Logger
   maxPoints: number
@@ -23,9 +30,14 @@ export async function buildQueryApi(deps: QueryApiDeps): Promise<FastifyInstance
     loggerInstance,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
-  })
+    ...(deps.tls && { https: { cert: deps.tls.cert, key: deps.tls.key } }),
+  }) as unknown as FastifyInstance
   // Every failure answers the same JSON shape, with no stack trace, whatever threw it.
   app.setErrorHandler((err, req, reply) => {
+    if (err instanceof AuthError) {
+      if (err.statusCode === 401) void reply.header('www-authenticate', 'Bearer')
+      return reply.code(err.statusCode).send({ error: err.message, code: err.code })
+    }
     if (err instanceof QueryApiError) {
       return reply.code(err.statusCode).send({ error: err.message, code: err.code })
     }
@@ -46,6 +58,7 @@ export async function buildQueryApi(deps: QueryApiDeps): Promise<FastifyInstance
   )
   healthRoutes(app, deps.readiness)
   seriesRoutes(app, deps)
+  if (deps.admin) adminRoutes(app, deps.admin)
   await dashboardRoutes(app)
   return app
 }

@@ -71,8 +71,8 @@ describe('cluster profile', () => {
 
   it('runs every statement ON CLUSTER', () => {
     // Bootstrap 2; migration 1: two tables, each local + Distributed; migration 2: local, Distributed and
-    // view per tier, two ALTERs.
-    expect(all.length).toBe(2 + 4 + 3 * ROLLUP_TIERS.length + 2)
+    // view per tier, two ALTERs; migration 3: tenants and api_keys.
+    expect(all.length).toBe(2 + 4 + 3 * ROLLUP_TIERS.length + 2 + 2)
     for (const s of all) {
       const head = s.split('\n')[0] ?? ''
       expect(head).toMatch(
@@ -83,7 +83,7 @@ describe('cluster profile', () => {
 
   it('stores rows in Replicated*MergeTree `_local` tables, one replication path per shard and table', () => {
     const engines = all.flatMap((s) => [...s.matchAll(/ENGINE = (\w*MergeTree)\b(\([^)]*\))?/g)])
-    expect(engines.length).toBe(TABLES.length + 1)
+    expect(engines.length).toBe(TABLES.length + 3)
     for (const e of engines) expect(e[1]).toMatch(/^Replicated/)
     for (const table of TABLES) {
       const local = tables.get(`${table}_local`) ?? ''
@@ -100,6 +100,11 @@ describe('cluster profile', () => {
       `ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{database}/schema_migrations', '{shard}-{replica}')`,
     )
     for (const s of all) expect(s).not.toContain('non_replicated_deduplication_window')
+    // Tenants and keys too: each node reads the whole table to authenticate, whatever its shard.
+    for (const table of ['tenants', 'api_keys'])
+      expect(tables.get(table)).toContain(
+        `ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{database}/${table}', '{shard}-{replica}', version)`,
+      )
   })
 
   it('keeps the single profile’s columns, codecs, keys, partitions and TTLs in each local table', () => {

@@ -141,6 +141,32 @@ SETTINGS ${l.dedup}`,
         `ALTER TABLE ${db}.${l.stored('metrics_raw')}${l.on} MODIFY COLUMN value Float64 CODEC(${RAW_VALUE_CODEC})`,
       ],
     },
+    {
+      version: 3,
+      description: 'tenants and API keys (hashed), read by every process to authenticate',
+      // A change is a new row with a higher version; readers use FINAL, so the latest row wins.
+      // Small tables every process reads whole: in the cluster profile each node holds a full copy.
+      statements: [
+        `CREATE TABLE IF NOT EXISTS ${db}.tenants${l.on} (
+  name String,
+  created_at DateTime64(3, 'UTC'),
+  version UInt64
+) ENGINE = ${l.everywhere('tenants')}
+ORDER BY name`,
+        `CREATE TABLE IF NOT EXISTS ${db}.api_keys${l.on} (
+  key_id String COMMENT 'the public lookup prefix of the key',
+  tenant String,
+  name String,
+  scopes Array(LowCardinality(String)),
+  hash String COMMENT 'scrypt of the whole key; the key itself is never stored',
+  created_at DateTime64(3, 'UTC'),
+  expires_at Nullable(DateTime64(3, 'UTC')),
+  revoked_at Nullable(DateTime64(3, 'UTC')),
+  version UInt64
+) ENGINE = ${l.everywhere('api_keys')}
+ORDER BY key_id`,
+      ],
+    },
   ]
 }
 
@@ -155,6 +181,8 @@ interface Layout {
   dedup: string
   /** The Distributed table that carries the logical name over the stored one (cluster only). */
   distributed: (table: string) => string[]
+  /** A ReplacingMergeTree(version) of which every node holds the whole table (small shared state). */
+  everywhere: (table: string) => string
 }
 
 /** Characters a `<remote_servers>` element name (or a `{cluster}` macro) may use; none needs quoting. */
@@ -169,6 +197,7 @@ function layout(o: DdlOptions): Layout {
       engine: (family) => family,
       dedup: `non_replicated_deduplication_window = ${o.dedupWindow}`,
       distributed: () => [],
+      everywhere: () => 'ReplacingMergeTree(version)',
     }
   }
   const cluster = clusterName(o)
@@ -183,6 +212,9 @@ function layout(o: DdlOptions): Layout {
     // Replicated tables deduplicate every insert by default (by content without a token), but only
     // over the server's default window; the processors' replays need the same window as in single.
     dedup: `replicated_deduplication_window = ${o.dedupWindow}, replicated_deduplication_window_seconds = ${CLUSTER_DEDUP_WINDOW_SECONDS}`,
+    // No {shard} in the path: every node of every shard is a replica of the same table.
+    everywhere: (table) =>
+      `ReplicatedReplacingMergeTree('/clickhouse/tables/{database}/${table}', '{shard}-{replica}', version)`,
     distributed: (table) => [
       `CREATE TABLE IF NOT EXISTS ${db}.${table}${on} AS ${db}.${stored(table)}
 ENGINE = Distributed('${cluster}', '${db}', '${stored(table)}', ${SHARDING_KEY})`,

@@ -3,6 +3,7 @@ import type { Kafka } from 'kafkajs'
 import type { NatsConnection } from 'nats'
 import type { Logger } from '../../platform/logger.ts'
 import { serveMetricsOrLog, type MetricsServer } from '../../platform/metrics-server.ts'
+import type { DdlOptions } from '../../schemas/clickhouse/ddl.ts'
 import { migrate } from '../../schemas/clickhouse/migrate.ts'
 import { envelopeCodec } from '../../schemas/src/codec.ts'
 import { ClickHouseSink } from './clickhouse-sink.ts'
@@ -13,6 +14,20 @@ import { processorMetricsText } from './metrics.ts'
 import { StreamProcessor } from './processor.ts'
 
 /** Apply the schema, then run one processor (a group member) until stopped. */
+/** The schema the processor's settings ask for (retention, deduplication, profile). */
+export function ddlOptions(config: ProcessorConfig): DdlOptions {
+  return {
+    database: config.clickhouse.database,
+    rawTtlDays: config.rawTtlDays,
+    tier10sTtlDays: config.tier10sTtlDays,
+    tier1mTtlDays: config.tier1mTtlDays,
+    tier1hTtlDays: config.tier1hTtlDays,
+    dedupWindow: config.dedupWindow,
+    profile: config.clickhouse.profile,
+    cluster: config.clickhouse.cluster,
+  }
+}
+
 export async function startProcessor(deps: {
   config: ProcessorConfig
   kafka: Kafka
@@ -22,16 +37,7 @@ export async function startProcessor(deps: {
   nats?: NatsConnection
 }): Promise<StreamProcessor> {
   const { config } = deps
-  const applied = await migrate(deps.clickhouse, {
-    database: config.clickhouse.database,
-    rawTtlDays: config.rawTtlDays,
-    tier10sTtlDays: config.tier10sTtlDays,
-    tier1mTtlDays: config.tier1mTtlDays,
-    tier1hTtlDays: config.tier1hTtlDays,
-    dedupWindow: config.dedupWindow,
-    profile: config.clickhouse.profile,
-    cluster: config.clickhouse.cluster,
-  })
+  const applied = await migrate(deps.clickhouse, ddlOptions(config))
   if (applied.length > 0) deps.logger.info({ applied }, 'ClickHouse migrations applied')
   const processor = new StreamProcessor({
     kafka: deps.kafka,

@@ -1,13 +1,14 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { authenticate, type KeyResolver } from '../auth.ts'
+import type { Authenticator } from '../../../platform/auth/authenticator.ts'
+import { principalOf } from '../auth.ts'
 import { QueryApiError } from '../errors.ts'
 import { queryHosts, querySeries, type SeriesRequest } from '../series-query.ts'
 
 export interface SeriesRouteDeps {
   clickhouse: ClickHouseClient
   database: string
-  keys: KeyResolver
+  keys: Authenticator
   maxPoints: number
 }
 
@@ -58,13 +59,17 @@ export function parseSeriesRequest(
 }
 
 export function seriesRoutes(app: FastifyInstance, deps: SeriesRouteDeps): void {
-  const tenantOf = (req: FastifyRequest): string => authenticate(req, deps.keys)
-  app.get('/api/whoami', (req) => ({ tenant: tenantOf(req) }))
+  const tenantOf = async (req: FastifyRequest): Promise<string> =>
+    (await principalOf(req, deps.keys, 'read')).tenant
+  app.get('/api/whoami', async (req) => {
+    const p = await principalOf(req, deps.keys, 'read')
+    return { tenant: p.tenant, key_id: p.keyId, scopes: p.scopes }
+  })
   app.get('/api/hosts', async (req) => ({
-    hosts: await queryHosts(deps.clickhouse, deps.database, tenantOf(req)),
+    hosts: await queryHosts(deps.clickhouse, deps.database, await tenantOf(req)),
   }))
   app.get('/api/series', async (req) => {
-    const request = parseSeriesRequest(req.query as Query, tenantOf(req), deps.maxPoints)
+    const request = parseSeriesRequest(req.query as Query, await tenantOf(req), deps.maxPoints)
     return querySeries(deps.clickhouse, deps.database, request)
   })
 }

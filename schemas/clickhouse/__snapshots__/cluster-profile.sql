@@ -156,3 +156,24 @@ GROUP BY tenant, metric, host, labels, bucket;
 ALTER TABLE procstream.metrics_raw_local ON CLUSTER 'metrics-cluster' MODIFY COLUMN ts DateTime64(6, 'UTC') CODEC(Delta, ZSTD(3));
 
 ALTER TABLE procstream.metrics_raw_local ON CLUSTER 'metrics-cluster' MODIFY COLUMN value Float64 CODEC(Delta, ZSTD(1));
+
+-- migration 3: tenants and API keys (hashed), read by every process to authenticate
+CREATE TABLE IF NOT EXISTS procstream.tenants ON CLUSTER 'metrics-cluster' (
+  name String,
+  created_at DateTime64(3, 'UTC'),
+  version UInt64
+) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{database}/tenants', '{shard}-{replica}', version)
+ORDER BY name;
+
+CREATE TABLE IF NOT EXISTS procstream.api_keys ON CLUSTER 'metrics-cluster' (
+  key_id String COMMENT 'the public lookup prefix of the key',
+  tenant String,
+  name String,
+  scopes Array(LowCardinality(String)),
+  hash String COMMENT 'scrypt of the whole key; the key itself is never stored',
+  created_at DateTime64(3, 'UTC'),
+  expires_at Nullable(DateTime64(3, 'UTC')),
+  revoked_at Nullable(DateTime64(3, 'UTC')),
+  version UInt64
+) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{database}/api_keys', '{shard}-{replica}', version)
+ORDER BY key_id;

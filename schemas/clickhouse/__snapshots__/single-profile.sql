@@ -141,3 +141,24 @@ GROUP BY tenant, metric, host, labels, bucket;
 ALTER TABLE procstream.metrics_raw MODIFY COLUMN ts DateTime64(6, 'UTC') CODEC(Delta, ZSTD(3));
 
 ALTER TABLE procstream.metrics_raw MODIFY COLUMN value Float64 CODEC(Delta, ZSTD(1));
+
+-- migration 3: tenants and API keys (hashed), read by every process to authenticate
+CREATE TABLE IF NOT EXISTS procstream.tenants (
+  name String,
+  created_at DateTime64(3, 'UTC'),
+  version UInt64
+) ENGINE = ReplacingMergeTree(version)
+ORDER BY name;
+
+CREATE TABLE IF NOT EXISTS procstream.api_keys (
+  key_id String COMMENT 'the public lookup prefix of the key',
+  tenant String,
+  name String,
+  scopes Array(LowCardinality(String)),
+  hash String COMMENT 'scrypt of the whole key; the key itself is never stored',
+  created_at DateTime64(3, 'UTC'),
+  expires_at Nullable(DateTime64(3, 'UTC')),
+  revoked_at Nullable(DateTime64(3, 'UTC')),
+  version UInt64
+) ENGINE = ReplacingMergeTree(version)
+ORDER BY key_id;

@@ -14,14 +14,15 @@ import { createClickHouse, pingClickHouse } from '../../../platform/clickhouse.t
 import { createKafka } from '../../../platform/kafka.ts'
 import { createLogger } from '../../../platform/logger.ts'
 import { ensureTopics } from '../../../deploy/local/kafka.ts'
-import { StaticKeyResolver } from '../../../query-api/src/auth.ts'
+import { memoryKeys } from '../../support/keys.ts'
 import { buildQueryApi } from '../../../query-api/src/server.ts'
 import { readProcessorConfig, type ProcessorConfig } from '../../../stream-processors/src/config.ts'
 import { startProcessor } from '../../../stream-processors/src/service.ts'
 import { killAllChildren, NodeChild } from '../../support/node-child.ts'
 import { waitFor } from '../../support/wait-for.ts'
 
-const KEY = 'it-key-0123456789abcdef'
+const { auth: readKeys, keys: readKey } = await memoryKeys([{ tenant: 'acme', scopes: ['read'] }])
+const KEY = readKey[0] as string
 const HOST = `it-host-${process.pid}`
 const logger = createLogger('it-pipeline', { level: 'warn' })
 
@@ -58,7 +59,7 @@ beforeAll(async () => {
   api = await buildQueryApi({
     clickhouse,
     database: 'pipeline',
-    keys: new StaticKeyResolver(KEY, 'acme'),
+    keys: readKeys,
     logger,
     maxPoints: 11_000,
     readiness: [{ name: 'clickhouse', check: () => pingClickHouse(clickhouse) }],

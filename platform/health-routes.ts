@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { errorMessage } from '../../../platform/errors.ts'
+import { errorMessage } from './errors.ts'
 
 /** A dependency the service needs to be useful; `check` rejects when it is not reachable. */
 export interface ReadinessCheck {

@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest'
+import { createLogger } from '../logger.ts'
+import { generateKey } from './api-key.ts'
+import { KeyAuthenticator, presentedKey } from './authenticator.ts'
+import { hashKey } from './key-hash.ts'
+import type { KeyRecord } from './key-store.ts'
+
+const logger = createLogger('auth-test', { level: 'silent' })
+
+async function record(tenant: string, scopes: KeyRecord['scopes']): Promise<{ key: string; rec: KeyRecord }> {
+  const { key, keyId } = generateKey()
+  return {
+    key,
+    rec: {
+      keyId,
+      tenant,
+      name: '',
+      scopes,
+      hash: await hashKey(key),
+      createdAt: new Date().toISOString(),
+      expiresAt: null,
+      revokedAt: null,
+    },
+  }
+}
+
+async function setup() {
+  const a = await record('acme', ['ingest', 'read'])
+  const b = await record('globex', ['read'])
+  let table = [a.rec, b.rec]
+  const auth = new KeyAuthenticator({ loadKeys: () => Promise.resolve(table) }, { refreshMs: 60_000, logger })
+  await auth.start()
+  auth.stop()
+  return {
+    auth,
+    a,
+    b,
+    setTable: (t: KeyRecord[]) => {
+      table = t
+    },
+  }
+}
+
+const refusal = (code: string, message: string): unknown => expect.objectContaining({ code, message })
+
+describe('KeyAuthenticator', () => {
+  it('gives the tenant of the key, whatever key of which tenant is presented', async () => {
+    const { auth, a, b } = await setup()
+    expect(await auth.authenticate(a.key, 'ingest')).toEqual({
+      tenant: 'acme',
+      keyId: a.rec.keyId,
+      scopes: ['ingest', 'read'],
+    })
+    expect((await auth.authenticate(b.key, 'read')).tenant).toBe('globex')
+    // Cached after the first check: still the same answer.
+    expect((await auth.authenticate(a.key, 'read')).tenant).toBe('acme')
+  })
+
+  it('refuses missing, malformed, unknown and wrong keys alike, and a key without the scope', async () => {
+    const { auth, a, b } = await setup()
+    await expect(auth.authenticate(undefined, 'read')).rejects.toEqual(
+      refusal('UNAUTHENTICATED', 'missing API key: send Authorization: Bearer <key>'),
+    )
+    const wrongSecret = `${a.key.slice(0, -4)}AAAA`
+    const unknownId = generateKey().key
+    for (const bad of ['nonsense', unknownId, wrongSecret, `${a.key}x`, 'x'.repeat(10_000)])
+      await expect(auth.authenticate(bad, 'read')).rejects.toEqual(
+        refusal('UNAUTHENTICATED', 'invalid API key'),
+      )
+    await expect(auth.authenticate(b.key, 'ingest')).rejects.toEqual(
+      refusal('FORBIDDEN', 'this API key lacks the ingest scope'),
+    )
+  })
+
+  it('takes as long for an unknown key id as for a wrong secret of a known one', async () => {
+    const { auth, a } = await setup()
+    const wrongSecret = `${a.key.slice(0, -4)}AAAA`
+    const time = async (key: string): Promise<number> => {
+      const samples: number[] = []
+      for (let i = 0; i < 5; i++) {
+        const t = performance.now()
+        await auth.authenticate(key, 'read').catch(() => undefined)
+        samples.push(performance.now() - t)
+      }
+      return samples.sort((x, y) => x - y)[2] as number
+    }
+    const unknown = await time(generateKey().key)
+    const wrong = await time(wrongSecret)
+    // Both pay one scrypt (tens of ms); neither answers from a table lookup alone.
+    expect(unknown).toBeGreaterThan(wrong / 2)
+    expect(wrong).toBeGreaterThan(unknown / 2)
+    expect(Math.min(unknown, wrong)).toBeGreaterThan(5)
+  })
+
+  it('refuses a key, even one it has verified before, once the table says revoked or expired', async () => {
+    const { auth, a, b, setTable } = await setup()
+    await auth.authenticate(a.key, 'read')
+    await auth.authenticate(b.key, 'read')
+    setTable([
+      { ...a.rec, revokedAt: new Date().toISOString() },
+      { ...b.rec, expiresAt: new Date(Date.now() - 1000).toISOString() },
+    ])
+    await auth.refresh()
+    await expect(auth.authenticate(a.key, 'read')).rejects.toEqual(
+      refusal('UNAUTHENTICATED', 'API key revoked'),
+    )
+    await expect(auth.authenticate(b.key, 'read')).rejects.toEqual(
+      refusal('UNAUTHENTICATED', 'API key expired'),
+    )
+    // Removed from the table altogether: unknown again.
+    setTable([])
+    await auth.refresh()
+    await expect(auth.authenticate(a.key, 'read')).rejects.toEqual(
+      refusal('UNAUTHENTICATED', 'invalid API key'),
+    )
+  })
+
+  it('reads the key from a bearer token or a basic-auth password', () => {
+    expect(presentedKey('Bearer psk_abcd_x')).toBe('psk_abcd_x')
+    expect(presentedKey(`Basic ${Buffer.from('grafana:psk_abcd_x').toString('base64')}`)).toBe('psk_abcd_x')
+    expect(presentedKey('Token abc')).toBeUndefined()
+    expect(presentedKey(undefined)).toBeUndefined()
+  })
+})

@@ -1,0 +1,35 @@
+import { ProcstreamError } from '../errors.ts'
+
+/**
+ * Every way authentication or key management can fail, with the HTTP status each service answers.
+ *
+ * | code            | status | meaning                                                                 |
+ * | --------------- | ------ | ----------------------------------------------------------------------- |
+ * | UNAUTHENTICATED | 401    | no key, a key that is not valid, revoked or expired                      |
+ * | FORBIDDEN       | 403    | a valid key without the scope this path needs (ingest, read or admin)    |
+ * | INVALID         | 400    | a bad tenant name, scope, expiry or key id in a key-management request   |
+ * | CONFLICT        | 409    | the tenant already exists                                                |
+ * | UNKNOWN         | 404    | no such tenant or key                                                    |
+ *
+ * None is retryable: the same request with the same key gets the same answer.
+ */
+export const AUTH_ERRORS = {
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  INVALID: 400,
+  CONFLICT: 409,
+  UNKNOWN: 404,
+} as const
+
+export type AuthErrorCode = keyof typeof AUTH_ERRORS
+
+export class AuthError extends ProcstreamError {
+  readonly component = 'auth'
+  declare readonly code: AuthErrorCode
+  readonly statusCode: number
+
+  constructor(code: AuthErrorCode, message: string) {
+    super(code, message)
+    this.statusCode = AUTH_ERRORS[code]
+  }
+}
