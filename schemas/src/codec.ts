@@ -111,22 +111,30 @@ export class EnvelopeCodec {
 
   /** Decode every single-object record in a payload; throws SchemaError naming the offset of a bad one. */
   decodeAll(payload: Uint8Array): Envelope[] {
+    return this.splitRecords(payload).map((r) => r.envelope)
+  }
+
+  /**
+   * Every record of a payload with its own bytes, and whether it was written with the current
+   * schema (so a forwarder can pass it on unchanged); throws SchemaError on the first bad record.
+   */
+  splitRecords(payload: Uint8Array): { envelope: Envelope; bytes: Buffer; current: boolean }[] {
     const buf = Buffer.isBuffer(payload)
       ? payload
       : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)
     if (buf.length === 0)
       throw new SchemaError('EMPTY_PAYLOAD', 'payload is empty: expected at least one Avro record')
-    const out: Envelope[] = []
+    const out: { envelope: Envelope; bytes: Buffer; current: boolean }[] = []
     let pos = 0
     while (pos < buf.length) {
-      const { envelope, next } = this.decodeAt(buf, pos)
-      out.push(envelope)
+      const { envelope, next, current } = this.decodeAt(buf, pos)
+      out.push({ envelope, bytes: buf.subarray(pos, next), current })
       pos = next
     }
     return out
   }
 
-  private decodeAt(buf: Buffer, pos: number): { envelope: Envelope; next: number } {
+  private decodeAt(buf: Buffer, pos: number): { envelope: Envelope; next: number; current: boolean } {
     if (buf.length - pos < HEADER_BYTES) {
       throw new SchemaError(
         'TRUNCATED',
@@ -154,7 +162,11 @@ export class EnvelopeCodec {
     }
     // avsc signals "needs more bytes" with a negative offset instead of throwing.
     if (decoded.offset < 0) throw new SchemaError('TRUNCATED', `record at byte ${pos}: body is truncated`)
-    return { envelope: fromWire(decoded.value as WireEnvelope, pos), next: decoded.offset }
+    return {
+      envelope: fromWire(decoded.value as WireEnvelope, pos),
+      next: decoded.offset,
+      current: writer.resolver === undefined,
+    }
   }
 }
 

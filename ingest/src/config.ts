@@ -1,0 +1,56 @@
+import { readClickHouseConfig, type ClickHouseConfig } from '../../platform/clickhouse.ts'
+import { ConfigReader, type Env } from '../../platform/config.ts'
+import { SAMPLES_TOPIC } from '../../platform/kafka.ts'
+import { readTlsFiles, type TlsFiles } from '../../platform/tls.ts'
+import type { RateLimits } from './rate-limit.ts'
+
+export interface IngestConfig {
+  host: string
+  port: number
+  brokers: string[]
+  topic: string
+  /** Where the API keys are read from: the installation's ClickHouse. */
+  clickhouse: ClickHouseConfig
+  /** Largest body accepted as sent (compressed or not). */
+  maxBodyBytes: number
+  /** Largest body once decompressed. */
+  maxDecodedBytes: number
+  /** Records of one host are packed into Kafka messages of at most this size. */
+  maxMessageBytes: number
+  /** Requests whose records wait for Kafka beyond this many bytes are refused with 503. */
+  maxQueuedBytes: number
+  limits: RateLimits
+  keysRefreshMs: number
+  tls: TlsFiles | undefined
+}
+
+export function readIngestConfig(
+  env: Env,
+  dataDir: string,
+  overrides: { brokers?: string[] } = {},
+): Readonly<IngestConfig> {
+  const r = new ConfigReader(env)
+  const maxBodyBytes = r.int('INGEST_MAX_BODY_BYTES', 4 * 1024 * 1024, { min: 1024, max: 256 * 1024 * 1024 })
+  return r.done({
+    host: r.string('INGEST_HOST', '127.0.0.1'),
+    port: r.port('INGEST_PORT', 8081),
+    brokers: overrides.brokers ?? r.hostPorts('KAFKA_BROKERS') ?? ['127.0.0.1:9092'],
+    topic: r.string('KAFKA_TOPIC', SAMPLES_TOPIC),
+    clickhouse: readClickHouseConfig(r, dataDir),
+    maxBodyBytes,
+    maxDecodedBytes: r.int('INGEST_MAX_DECODED_BYTES', 16 * 1024 * 1024, {
+      min: maxBodyBytes,
+      max: 1024 * 1024 * 1024,
+    }),
+    // Under the broker's default message.max.bytes (1 MB) with room for the batch headers.
+    maxMessageBytes: 900 * 1024,
+    maxQueuedBytes: r.int('INGEST_MAX_QUEUED_BYTES', 128 * 1024 * 1024, { min: 1024 * 1024 }),
+    limits: {
+      requestsPerS: r.int('INGEST_TENANT_REQUESTS_PER_S', 20_000, { min: 1 }),
+      recordsPerS: r.int('INGEST_TENANT_RECORDS_PER_S', 1_000_000, { min: 1 }),
+      burstS: r.int('INGEST_TENANT_BURST_S', 2, { min: 1, max: 3600 }),
+    },
+    keysRefreshMs: r.int('AUTH_KEYS_REFRESH_MS', 2_000, { min: 100, max: 600_000 }),
+    tls: readTlsFiles(r),
+  })
+}

@@ -1,0 +1,40 @@
+import { formatMetricPoints, type ExposedPoint, type MetricMetadata } from '../../platform/prometheus-text.ts'
+import type { KafkaWriterStats } from './kafka-writer.ts'
+
+const METRICS: Record<string, MetricMetadata> = {
+  procstream_ingest_requests_total: { type: 'counter', help: 'Ingest requests answered, by status code.' },
+  procstream_ingest_records_total: { type: 'counter', help: 'Records acknowledged by Kafka.' },
+  procstream_ingest_bytes_total: { type: 'counter', help: 'Request body bytes received, as sent.' },
+  procstream_ingest_kafka_sends_total: { type: 'counter', help: 'Produce requests acknowledged.' },
+  procstream_ingest_kafka_send_failures_total: { type: 'counter', help: 'Produce requests that failed.' },
+  procstream_ingest_kafka_send_seconds_total: { type: 'counter', help: 'Time spent waiting for acks.' },
+  procstream_ingest_queued_bytes: { type: 'gauge', help: 'Bytes of accepted requests waiting for Kafka.' },
+}
+
+/** The gateway's counters; the route updates them, /metrics renders them. */
+export class IngestMetrics {
+  private readonly byStatus = new Map<number, number>()
+  records = 0
+  bytes = 0
+
+  answered(status: number): void {
+    this.byStatus.set(status, (this.byStatus.get(status) ?? 0) + 1)
+  }
+
+  render(writer: KafkaWriterStats, queuedBytes: number): string {
+    const points: ExposedPoint[] = [
+      ...[...this.byStatus].map(([code, value]) => ({
+        name: 'procstream_ingest_requests_total',
+        labels: { code: String(code) },
+        value,
+      })),
+      { name: 'procstream_ingest_records_total', labels: {}, value: this.records },
+      { name: 'procstream_ingest_bytes_total', labels: {}, value: this.bytes },
+      { name: 'procstream_ingest_kafka_sends_total', labels: {}, value: writer.sends },
+      { name: 'procstream_ingest_kafka_send_failures_total', labels: {}, value: writer.failedSends },
+      { name: 'procstream_ingest_kafka_send_seconds_total', labels: {}, value: writer.sendSeconds },
+      { name: 'procstream_ingest_queued_bytes', labels: {}, value: queuedBytes },
+    ]
+    return formatMetricPoints(points, (name) => METRICS[name])
+  }
+}
