@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client'
 import { CLUSTER_INSERT_SETTINGS, RAW_INSERT_SETTINGS } from '../../schemas/clickhouse/ddl.ts'
 import { ProcessorError } from './errors.ts'
 import type { RowBatch } from './rows.ts'
-import type { AgentRef } from './sequence-guard.ts'
+import { agentKey, type AgentRef } from './sequence-guard.ts'
 
 /**
  * Writes one chunk of Kafka messages to ClickHouse. Every table gets the same deduplication token,
@@ -59,10 +59,10 @@ export class ClickHouseSink {
     const found = new Map<string, number>()
     if (agents.length === 0) return found
     const rs = await this.client.query({
-      query: `SELECT agent_id, max(seq) AS seq FROM ${this.database}.sample_log
+      query: `SELECT tenant, host, agent_id, max(seq) AS seq FROM ${this.database}.sample_log
               WHERE tenant IN {tenants:Array(String)} AND host IN {hosts:Array(String)}
                 AND agent_id IN {agents:Array(String)}
-              GROUP BY agent_id`,
+              GROUP BY tenant, host, agent_id`,
       query_params: {
         tenants: [...new Set(agents.map((a) => a.tenant))],
         hosts: [...new Set(agents.map((a) => a.host))],
@@ -70,8 +70,13 @@ export class ClickHouseSink {
       },
       format: 'JSONEachRow',
     })
-    for (const row of await rs.json<{ agent_id: string; seq: string | number }>())
-      found.set(row.agent_id, Number(row.seq))
+    for (const row of await rs.json<{
+      tenant: string
+      host: string
+      agent_id: string
+      seq: string | number
+    }>())
+      found.set(agentKey({ tenant: row.tenant, host: row.host, agentId: row.agent_id }), Number(row.seq))
     return found
   }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { Envelope } from '../../schemas/src/families.ts'
 import { loadEnvelope } from '../../test/support/envelopes.ts'
-import { SequenceGuard, type AgentRef } from './sequence-guard.ts'
+import { agentKey, SequenceGuard, type AgentRef } from './sequence-guard.ts'
 
 const env = (agent: string, seq: number): Envelope =>
   loadEnvelope({ tenant: 't', host_id: `h-${agent}`, agent_id: agent, seq })
@@ -12,7 +12,11 @@ describe('SequenceGuard', () => {
     const stored = new Map([['a', 4]])
     const guard = new SequenceGuard((agents) => {
       lookups.push(agents)
-      return Promise.resolve(new Map([...stored].filter(([id]) => agents.some((x) => x.agentId === id))))
+      return Promise.resolve(
+        new Map(
+          agents.filter((x) => stored.has(x.agentId)).map((x) => [agentKey(x), stored.get(x.agentId) ?? -1]),
+        ),
+      )
     })
     const first = [env('a', 3), env('a', 4), env('a', 5), env('b', 0), env('a', 5), env('b', 1)]
     await guard.prepare(first)
@@ -34,5 +38,16 @@ describe('SequenceGuard', () => {
     expect(lookups).toHaveLength(2)
     expect(guard.admit(env('a', 7))).toBe(false)
     expect(guard.admit(env('a', 10))).toBe(true)
+  })
+
+  it('keeps agents of different tenants or hosts apart even when they share an agent id', async () => {
+    const stored = new Map([[agentKey({ tenant: 'globex', host: 'web-1', agentId: 'agent-1' }), 100]])
+    const guard = new SequenceGuard(() => Promise.resolve(stored))
+    const mine = loadEnvelope({ tenant: 'acme', host_id: 'web-1', agent_id: 'agent-1', seq: 5 })
+    const theirs = loadEnvelope({ tenant: 'globex', host_id: 'web-1', agent_id: 'agent-1', seq: 5 })
+    const otherHost = loadEnvelope({ tenant: 'acme', host_id: 'web-2', agent_id: 'agent-1', seq: 5 })
+    await guard.prepare([mine, theirs, otherHost])
+    // globex stored up to 100 under this id; acme's envelopes with the same id are not repeats.
+    expect([guard.admit(mine), guard.admit(theirs), guard.admit(otherHost)]).toEqual([true, false, true])
   })
 })
