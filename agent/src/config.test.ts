@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
 import { ConfigError } from '../../platform/errors.ts'
 import { helpText, readAgentConfig } from './config.ts'
 
@@ -85,6 +88,86 @@ describe('agent config', () => {
     )
   })
 
+  describe('the ingest gateway', () => {
+    const KEY = 'psk_0123456789abcdef0123456789abcdef'
+    const dir = mkdtempSync(join(tmpdir(), 'agent-config-'))
+    const keyFile = join(dir, 'key')
+    writeFileSync(keyFile, `\n  ${KEY}\n`)
+    afterAll(() => {
+      rmSync(dir, { recursive: true, force: true })
+    })
+    /** The ConfigError's message, checked never to carry the key. */
+    function problemsOf(argv: string[], env: Record<string, string> = {}): string {
+      try {
+        readAgentConfig(argv, env)
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError)
+        const message = (err as ConfigError).message
+        expect(message).not.toContain(KEY)
+        return message
+      }
+      throw new Error('expected a ConfigError')
+    }
+
+    it('is off by default: records go to Kafka', () => {
+      expect(readAgentConfig([], {})).toMatchObject({ ingest: undefined, brokers: ['127.0.0.1:9092'] })
+    })
+
+    it('takes the URL with a key from --key, --key-file (trimmed) or their environment variables', () => {
+      const url = 'https://ingest.example.com:8443'
+      expect(readAgentConfig(['--ingest', url, '--key', KEY], {})).toMatchObject({
+        ingest: { url, key: KEY },
+      })
+      expect(readAgentConfig(['--ingest', url, '--key-file', keyFile], {})).toMatchObject({
+        ingest: { url, key: KEY },
+      })
+      expect(
+        readAgentConfig([], { AGENT_INGEST_URL: 'http://127.0.0.1:8081', AGENT_KEY_FILE: keyFile }),
+      ).toMatchObject({ ingest: { url: 'http://127.0.0.1:8081', key: KEY } })
+      expect(readAgentConfig([], { AGENT_INGEST_URL: url, AGENT_KEY: KEY })).toMatchObject({
+        ingest: { url, key: KEY },
+      })
+    })
+
+    it('needs a key, and names the flags that give one', () => {
+      expect(problemsOf(['--ingest', 'http://127.0.0.1:8081'])).toMatch(
+        /--ingest \(AGENT_INGEST_URL\) needs a key: give --key-file PATH \(AGENT_KEY_FILE\) or --key KEY/,
+      )
+      expect(problemsOf(['--ingest', 'http://gw:8081', '--key-file', join(dir, 'missing')])).toMatch(
+        /AGENT_KEY_FILE=".*missing" cannot be read \(ENOENT\)/,
+      )
+      const empty = join(dir, 'empty')
+      writeFileSync(empty, ' \n')
+      expect(problemsOf(['--ingest', 'http://gw:8081', '--key-file', empty])).toMatch(
+        /AGENT_KEY_FILE=".*empty" is empty/,
+      )
+    })
+
+    it('refuses Kafka brokers, two keys, a key alone and a bad URL, never quoting the key', () => {
+      expect(problemsOf(['--ingest', 'http://gw:8081', '--key', KEY, '--brokers', 'k1:9092'])).toMatch(
+        /--ingest \(AGENT_INGEST_URL\) and --brokers \(KAFKA_BROKERS\) are both set: choose one/,
+      )
+      expect(problemsOf(['--ingest', 'http://gw:8081', '--key', KEY], { KAFKA_BROKERS: 'k1:9092' })).toMatch(
+        /choose one/,
+      )
+      expect(problemsOf(['--ingest', 'http://gw:8081', '--key', KEY, '--key-file', keyFile])).toMatch(
+        /--key \(AGENT_KEY\) and --key-file \(AGENT_KEY_FILE\) are both set: choose one/,
+      )
+      expect(problemsOf(['--key', KEY])).toMatch(
+        /--key \/ --key-file .* are for --ingest \(AGENT_INGEST_URL\), which is not set/,
+      )
+      expect(problemsOf(['--ingest', 'ftp://gw', '--key', KEY])).toMatch(
+        /AGENT_INGEST_URL="ftp:\/\/gw" must use http: or https:/,
+      )
+      expect(problemsOf(['--ingest', 'https://agent:secret@gw', '--key', KEY])).toMatch(
+        /AGENT_INGEST_URL must not carry credentials/,
+      )
+      expect(problemsOf(['--ingest', 'http://gw:8081', '--key', `${KEY} ${KEY}`])).toMatch(
+        /the ingest key \(--key \/ AGENT_KEY\) must be printable ASCII without spaces/,
+      )
+    })
+  })
+
   it('documents every flag with its environment variable', () => {
     const help = helpText()
     for (const flag of [
@@ -103,10 +186,14 @@ describe('agent config', () => {
       '--vmstat-fields',
       '--family-intervals',
       '--metrics-listen',
+      '--ingest',
+      '--key-file',
+      '--key',
     ]) {
       expect(help).toContain(flag)
     }
-    expect(help).toContain('KAFKA_BROKERS')
+    for (const env of ['KAFKA_BROKERS', 'AGENT_INGEST_URL', 'AGENT_KEY_FILE', 'AGENT_KEY'])
+      expect(help).toContain(env)
     expect(readAgentConfig(['--help'], {})).toBe('help')
   })
 })

@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { ConfigReader, type Env } from '../../platform/config.ts'
 import { SAMPLES_TOPIC as DEFAULT_TOPIC } from '../../platform/kafka.ts'
 import { DEFAULT_VMSTAT_FIELDS } from '../../schemas/src/node-exporter.ts'
 import { FAMILIES, isFamily } from '../../schemas/src/families.ts'
 import { MAX_INTERVAL_MS, MIN_INTERVAL_MS, type ScheduleChange } from './schedule.ts'
+import { isUsableKey } from './sink/ingest-transport.ts'
 import type { FsyncPolicy } from './sink/spool.ts'
 
 export type OutputFormat = 'kafka' | 'prometheus' | 'json'
@@ -15,17 +17,19 @@ export interface AgentConfig {
   intervalMs: number
   brokers: string[]
   topic: string
+  /** Send through the ingest gateway instead of Kafka; `key` must never be logged. */
+  ingest: { url: string; key: string } | undefined
   tenant: string
   hostId: string | undefined
   rootfs: string
   natsUrl: string | undefined
   groups: string[]
-  /** Where unsent records go while Kafka is away; undefined keeps them in memory only. */
+  /** Where unsent records go while Kafka or the gateway is away; undefined keeps them in memory only. */
   spoolDir: string | undefined
   spoolMaxBytes: number
   spoolFsync: FsyncPolicy
   spoolFsyncIntervalMs: number
-  /** How long records wait to be batched into one Kafka message. */
+  /** How long records wait to be batched into one Kafka message or gateway request. */
   batchMs: number
   /** /proc/vmstat fields to keep (node_exporter's --collector.vmstat.fields). */
   vmstatFields: RegExp
@@ -40,7 +44,11 @@ const DEFAULT_METRICS_LISTEN = '127.0.0.1:9464'
 /** Every flag with its environment equivalent; `--help` prints this table. */
 const FLAGS = [
   ['--once', '', 'take one sample, print it (with --format) and exit'],
-  ['--format FMT', 'AGENT_FORMAT', 'kafka (default: send), prometheus or json (print to stdout)'],
+  [
+    '--format FMT',
+    'AGENT_FORMAT',
+    'kafka (default: send, to Kafka or --ingest), prometheus or json (print to stdout)',
+  ],
   [
     '--procfs DIR',
     'PROCFS',
@@ -52,8 +60,19 @@ const FLAGS = [
     'AGENT_FAMILY_INTERVALS',
     'per-family interval in ms or off, e.g. cpu=100,filesystem=60000,vmstat=off (defaults: filesystem and agent 10000)',
   ],
-  ['--brokers LIST', 'KAFKA_BROKERS', 'comma-separated host:port of Kafka brokers (default 127.0.0.1:9092)'],
+  [
+    '--brokers LIST',
+    'KAFKA_BROKERS',
+    'comma-separated host:port of Kafka brokers (default 127.0.0.1:9092); not with --ingest',
+  ],
   ['--topic NAME', 'KAFKA_TOPIC', `Kafka topic (default ${DEFAULT_TOPIC})`],
+  [
+    '--ingest URL',
+    'AGENT_INGEST_URL',
+    'send to the ingest gateway at URL (http or https) instead of Kafka; needs --key-file or --key',
+  ],
+  ['--key-file PATH', 'AGENT_KEY_FILE', 'file holding the ingest key (trimmed); keeps the key out of ps'],
+  ['--key KEY', 'AGENT_KEY', 'the ingest key itself (shows in ps: prefer --key-file or the env)'],
   ['--tenant NAME', 'AGENT_TENANT', 'tenant written in the envelope (default local)'],
   ['--host-id ID', 'AGENT_HOST_ID', 'host identity (default: machine-id, else hostname)'],
   [
@@ -70,7 +89,7 @@ const FLAGS = [
   [
     '--spool-dir DIR',
     'AGENT_SPOOL_DIR',
-    'keep records Kafka has not acknowledged on disk here (default: memory only, lost on exit)',
+    'keep records not yet acknowledged on disk here (default: memory only, lost on exit)',
   ],
   [
     '--spool-max-bytes N',
@@ -86,7 +105,7 @@ const FLAGS = [
   [
     '--batch-ms MS',
     'AGENT_BATCH_MS',
-    'how long samples wait to share one Kafka message, 0 to 10000 (default 1000)',
+    'how long samples wait to share one Kafka message or gateway request, 0 to 10000 (default 1000)',
   ],
   [
     '--vmstat-fields RE',
@@ -103,7 +122,7 @@ const FLAGS = [
 
 export function helpText(): string {
   const rows = FLAGS.map(([flag, env, text]) => `  ${flag.padEnd(22)} ${env.padEnd(29)} ${text}`)
-  return `procstream agent: samples /proc and sends Avro to Kafka\n\nUsage: npm run agent -- [flags]\n\n  ${'flag'.padEnd(22)} ${'env'.padEnd(29)} meaning\n${rows.join('\n')}\n`
+  return `procstream agent: samples /proc and sends Avro to Kafka or the ingest gateway\n\nUsage: npm run agent -- [flags]\n\n  ${'flag'.padEnd(22)} ${'env'.padEnd(29)} meaning\n${rows.join('\n')}\n`
 }
 
 export function readAgentConfig(argv: string[], env: Env): Readonly<AgentConfig> | 'help' {
@@ -117,6 +136,9 @@ export function readAgentConfig(argv: string[], env: Env): Readonly<AgentConfig>
       interval: { type: 'string' },
       brokers: { type: 'string' },
       topic: { type: 'string' },
+      ingest: { type: 'string' },
+      key: { type: 'string' },
+      'key-file': { type: 'string' },
       tenant: { type: 'string' },
       'host-id': { type: 'string' },
       rootfs: { type: 'string' },
@@ -142,6 +164,9 @@ export function readAgentConfig(argv: string[], env: Env): Readonly<AgentConfig>
     ...(values.interval !== undefined && { AGENT_INTERVAL_MS: values.interval }),
     ...(values.brokers !== undefined && { KAFKA_BROKERS: values.brokers }),
     ...(values.topic !== undefined && { KAFKA_TOPIC: values.topic }),
+    ...(values.ingest !== undefined && { AGENT_INGEST_URL: values.ingest }),
+    ...(values.key !== undefined && { AGENT_KEY: values.key }),
+    ...(values['key-file'] !== undefined && { AGENT_KEY_FILE: values['key-file'] }),
     ...(values.tenant !== undefined && { AGENT_TENANT: values.tenant }),
     ...(values['host-id'] !== undefined && { AGENT_HOST_ID: values['host-id'] }),
     ...(values.rootfs !== undefined && { ROOTFS: values.rootfs }),
@@ -165,13 +190,15 @@ export function readAgentConfig(argv: string[], env: Env): Readonly<AgentConfig>
     ['kafka', 'prometheus', 'json'],
     once ? 'prometheus' : 'kafka',
   )
+  const brokers = r.hostPorts('KAFKA_BROKERS')
   return r.done({
     once,
     format,
     procfs: r.string('PROCFS', '/proc'),
     intervalMs: r.int('AGENT_INTERVAL_MS', 1000, { min: 10, max: 10_000 }),
-    brokers: r.hostPorts('KAFKA_BROKERS') ?? ['127.0.0.1:9092'],
+    brokers: brokers ?? ['127.0.0.1:9092'],
     topic: r.string('KAFKA_TOPIC', DEFAULT_TOPIC),
+    ingest: readIngest(r, brokers !== undefined),
     tenant: r.string('AGENT_TENANT', 'local'),
     hostId: r.string('AGENT_HOST_ID'),
     rootfs: r.string('ROOTFS', ''),
@@ -189,6 +216,70 @@ export function readAgentConfig(argv: string[], env: Env): Readonly<AgentConfig>
     vmstatFields: r.regex('AGENT_VMSTAT_FIELDS', DEFAULT_VMSTAT_FIELDS),
     metricsListen: r.listenAddress('AGENT_METRICS_LISTEN', DEFAULT_METRICS_LISTEN),
   })
+}
+
+/**
+ * The gateway and its key. Problems name the flags and variables, never the key: ConfigError's
+ * message is printed to stderr, and from there it reaches logs.
+ */
+function readIngest(r: ConfigReader, brokersGiven: boolean): { url: string; key: string } | undefined {
+  const url = r.url('AGENT_INGEST_URL', ['http:', 'https:'])
+  const inline = r.string('AGENT_KEY')
+  const file = r.string('AGENT_KEY_FILE')
+  if (url === undefined) {
+    if (inline !== undefined || file !== undefined)
+      r.problem(
+        '--key / --key-file (AGENT_KEY / AGENT_KEY_FILE) are for --ingest (AGENT_INGEST_URL), which is not set',
+      )
+    return undefined
+  }
+  if (brokersGiven)
+    r.problem('--ingest (AGENT_INGEST_URL) and --brokers (KAFKA_BROKERS) are both set: choose one')
+  if (hasCredentials(url))
+    r.problem('AGENT_INGEST_URL must not carry credentials: give the key with --key-file or --key')
+  if (inline !== undefined && file !== undefined) {
+    r.problem('--key (AGENT_KEY) and --key-file (AGENT_KEY_FILE) are both set: choose one')
+    return undefined
+  }
+  const key = inline ?? (file === undefined ? undefined : readKeyFile(r, file))
+  if (key === undefined) {
+    if (file === undefined)
+      r.problem(
+        '--ingest (AGENT_INGEST_URL) needs a key: give --key-file PATH (AGENT_KEY_FILE) or --key KEY (AGENT_KEY)',
+      )
+    return undefined
+  }
+  if (!isUsableKey(key))
+    r.problem(
+      `the ingest key (${inline === undefined ? '--key-file / AGENT_KEY_FILE' : '--key / AGENT_KEY'}) must be printable ASCII without spaces`,
+    )
+  return { url, key }
+}
+
+function hasCredentials(url: string): boolean {
+  try {
+    const u = new URL(url)
+    return u.username !== '' || u.password !== ''
+  } catch {
+    // r.url has reported it already.
+    return false
+  }
+}
+
+function readKeyFile(r: ConfigReader, path: string): string | undefined {
+  let key: string
+  try {
+    key = readFileSync(path, 'utf8').trim()
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? String(err)
+    r.problem(`AGENT_KEY_FILE=${JSON.stringify(path)} cannot be read (${code})`)
+    return undefined
+  }
+  if (key === '') {
+    r.problem(`AGENT_KEY_FILE=${JSON.stringify(path)} is empty`)
+    return undefined
+  }
+  return key
 }
 
 /** `cpu=100,filesystem=60000,vmstat=off` → a schedule change; every bad entry is reported by name. */

@@ -1,3 +1,4 @@
+import { redactUrl } from '../../platform/config.ts'
 import { ConfigError } from '../../platform/errors.ts'
 import { createKafka, sampleKey } from '../../platform/kafka.ts'
 import { createLogger } from '../../platform/logger.ts'
@@ -8,7 +9,10 @@ import { envelopeOf, sampleTimestampUs } from './envelope.ts'
 import { formatSamples } from './format/output.ts'
 import { resolveIdentity, type AgentIdentity } from './identity.ts'
 import { Sampler } from './sampler.ts'
-import { KafkaSink } from './sink/kafka-sink.ts'
+import { IngestTransport } from './sink/ingest-transport.ts'
+import { KafkaTransport } from './sink/kafka-transport.ts'
+import { SpoolingSink } from './sink/spooling-sink.ts'
+import type { Transport } from './sink/transport.ts'
 import { Spool, SpoolError } from './sink/spool.ts'
 import type { NatsConnection } from 'nats'
 import { listenForControl } from './control.ts'
@@ -48,6 +52,21 @@ function runOnce(config: AgentConfig, id: AgentIdentity): void {
   )
 }
 
+/** Kafka messages and gateway requests alike hold at most this much before compression. */
+const MESSAGE_BYTES = 64 * 1024
+
+function openTransport(config: AgentConfig, id: AgentIdentity): Transport {
+  // The envelope keeps config.tenant either way: the gateway overwrites it with its key's tenant.
+  if (config.ingest) return new IngestTransport({ ...config.ingest, logger })
+  return new KafkaTransport({
+    kafka: createKafka(config.brokers, `procstream-agent-${id.hostId}`, logger),
+    topic: config.topic,
+    key: sampleKey(config.tenant, id.hostId),
+    logger,
+    maxMessageBytes: MESSAGE_BYTES,
+  })
+}
+
 function runContinuously(config: AgentConfig, id: AgentIdentity): void {
   const codec = envelopeCodec()
   // Opened before sampling starts: records a previous run could not send are sent before new ones.
@@ -61,19 +80,18 @@ function runContinuously(config: AgentConfig, id: AgentIdentity): void {
           fsyncIntervalMs: config.spoolFsyncIntervalMs,
         })
   if (spool) logger.info({ dir: config.spoolDir, ...spool.stats }, 'spool opened')
-  const sink = new KafkaSink({
-    kafka: createKafka(config.brokers, `procstream-agent-${id.hostId}`, logger),
-    topic: config.topic,
-    key: sampleKey(config.tenant, id.hostId),
+  const transport = openTransport(config, id)
+  const sink = new SpoolingSink({
+    transport,
     logger,
-    maxMessageBytes: 64 * 1024,
+    sendAtBytes: MESSAGE_BYTES,
     lingerMs: config.batchMs,
     maxQueueBytes: 64 * 1024 * 1024,
     ...(spool && { spool }),
   })
-  // The producer connects in the background: samples queue until the broker is reachable.
+  // The transport connects in the background: samples queue until the destination is reachable.
   const connecting = sink.start().catch((err: unknown) => {
-    logger.warn({ err: String(err) }, 'Kafka not reachable yet; samples are queued')
+    logger.warn({ err: String(err) }, `${transport.describe} not reachable yet; samples are queued`)
   })
   const sampler = new Sampler(config.procfs, problemLogger(), {
     rootfs: config.rootfs,
@@ -147,7 +165,12 @@ function runContinuously(config: AgentConfig, id: AgentIdentity): void {
       })
   }
   logger.info(
-    { hostId: id.hostId, agentId: id.agentId, intervalMs: config.intervalMs, brokers: config.brokers },
+    {
+      hostId: id.hostId,
+      agentId: id.agentId,
+      intervalMs: config.intervalMs,
+      ...(config.ingest ? { ingest: redactUrl(config.ingest.url) } : { brokers: config.brokers }),
+    },
     'agent sampling',
   )
   const stop = async (): Promise<void> => {
@@ -163,7 +186,7 @@ function runContinuously(config: AgentConfig, id: AgentIdentity): void {
     ])
     await nc?.close()
     await (await metricsServer)?.close()
-    // Connecting retries for tens of seconds while Kafka is away; unsent records are spooled anyway.
+    // Connecting to Kafka retries for tens of seconds while it is away; unsent records are spooled anyway.
     await Promise.race([connecting, new Promise((r) => setTimeout(r, 2_000))])
     await sink.stop()
     logger.info({ ...sink.stats, ...sampler.stats, missedTicks: scheduler.missedTicks() }, 'agent stopped')

@@ -11,7 +11,7 @@ import { formatPrometheus } from './format/prometheus.ts'
 import { startMetricsServer } from '../../platform/metrics-server.ts'
 import { Sampler } from './sampler.ts'
 import { SelfMetrics } from './self-metrics.ts'
-import type { KafkaSinkStats } from './sink/kafka-sink.ts'
+import type { SinkStats } from './sink/spooling-sink.ts'
 
 const LIVE_T0 = fileURLToPath(new URL('./collectors/__fixtures__/live-t0/proc/', import.meta.url))
 const dirs: string[] = []
@@ -19,7 +19,7 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true })
 })
 
-const SINK: KafkaSinkStats = {
+const SINK: SinkStats = {
   queuedRecords: 3,
   queuedBytes: 300,
   spooledRecords: 2,

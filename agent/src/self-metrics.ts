@@ -1,13 +1,13 @@
 import { memoryUsage } from 'node:process'
 import type { AgentSample } from '../../schemas/src/records.ts'
 import type { SamplerStats } from './sampler.ts'
-import type { KafkaSinkStats } from './sink/kafka-sink.ts'
+import type { SinkStats } from './sink/spooling-sink.ts'
 
 /** What the agent's health is read from; each part is optional so `--once` and tests can leave some out. */
 export interface SelfMetricsSources {
   sampler: () => SamplerStats
   ticks: () => { late: number; missed: number }
-  sink?: () => KafkaSinkStats
+  sink?: () => SinkStats
 }
 
 /**

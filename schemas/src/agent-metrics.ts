@@ -56,14 +56,14 @@ const SCALARS: readonly ScalarMetric[] = [
     'records_sent',
     'procstream_agent_records_sent_total',
     'counter',
-    'Envelopes acknowledged by Kafka.',
+    'Envelopes acknowledged by Kafka or the ingest gateway.',
   ),
   metric('messages_sent', 'procstream_agent_messages_sent_total', 'counter', 'Kafka messages acknowledged.'),
   metric(
     'bytes_sent',
     'procstream_agent_sent_bytes_total',
     'counter',
-    'Envelope bytes acknowledged by Kafka, before compression.',
+    'Envelope bytes acknowledged by Kafka or the ingest gateway, before compression.',
   ),
   metric(
     'send_errors',

@@ -4,8 +4,9 @@ import { join } from 'node:path'
 import type { Kafka, ProducerRecord } from 'kafkajs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createLogger } from '../../../platform/logger.ts'
-import { KafkaSink } from './kafka-sink.ts'
+import { KafkaTransport } from './kafka-transport.ts'
 import { Spool } from './spool.ts'
+import { SpoolingSink } from './spooling-sink.ts'
 
 /**
  * A producer whose broker answers as the test says: each send waits for the next verdict, so a
@@ -87,32 +88,56 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
 })
 
-function setup(): { sink: KafkaSink; producer: ScriptedProducer; spool: Spool; producers: () => number } {
-  const dir = mkdtempSync(join(tmpdir(), 'sink-test-'))
-  dirs.push(dir)
-  const producer = new ScriptedProducer()
-  const spool = Spool.open({ dir, maxBytes: 1 << 20, fsync: 'never' })
-  let created = 0
-  const sink = new KafkaSink({
+const silent = createLogger('test', { level: 'silent' })
+
+/** The sink over a Kafka transport whose client hands out `producer` (counted) and nothing else. */
+function kafkaSink(
+  producer: ScriptedProducer,
+  spool: Spool,
+  onProducer: () => void = () => undefined,
+  spillAfterMs?: number,
+): SpoolingSink {
+  const transport = new KafkaTransport({
     kafka: {
       producer: () => {
-        created++
+        onProducer()
         return producer
       },
     } as unknown as Kafka,
     topic: 't',
     key: 'k',
-    logger: createLogger('test', { level: 'silent' }),
+    logger: silent,
     maxMessageBytes: 10 * RECORD,
+  })
+  return new SpoolingSink({
+    transport,
+    logger: silent,
+    sendAtBytes: 10 * RECORD,
     lingerMs: 1,
     maxQueueBytes: 1 << 20,
     spool,
-    spillAfterMs: 50,
+    ...(spillAfterMs !== undefined && { spillAfterMs }),
   })
+}
+
+function setup(): { sink: SpoolingSink; producer: ScriptedProducer; spool: Spool; producers: () => number } {
+  const dir = mkdtempSync(join(tmpdir(), 'sink-test-'))
+  dirs.push(dir)
+  const producer = new ScriptedProducer()
+  const spool = Spool.open({ dir, maxBytes: 1 << 20, fsync: 'never' })
+  let created = 0
+  const sink = kafkaSink(
+    producer,
+    spool,
+    () => {
+      created++
+    },
+    50,
+  )
   return { sink, producer, spool, producers: () => created }
 }
 
-describe('KafkaSink with a spool', () => {
+describe('SpoolingSink over Kafka, with a spool', () => {
   it('spools what a failed send held and what follows, then drains spool before memory, in order', async () => {
     const { sink, producer } = setup()
     await sink.start()
@@ -216,16 +241,7 @@ describe('KafkaSink with a spool', () => {
     producer.up = true
     const spool = Spool.open({ dir, maxBytes: 1 << 20, fsync: 'never' })
     expect(spool.pendingRecords).toBe(8)
-    const sink = new KafkaSink({
-      kafka: { producer: () => producer } as unknown as Kafka,
-      topic: 't',
-      key: 'k',
-      logger: createLogger('test', { level: 'silent' }),
-      maxMessageBytes: 10 * RECORD,
-      lingerMs: 1,
-      maxQueueBytes: 1 << 20,
-      spool,
-    })
+    const sink = kafkaSink(producer, spool)
     await sink.start()
     sink.enqueue(rec(100))
     await until('everything to be sent', () => sink.stats.queuedRecords === 0)

@@ -1,15 +1,13 @@
-import { CompressionTypes, type Kafka, type Producer } from 'kafkajs'
 import type { Logger } from '../../../platform/logger.ts'
 import type { Spool } from './spool.ts'
+import { MAX_RETRY_AFTER_MS, type Transport } from './transport.ts'
 
-export interface KafkaSinkOptions {
-  kafka: Kafka
-  topic: string
-  key: string
+export interface SpoolingSinkOptions {
+  transport: Transport
   logger: Logger
-  /** Records are packed into Kafka messages of at most this many bytes (before compression). */
-  maxMessageBytes: number
-  /** How long a record may wait for companions before its message is sent. */
+  /** Memory holding this many bytes is sent at once instead of waiting out the linger. */
+  sendAtBytes: number
+  /** How long a record may wait for companions before its batch is sent. */
   lingerMs: number
   /** Bound on queued, unacknowledged bytes in memory; beyond it the oldest records are dropped and counted. */
   maxQueueBytes: number
@@ -21,7 +19,7 @@ export interface KafkaSinkOptions {
   spillAfterMs?: number
 }
 
-export interface KafkaSinkStats {
+export interface SinkStats {
   /** Unacknowledged records, in memory and in the spool. */
   queuedRecords: number
   /** Unacknowledged bytes held in memory. */
@@ -29,6 +27,7 @@ export interface KafkaSinkStats {
   spooledRecords: number
   spooledBytes: number
   sentRecords: number
+  /** Kafka messages, or HTTP requests to the ingest gateway. */
   sentMessages: number
   sentBytes: number
   sendErrors: number
@@ -46,24 +45,23 @@ interface Flight {
 
 const RETRY_MIN_MS = 250
 const RETRY_MAX_MS = 5_000
-/** At most ~1 MB per produce request keeps us under the broker's default message.max.bytes. */
+/** At most ~1 MB per request: under Kafka's default message.max.bytes, and one modest body for the gateway. */
 const MAX_REQUEST_BYTES = 1_000_000
 
 /**
- * Batches single-object-encoded records into Kafka messages (records back to back in one value) and
- * sends them in order through an idempotent producer with acks from all in-sync replicas.
+ * Batches single-object-encoded records and hands them to a transport in order, one request at a
+ * time, retrying with backoff until the transport reports them acknowledged.
  *
- * Records wait in memory while Kafka answers. With a spool, records that cannot be sent (a send failed
- * or has hung for spillAfterMs, or memory holds more than spillBytes) move to disk, and records
- * arriving while the spool is non-empty are appended to it. Order holds because every spooled record
- * is older than every record in memory: records only move from memory to the spool's end as a whole,
- * new records go to the spool only while memory is empty, and the sender drains the spool before
- * memory. A record leaves either place only once the broker has acknowledged it.
+ * Records wait in memory while the destination answers. With a spool, records that cannot be sent (a
+ * send failed or has hung for spillAfterMs, or memory holds more than spillBytes) move to disk, and
+ * records arriving while the spool is non-empty are appended to it. Order holds because every spooled
+ * record is older than every record in memory: records only move from memory to the spool's end as a
+ * whole, new records go to the spool only while memory is empty, and the sender drains the spool before
+ * memory. A record leaves either place only once the destination has acknowledged it.
  */
-export class KafkaSink {
+export class SpoolingSink {
   private readonly mem = { records: 0, bytes: 0, dropped: 0 }
   private readonly sent = { records: 0, messages: 0, bytes: 0, errors: 0 }
-  private producer: Producer
   private readonly queue: Buffer[] = []
   private head = 0
   private timer: NodeJS.Timeout | undefined
@@ -72,51 +70,22 @@ export class KafkaSink {
   private flight: Flight | undefined
   private retryDelay = RETRY_MIN_MS
   private lastFailed = false
+  /** A transport asked for no attempt before this time (e.g. HTTP 503 with Retry-After). */
+  private notBefore = 0
   /**
-   * After a failed send, the next one carries exactly the same records, so it packs into the same
-   * messages: if the broker did write the failed request (only its answer was lost), the idempotent
-   * producer's repeat has the same sequence range and the broker discards it. A batch with more
-   * messages under the same first sequence would be refused as out of order instead.
+   * After a failed send, the next one carries exactly the same records. Kafka needs this: the repeat
+   * then packs into the same messages, so if the broker did write the failed request (only its answer
+   * was lost), the idempotent producer's repeat has the same sequence range and the broker discards
+   * it; a batch with more messages under the same first sequence would be refused as out of order.
    */
   private retryRecords: number | undefined
   private stopped = false
-  private connected = false
   private lastSpoolError = 0
   private spillBlockedUntil = 0
 
-  constructor(private readonly o: KafkaSinkOptions) {
-    this.producer = this.newProducer()
-  }
+  constructor(private readonly o: SpoolingSinkOptions) {}
 
-  private newProducer(): Producer {
-    const producer = this.o.kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-    })
-    producer.on(producer.events.DISCONNECT, () => {
-      if (producer === this.producer) this.connected = false
-    })
-    return producer
-  }
-
-  /**
-   * The broker refuses this producer id's sequence for good (e.g. a repeat that could not carry the
-   * same records after the spool's cap deleted them): only a new producer id gets sends through again.
-   * Records the refused id may already have written can then be stored a second time.
-   */
-  private replaceProducer(err: unknown): void {
-    const old = this.producer
-    this.producer = this.newProducer()
-    this.connected = false
-    this.o.logger.warn(
-      { err: String(err) },
-      'Kafka refused the producer sequence; starting a new producer id',
-    )
-    void old.disconnect().catch(() => undefined)
-  }
-
-  get stats(): KafkaSinkStats {
+  get stats(): SinkStats {
     const spool = this.o.spool?.stats
     return {
       queuedRecords: this.mem.records + (spool?.records ?? 0),
@@ -131,17 +100,11 @@ export class KafkaSink {
     }
   }
 
-  /** Connect now; if the broker is not there, sends keep trying to connect and records stay queued. */
+  /** Connect now; if the destination is not there, sends keep trying to connect and records stay queued. */
   async start(): Promise<void> {
     // Records a previous run left in the spool go first.
     if (this.spoolPending() > 0) this.kick(0)
-    await this.connect()
-  }
-
-  private async connect(): Promise<void> {
-    if (this.connected) return
-    await this.producer.connect()
-    this.connected = true
+    await this.o.transport.connect()
   }
 
   enqueue(record: Buffer): void {
@@ -162,7 +125,7 @@ export class KafkaSink {
     // Records of a send in flight are never dropped: the cap may be exceeded by what arrives during one send.
     if (!this.sending)
       while (this.mem.bytes > this.o.maxQueueBytes && this.head < this.queue.length) this.dropOldest()
-    if (this.mem.bytes >= this.o.maxMessageBytes) this.kick(0)
+    if (this.mem.bytes >= this.o.sendAtBytes) this.kick(0)
     else this.kick(this.o.lingerMs)
   }
 
@@ -170,7 +133,7 @@ export class KafkaSink {
   async flush(deadlineMs = 10_000): Promise<void> {
     const until = Date.now() + deadlineMs
     while (this.stats.queuedRecords > 0 && Date.now() < until) {
-      // kafkajs can spend tens of seconds retrying inside one send; the deadline bounds the wait.
+      // A transport can spend tens of seconds inside one send (kafkajs retries); the deadline bounds the wait.
       await within(this.sending ?? this.sendNow(), until - Date.now())
       if (this.stats.queuedRecords > 0 && Date.now() < until)
         await new Promise((r) => setTimeout(r, Math.min(this.retryDelay, 200)))
@@ -180,7 +143,7 @@ export class KafkaSink {
   /**
    * Flush until the deadline; what is still unsent then goes to the spool (kept for the next start)
    * or is lost. A send still unanswered is abandoned: its records stay in the spool, so the next start
-   * sends them again even if the broker did write them (one request, at most ~1 MB, may repeat).
+   * sends them again even if the destination did store them (one request, at most ~1 MB, may repeat).
    */
   async stop(flushDeadlineMs = 10_000): Promise<void> {
     await this.flush(flushDeadlineMs)
@@ -190,7 +153,7 @@ export class KafkaSink {
     else await within(this.sending, 1_000)
     this.spill()
     this.o.spool?.close()
-    await within(this.producer.disconnect(), 2_000)
+    await within(this.o.transport.close(), 2_000)
   }
 
   private spoolPending(): number {
@@ -208,13 +171,19 @@ export class KafkaSink {
   private sendNow(): Promise<void> {
     if (this.sending) return this.sending
     if (this.head >= this.queue.length && this.spoolPending() === 0) return Promise.resolve()
+    // Also reached from flush(), which does not wait for the timer: the transport's wait holds here too.
+    const wait = this.notBefore - Date.now()
+    if (wait > 0) {
+      this.kick(wait)
+      return Promise.resolve()
+    }
     this.sending = this.sendBatch().finally(() => {
       this.sending = undefined
       this.flight = undefined
       if (this.spillTimer) clearTimeout(this.spillTimer)
       this.spillTimer = undefined
       if (this.head < this.queue.length || this.spoolPending() > 0)
-        this.kick(this.lastFailed ? this.retryDelay : 0)
+        this.kick(this.lastFailed ? Math.max(this.retryDelay, this.notBefore - Date.now()) : 0)
     })
     return this.sending
   }
@@ -239,26 +208,6 @@ export class KafkaSink {
     return { records, flight: { from: 'memory', records: records.length, bytes, end: i } }
   }
 
-  private pack(records: Buffer[]): { key: string; value: Buffer }[] {
-    const messages: { key: string; value: Buffer }[] = []
-    let i = 0
-    while (i < records.length) {
-      const parts: Buffer[] = []
-      let size = 0
-      for (; i < records.length; i++) {
-        const r = records[i] as Buffer
-        if (size > 0 && size + r.length > this.o.maxMessageBytes) break
-        parts.push(r)
-        size += r.length
-      }
-      messages.push({
-        key: this.o.key,
-        value: parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, size),
-      })
-    }
-    return messages
-  }
-
   private async sendBatch(): Promise<void> {
     let batch: { records: Buffer[]; flight: Flight }
     try {
@@ -271,24 +220,18 @@ export class KafkaSink {
     const { records, flight } = batch
     this.flight = flight
     if (flight.from === 'memory' && this.o.spool) {
-      // kafkajs retries an unreachable broker for tens of seconds inside one send: do not wait that
-      // long to get what is in memory onto disk.
+      // A send can take long to fail (kafkajs retries an unreachable broker for tens of seconds, an
+      // HTTP request may wait for its timeout): do not wait that long to get what is in memory onto disk.
       this.spillTimer = setTimeout(() => {
         this.spill()
       }, this.o.spillAfterMs ?? 2_000)
     }
-    const messages = this.pack(records)
+    let messages: number
     try {
-      await this.connect()
-      await this.producer.send({
-        topic: this.o.topic,
-        acks: -1,
-        compression: CompressionTypes.GZIP,
-        messages,
-      })
+      await this.o.transport.connect()
+      ;({ messages } = await this.o.transport.send(records))
     } catch (err) {
-      this.failed(err)
-      if (isFatalToProducerId(err)) this.replaceProducer(err)
+      this.failed(err, this.o.transport.afterFailure?.(err)?.retryAfterMs)
       this.retryRecords = flight.records
       this.flight = undefined
       // The flight may have moved to the spool meanwhile (see spill); then it is given back there.
@@ -299,7 +242,7 @@ export class KafkaSink {
     this.retryDelay = RETRY_MIN_MS
     this.lastFailed = false
     this.retryRecords = undefined
-    // Only records the broker acknowledged leave the queue or the spool.
+    // Only records the destination acknowledged leave the queue or the spool.
     if (flight.from === 'spool') {
       try {
         this.o.spool?.ack()
@@ -314,18 +257,24 @@ export class KafkaSink {
       this.compact()
     }
     this.sent.records += flight.records
-    this.sent.messages += messages.length
+    this.sent.messages += messages
     this.sent.bytes += flight.bytes
   }
 
-  private failed(err: unknown): void {
+  private failed(err: unknown, retryAfterMs?: number): void {
     this.sent.errors++
     this.lastFailed = true
-    this.o.logger.warn(
-      { err: String(err), queued: this.stats.queuedRecords, retryInMs: this.retryDelay },
-      'Kafka send failed; will retry',
-    )
     this.retryDelay = Math.min(this.retryDelay * 2, RETRY_MAX_MS)
+    const askedMs = Math.min(Math.max(retryAfterMs ?? 0, 0), MAX_RETRY_AFTER_MS)
+    this.notBefore = Date.now() + askedMs
+    this.o.logger.warn(
+      {
+        err: String(err),
+        queued: this.stats.queuedRecords,
+        retryInMs: Math.max(this.retryDelay, askedMs),
+      },
+      `${this.o.transport.describe} send failed; will retry`,
+    )
   }
 
   /**
@@ -382,22 +331,6 @@ export class KafkaSink {
 }
 
 const EMPTY = Buffer.alloc(0)
-
-const PRODUCER_ID_ERRORS = new Set([
-  'OUT_OF_ORDER_SEQUENCE_NUMBER',
-  'UNKNOWN_PRODUCER_ID',
-  'INVALID_PRODUCER_EPOCH',
-])
-
-/** kafkajs throws protocol errors with their `type`, possibly wrapped as the `cause` of a retry error. */
-function isFatalToProducerId(err: unknown): boolean {
-  for (let e = err, depth = 0; typeof e === 'object' && e !== null && depth < 4; depth++) {
-    const { type, cause } = e as { type?: unknown; cause?: unknown }
-    if (typeof type === 'string' && PRODUCER_ID_ERRORS.has(type)) return true
-    e = cause
-  }
-  return false
-}
 
 /** Waits for `p` at most `ms`; `p` keeps running and its outcome is handled where it was started. */
 async function within(p: Promise<void> | undefined, ms: number): Promise<void> {

@@ -1,0 +1,25 @@
+/** What a transport may ask of the sink after one of its sends failed. */
+export interface FailureAdvice {
+  /** Wait at least this long before the next attempt (the sink caps it at MAX_RETRY_AFTER_MS). */
+  retryAfterMs?: number
+}
+
+/** The longest wait a transport may impose: a misconfigured server must not stall the agent for hours. */
+export const MAX_RETRY_AFTER_MS = 60_000
+
+/**
+ * Where a SpoolingSink delivers records. The sink owns queueing, spooling, order and retries; a
+ * transport only turns one batch of single-object-encoded records into one acknowledged request.
+ * The sink never has two sends in flight, and after a failure it resends exactly the same records.
+ */
+export interface Transport {
+  /** Names the destination in log lines, e.g. "Kafka". */
+  readonly describe: string
+  /** Called before every send; must be cheap when already connected. */
+  connect(): Promise<void>
+  /** Resolves only once the destination has acknowledged every record; `messages` is what it cost. */
+  send(records: Buffer[]): Promise<{ messages: number }>
+  close(): Promise<void>
+  /** Called once for every failed connect or send, before the retry is scheduled. */
+  afterFailure?(err: unknown): FailureAdvice | undefined
+}
