@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine lacks to run procstream locally: Debian's nats-server (and Java 17 /
-# Maven if missing), Debian's node_exporter (the reference the agent's tests compare against), the
+# Maven if missing), Debian's node_exporter (the reference the agent's tests compare against), zstd and
+# openssl for tests, the
 # npm packages, and the Kafka broker jars from Maven Central (into .cache/).
 # Safe to run again: every step is skipped when already done.
 set -euo pipefail
@@ -11,6 +12,9 @@ command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || missin
 command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
 [ -x /usr/bin/prometheus-node-exporter ] || missing+=(prometheus-node-exporter)
+# Tests only: zstd makes the gateway's zstd bodies, openssl the certificates of the HTTPS tests.
+command -v zstd >/dev/null 2>&1 || missing+=(zstd)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]} with apt-get"
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi

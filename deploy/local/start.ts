@@ -1,11 +1,12 @@
 /**
  * `npm start`: the whole pipeline on this machine. Kafka (KRaft) and NATS run as child processes;
- * the stream processor and the query API share this process, because embedded ClickHouse (chdb)
- * binds one data directory per process; the agent runs as its own process, as it does on any host.
+ * the stream processor, the ingest gateway and the query API share this process, because embedded
+ * ClickHouse (chdb) binds one data directory per process and all three read or write it (samples,
+ * API keys); the agent runs as its own process, as it does on any host, and sends through the gateway
+ * with a key of its own that can only ingest.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
-import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { createWriteStream, mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { connect, type NatsConnection } from 'nats'
 import { pino } from 'pino'
@@ -14,12 +15,16 @@ import { ConfigReader } from '../../platform/config.ts'
 import { ConfigError, ProcstreamError } from '../../platform/errors.ts'
 import { createKafka } from '../../platform/kafka.ts'
 import { createLogger } from '../../platform/logger.ts'
-import { StaticKeyResolver } from '../../query-api/src/auth.ts'
+import { KeyAuthenticator } from '../../platform/auth/authenticator.ts'
+import { KeyStore } from '../../platform/auth/key-store.ts'
+import { readIngestConfig } from '../../ingest/src/config.ts'
+import { startIngestGateway } from '../../ingest/src/service.ts'
 import { readQueryApiConfig } from '../../query-api/src/config.ts'
 import { buildQueryApi } from '../../query-api/src/server.ts'
 import { readProcessorConfig } from '../../stream-processors/src/config.ts'
 import { serveProcessorMetrics, startProcessor } from '../../stream-processors/src/service.ts'
 import { ensureKafkaJars, ensureTopics, startKafka, type LocalKafka } from './kafka.ts'
+import { ensureLocalKey, LOCAL_TENANT } from './local-keys.ts'
 import { startNats, type LocalNats } from './nats.ts'
 
 const REPO_ROOT = resolve(import.meta.dirname, '../..')
@@ -30,16 +35,6 @@ let stopping = false
 
 function say(line: string): void {
   process.stdout.write(`${line}\n`)
-}
-
-/** The local key is made once and kept in the data folder, so a restart keeps the same key. */
-function localKey(dataDir: string, fromEnv: string | undefined): string {
-  if (fromEnv) return fromEnv
-  const file = resolve(dataDir, 'local-key')
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim()
-  const key = `psk_local_${randomBytes(24).toString('base64url')}`
-  writeFileSync(file, `${key}\n`, { mode: 0o600 })
-  return key
 }
 
 async function shutdown(code: number): Promise<void> {
@@ -86,8 +81,7 @@ async function main(): Promise<void> {
   logger = createLogger('procstream', {
     destination: pino.destination({ dest: logFile, append: true, sync: false }),
   })
-  const key = localKey(dataDir, process.env.PROCSTREAM_LOCAL_KEY)
-  const apiConfig = readQueryApiConfig(process.env, { localKey: key })
+  const apiConfig = readQueryApiConfig(process.env)
   const log = (line: string): void => {
     say(`  ${line}`)
   }
@@ -133,39 +127,85 @@ async function main(): Promise<void> {
   })
   stops.push(() => processor.stop())
 
+  const store = new KeyStore(clickhouse, processorConfig.clickhouse.database)
+  const local = await ensureLocalKey({
+    store,
+    dataDir,
+    file: 'local-key',
+    keyId: 'local',
+    scopes: ['ingest', 'read', 'admin'],
+    name: 'all-in-one local key',
+    fromEnv: process.env.PROCSTREAM_LOCAL_KEY,
+    envName: 'PROCSTREAM_LOCAL_KEY',
+  })
+  if (local.revoked)
+    say(`warning: the local key in ${local.file} is revoked; make a new one with npm run admin`)
+  // The agent holds a key that can only ingest, as an agent on another host would.
+  const agentKey = await ensureLocalKey({
+    store,
+    dataDir,
+    file: 'agent-key',
+    keyId: 'localagent',
+    scopes: ['ingest'],
+    name: 'all-in-one agent',
+  })
+  const auth = new KeyAuthenticator(store, { refreshMs: apiConfig.keysRefreshMs, logger })
+  await auth.start()
+  stops.push(() => {
+    auth.stop()
+    return Promise.resolve()
+  })
+
   const admin = kafka.admin()
   await admin.connect()
   stops.push(() => admin.disconnect())
+  const readiness = [
+    {
+      name: 'kafka',
+      check: async () => {
+        await admin.describeCluster()
+      },
+    },
+    { name: 'clickhouse', check: () => pingClickHouse(clickhouse) },
+    { name: 'nats', check: () => nc.flush() },
+  ]
+  const gateway = await startIngestGateway({
+    config: readIngestConfig(process.env, dataDir, { brokers }),
+    kafka,
+    auth,
+    logger,
+    readiness,
+  })
+  stops.push(() => gateway.stop())
+  say(`Ingest gateway: ${gateway.url}/v1/ingest`)
+
   const app = await buildQueryApi({
     clickhouse,
     database: processorConfig.clickhouse.database,
-    keys: new StaticKeyResolver(key, apiConfig.localTenant),
+    keys: auth,
+    admin: { keys: auth, store },
     logger,
     maxPoints: apiConfig.maxPoints,
-    readiness: [
-      {
-        name: 'kafka',
-        check: async () => {
-          await admin.describeCluster()
-        },
-      },
-      { name: 'clickhouse', check: () => pingClickHouse(clickhouse) },
-      { name: 'nats', check: () => nc.flush() },
-    ],
+    tls: apiConfig.tls,
+    readiness,
   })
   await app.listen({ host: apiConfig.host, port: apiConfig.port })
   stops.push(() => app.close())
 
   const agentLog = resolve(dataDir, 'agent.log')
+  // The agent sends through the gateway; a KAFKA_BROKERS meant for the core must not reach it.
+  const { KAFKA_BROKERS: _brokers, ...agentEnv } = process.env
   const agent = spawnAgent(
     {
-      ...process.env,
-      KAFKA_BROKERS: brokers.join(','),
-      KAFKA_TOPIC: processorConfig.topic,
-      AGENT_TENANT: apiConfig.localTenant,
+      ...agentEnv,
+      AGENT_INGEST_URL: gateway.url,
+      AGENT_KEY_FILE: agentKey.file,
+      AGENT_TENANT: LOCAL_TENANT,
       // Samples taken while Kafka is away wait on disk, and survive a restart of npm start.
       AGENT_SPOOL_DIR: resolve(dataDir, 'agent-spool'),
       NATS_URL: natsUrl,
+      // A self-signed gateway certificate is its own CA: the agent trusts it.
+      ...(process.env.TLS_CERT_FILE !== undefined && { NODE_EXTRA_CA_CERTS: process.env.TLS_CERT_FILE }),
     },
     agentLog,
   )
@@ -176,12 +216,14 @@ async function main(): Promise<void> {
     await exited
   })
 
-  const url = `http://${apiConfig.host}:${apiConfig.port}`
+  const url = `${apiConfig.tls ? 'https' : 'http'}://${apiConfig.host}:${String(apiConfig.port)}`
+  const key = local.key
   say('')
   say(`procstream is running (data in ${dataDir}; logs: ${logFile}, ${agentLog})`)
   say(`  dashboard:  ${url}/#key=${key}`)
   say(`  API key:    ${key}`)
   say(`  try:        curl -H 'Authorization: Bearer ${key}' ${url}/api/hosts`)
+  say(`  admin:      npm run admin -- key list   (uses ${local.file})`)
   say('Press Ctrl-C to stop.')
 }
 
