@@ -64,7 +64,10 @@ async function failure(statement: string): Promise<string> {
 function onOneNode(statement: string): string {
   return statement
     .replace(ON, '')
-    .replace(/ENGINE = Replicated(\w*MergeTree)\('[^']*', '[^']*'\)/, 'ENGINE = $1')
+    .replace(
+      /ENGINE = Replicated(\w*MergeTree)\('[^']*', '[^']*'(?:, ([^)]*))?\)/,
+      (_m, engine: string, args?: string) => `ENGINE = ${engine}${args ? `(${args})` : ''}`,
+    )
 }
 
 describe('cluster profile DDL', () => {
