@@ -1,5 +1,6 @@
 import { Kafka, logLevel, type LogEntry, type logCreator } from 'kafkajs'
 import { applyKafkajsIdleLoopFix } from './kafkajs-idle-loop-fix.ts'
+import type { KafkaSecurity } from './kafka-security.ts'
 import type { Logger } from './logger.ts'
 
 /** kafkajs logs through the component's pino logger instead of its own console format. */
@@ -15,11 +16,18 @@ function pinoLogCreator(logger: Logger): logCreator {
     }
 }
 
-export function createKafka(brokers: string[], clientId: string, logger: Logger): Kafka {
+export function createKafka(
+  brokers: string[],
+  clientId: string,
+  logger: Logger,
+  security: KafkaSecurity = {},
+): Kafka {
   applyKafkajsIdleLoopFix()
   return new Kafka({
     clientId,
     brokers,
+    ...(security.sasl && { sasl: security.sasl }),
+    ...(security.ssl && { ssl: security.ssl }),
     logLevel: logLevel.WARN,
     logCreator: pinoLogCreator(logger),
     retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 5_000 },

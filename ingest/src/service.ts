@@ -52,12 +52,15 @@ export async function startIngestGateway(o: {
   }
   const address = app.server.address()
   const port = typeof address === 'object' && address ? address.port : config.port
+  let stopped: Promise<void> | undefined
   return {
     app,
     url: `${config.tls ? 'https' : 'http'}://${config.host}:${String(port)}`,
-    stop: async () => {
-      await app.close()
-      await producer.disconnect()
-    },
+    // Idempotent: a test (or a signal handler) may stop it before its owner does.
+    stop: () =>
+      (stopped ??= (async () => {
+        await app.close()
+        await producer.disconnect()
+      })()),
   }
 }

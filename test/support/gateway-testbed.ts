@@ -39,7 +39,8 @@ export async function openGatewayTestbed(
       ...readIngestConfig({ KAFKA_TOPIC: bed.config.topic, ...env }, '/nonexistent', {
         brokers: bed.brokers,
       }),
-      port: 0,
+      // A free port unless the test asks for one (to start a gateway again where agents expect it).
+      port: env.INGEST_PORT ? Number(env.INGEST_PORT) : 0,
     }
     const gateway = await startIngestGateway({
       config,
