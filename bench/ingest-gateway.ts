@@ -44,6 +44,9 @@ export interface GatewayBenchResult {
   /** Records the gateway counted as acknowledged by Kafka, against accepted × records per request. */
   recordsAcked: number
   kafkaMessages: number
+  /** Produce requests and the mean time each waited for its acknowledgement. */
+  kafkaSends: number
+  kafkaSendMs: number
   gatewayCpuPercent: number
   loadCpuPercent: number
 }
@@ -119,7 +122,8 @@ export async function benchIngestGateway(
     ])
     const cpu = process.cpuUsage(cpu0)
     const metrics = await gateway.app.inject({ url: '/metrics' })
-    const acked = /^procstream_ingest_records_total(?:\{\})? (\d+)$/m.exec(metrics.body)
+    const metric = (name: string): number =>
+      Number(new RegExp(`^${name}(?:\\{\\})? ([0-9.e+]+)$`, 'm').exec(metrics.body)?.[1] ?? NaN)
     await gateway.stop()
     auth.stop()
     await clickhouse.close()
@@ -142,7 +146,11 @@ export async function benchIngestGateway(
       requestsPerSecond: load.accepted / load.seconds,
       valuesPerSecond: (load.accepted * load.valuesPerRequest) / load.seconds,
       latencyMs: load.latencyMs,
-      recordsAcked: Number(acked?.[1] ?? NaN),
+      recordsAcked: metric('procstream_ingest_records_total'),
+      kafkaSends: metric('procstream_ingest_kafka_sends_total'),
+      kafkaSendMs:
+        (metric('procstream_ingest_kafka_send_seconds_total') * 1000) /
+        metric('procstream_ingest_kafka_sends_total'),
       kafkaMessages: offsets.reduce((n, p) => n + Number(p.high) - Number(p.low), 0),
       // Both over the load's window (the gateway's also covers the last replies it sent).
       gatewayCpuPercent: ((cpu.user + cpu.system) / 1e6 / load.seconds) * 100,
@@ -165,9 +173,9 @@ export function gatewayMarkdown(r: GatewayBenchResult): string {
       : `MISMATCH: ${String(r.recordsAcked)} acknowledged, ${String(r.accepted * r.recordsPerRequest)} accepted`
   return [
     `ingest gateway into the broker on this machine (acks=all, ${String(r.partitions)} partitions), ${String(r.connections)} keep-alive connections from a separate load process, ${r.seconds.toFixed(0)} s; ${String(r.valuesPerRequest)} values (${String(r.recordsPerRequest)} records, ${String(r.bodyBytes)} B gzip'ed) per request`,
-    '| requests/s (202) | values/s | p50 ms | p99 ms | gateway CPU % | load CPU % | Kafka messages | refused | errors |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |',
-    `| ${Math.round(r.requestsPerSecond).toLocaleString('en')} | ${Math.round(r.valuesPerSecond).toLocaleString('en')} | ${r.latencyMs.p50.toFixed(1)} | ${r.latencyMs.p99.toFixed(1)} | ${r.gatewayCpuPercent.toFixed(0)} | ${r.loadCpuPercent.toFixed(0)} | ${r.kafkaMessages.toLocaleString('en')} | ${refused} | ${String(r.errors)} |`,
+    '| requests/s (202) | values/s | p50 ms | p99 ms | gateway CPU % | load CPU % | Kafka messages | produce requests | ms per produce | refused | errors |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |',
+    `| ${Math.round(r.requestsPerSecond).toLocaleString('en')} | ${Math.round(r.valuesPerSecond).toLocaleString('en')} | ${r.latencyMs.p50.toFixed(1)} | ${r.latencyMs.p99.toFixed(1)} | ${r.gatewayCpuPercent.toFixed(0)} | ${r.loadCpuPercent.toFixed(0)} | ${r.kafkaMessages.toLocaleString('en')} | ${r.kafkaSends.toLocaleString('en')} | ${r.kafkaSendMs.toFixed(1)} | ${refused} | ${String(r.errors)} |`,
     `audit: ${audit}`,
   ].join('\n')
 }

@@ -26,7 +26,9 @@ export function readKafkaSecurity(r: ConfigReader): KafkaSecurity {
   const passwordFile = r.string('KAFKA_SASL_PASSWORD_FILE')
   if (mechanism === undefined) {
     if (username !== undefined || inline !== undefined || passwordFile !== undefined)
-      r.problem('KAFKA_SASL_USERNAME / KAFKA_SASL_PASSWORD(_FILE) need KAFKA_SASL_MECHANISM (scram-sha-256, scram-sha-512 or plain)')
+      r.problem(
+        'KAFKA_SASL_USERNAME / KAFKA_SASL_PASSWORD(_FILE) need KAFKA_SASL_MECHANISM (scram-sha-256, scram-sha-512 or plain)',
+      )
   } else if (!(SASL_MECHANISMS as readonly string[]).includes(mechanism)) {
     r.problem(`KAFKA_SASL_MECHANISM=${mechanism} is not one of ${SASL_MECHANISMS.join(', ')}`)
   } else {
@@ -50,7 +52,8 @@ export function readKafkaSecurity(r: ConfigReader): KafkaSecurity {
   if (caFile !== undefined) {
     try {
       const ca = readFileSync(caFile, 'utf8')
-      if (!ca.includes('-----BEGIN CERTIFICATE-----')) r.problem(`KAFKA_TLS_CA_FILE=${caFile} is not a PEM certificate`)
+      if (!ca.includes('-----BEGIN CERTIFICATE-----'))
+        r.problem(`KAFKA_TLS_CA_FILE=${caFile} is not a PEM certificate`)
       security.ssl = { ca: [ca] }
     } catch (err) {
       r.problem(`KAFKA_TLS_CA_FILE=${caFile} cannot be read: ${(err as Error).message}`)
@@ -59,6 +62,8 @@ export function readKafkaSecurity(r: ConfigReader): KafkaSecurity {
     security.ssl = true
   }
   if (security.sasl?.mechanism === 'plain' && !security.ssl)
-    r.problem('KAFKA_SASL_MECHANISM=plain sends the password in clear: use it with KAFKA_TLS=true, or use scram-sha-512')
+    r.problem(
+      'KAFKA_SASL_MECHANISM=plain sends the password in clear: use it with KAFKA_TLS=true, or use scram-sha-512',
+    )
   return security
 }

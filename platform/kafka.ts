@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type LogEntry, type logCreator } from 'kafkajs'
+import { Kafka, logLevel, type LogEntry, type logCreator, type SASLOptions } from 'kafkajs'
 import { applyKafkajsIdleLoopFix } from './kafkajs-idle-loop-fix.ts'
 import type { KafkaSecurity } from './kafka-security.ts'
 import type { Logger } from './logger.ts'
@@ -26,7 +26,8 @@ export function createKafka(
   return new Kafka({
     clientId,
     brokers,
-    ...(security.sasl && { sasl: security.sasl }),
+    // kafkajs types the mechanisms as a discriminated union that a validated string cannot narrow to.
+    ...(security.sasl && { sasl: security.sasl as SASLOptions }),
     ...(security.ssl && { ssl: security.ssl }),
     logLevel: logLevel.WARN,
     logCreator: pinoLogCreator(logger),

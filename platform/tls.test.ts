@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createClient } from '@clickhouse/client'
 import type { FastifyInstance } from 'fastify'
-import type { Producer } from 'kafkajs'
+import { CompressionTypes, type Producer } from 'kafkajs'
 import { afterAll, describe, expect, it } from 'vitest'
 import { KafkaWriter } from '../ingest/src/kafka-writer.ts'
 import { buildIngestGateway } from '../ingest/src/server.ts'
@@ -102,7 +102,10 @@ describe('HTTPS', () => {
       auth,
       codec: envelopeCodec(),
       // Never reached: the request below is refused before anything is produced.
-      writer: new KafkaWriter({} as Producer, 't', { maxSendBytes: 1 << 20, maxInFlight: 1 }),
+      writer: new KafkaWriter([{} as Producer], 't', {
+        maxSendBytes: 1 << 20,
+        compression: CompressionTypes.None,
+      }),
       logger,
       readiness: [],
       limits: { requestsPerS: 10, recordsPerS: 10, burstS: 1 },

@@ -1,3 +1,4 @@
+import { CompressionTypes } from 'kafkajs'
 import { readClickHouseConfig, type ClickHouseConfig } from '../../platform/clickhouse.ts'
 import { ConfigReader, type Env } from '../../platform/config.ts'
 import { SAMPLES_TOPIC } from '../../platform/kafka.ts'
@@ -19,10 +20,16 @@ export interface IngestConfig {
   maxMessageBytes: number
   /** Requests whose records wait for Kafka beyond this many bytes are refused with 503. */
   maxQueuedBytes: number
+  /** Idempotent producers sending in parallel (each with one request in flight). */
+  kafkaProducers: number
+  kafkaCompression: CompressionTypes
   limits: RateLimits
   keysRefreshMs: number
   tls: TlsFiles | undefined
 }
+
+// kafkajs ships gzip only; snappy, lz4 and zstd need codec packages it does not bundle.
+const COMPRESSION = { gzip: CompressionTypes.GZIP, none: CompressionTypes.None } as const
 
 export function readIngestConfig(
   env: Env,
@@ -45,6 +52,8 @@ export function readIngestConfig(
     // Under the broker's default message.max.bytes (1 MB) with room for the batch headers.
     maxMessageBytes: 900 * 1024,
     maxQueuedBytes: r.int('INGEST_MAX_QUEUED_BYTES', 128 * 1024 * 1024, { min: 1024 * 1024 }),
+    kafkaProducers: r.int('INGEST_KAFKA_PRODUCERS', 4, { min: 1, max: 32 }),
+    kafkaCompression: COMPRESSION[r.oneOf('INGEST_KAFKA_COMPRESSION', ['gzip', 'none'], 'gzip')],
     limits: {
       requestsPerS: r.int('INGEST_TENANT_REQUESTS_PER_S', 20_000, { min: 1 }),
       recordsPerS: r.int('INGEST_TENANT_RECORDS_PER_S', 1_000_000, { min: 1 }),

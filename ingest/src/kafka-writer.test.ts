@@ -1,4 +1,4 @@
-import type { Producer, ProducerRecord } from 'kafkajs'
+import { CompressionTypes, type Producer, type ProducerRecord } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
 import { KafkaWriter } from './kafka-writer.ts'
 
@@ -23,9 +23,9 @@ const msg = (key: string) => [{ key, value: Buffer.from(key) }]
 describe('KafkaWriter', () => {
   it('sends a lone request at once and coalesces requests that arrive while a send is in flight', async () => {
     const producer = new HeldProducer()
-    const writer = new KafkaWriter(producer as unknown as Producer, 't', {
+    const writer = new KafkaWriter([producer as unknown as Producer], 't', {
       maxSendBytes: 1 << 20,
-      maxInFlight: 1,
+      compression: CompressionTypes.None,
     })
     const settled: string[] = []
     const first = writer.write(msg('a')).then(() => settled.push('a'))
@@ -45,9 +45,9 @@ describe('KafkaWriter', () => {
 
   it('fails every request of a failed send, and goes on with the next ones', async () => {
     const producer = new HeldProducer()
-    const writer = new KafkaWriter(producer as unknown as Producer, 't', {
+    const writer = new KafkaWriter([producer as unknown as Producer], 't', {
       maxSendBytes: 1 << 20,
-      maxInFlight: 1,
+      compression: CompressionTypes.None,
     })
     const a = writer.write(msg('a'))
     const b = writer.write(msg('b'))
@@ -65,7 +65,10 @@ describe('KafkaWriter', () => {
 
   it('keeps each produce request under maxSendBytes', () => {
     const producer = new HeldProducer()
-    const writer = new KafkaWriter(producer as unknown as Producer, 't', { maxSendBytes: 10, maxInFlight: 1 })
+    const writer = new KafkaWriter([producer as unknown as Producer], 't', {
+      maxSendBytes: 10,
+      compression: CompressionTypes.None,
+    })
     for (const k of ['k1', 'k2', 'k3', 'k4', 'k5']) void writer.write(msg(k))
     producer.sends[0]?.settle()
     return new Promise<void>((done) => {
@@ -75,5 +78,24 @@ describe('KafkaWriter', () => {
         done()
       })
     })
+  })
+
+  it('keeps one send in flight per producer, and a freed producer takes what waited meanwhile', async () => {
+    const one = new HeldProducer()
+    const two = new HeldProducer()
+    const writer = new KafkaWriter([one, two] as unknown as Producer[], 't', {
+      maxSendBytes: 1 << 20,
+      compression: CompressionTypes.None,
+    })
+    const a = writer.write(msg('a'))
+    void writer.write(msg('b'))
+    void writer.write(msg('c'))
+    void writer.write(msg('d'))
+    // Two sends at once, one per producer; c and d wait for whichever is free first.
+    expect([...one.sends, ...two.sends].map((s) => s.keys).sort()).toEqual([['a'], ['b']])
+    const first = two.sends[0]?.keys[0] === 'a' ? two : one
+    first.sends[0]?.settle()
+    await a
+    expect(first.sends.map((s) => s.keys)).toEqual([['a'], ['c', 'd']])
   })
 })

@@ -17,23 +17,31 @@ export interface KafkaWriterStats {
 }
 
 /**
- * Produces the messages of many concurrent requests together. While one produce request is in flight,
- * the messages of requests arriving meanwhile wait and then go as one send (group commit): under load
- * each produce request carries many HTTP requests' records, and a lone request still goes at once.
- * A request's promise settles with the send that carried it, so a 202 always means "acknowledged by
- * all in-sync replicas". The producer is idempotent, so kafkajs's own retries do not duplicate.
+ * Produces the messages of many concurrent requests together. While every producer has a produce
+ * request in flight, the messages of requests arriving meanwhile wait and then go as one send (group
+ * commit): under load each produce request carries many HTTP requests' records, and a lone request
+ * still goes at once. A request's promise settles with the send that carried it, so a 202 always means
+ * "acknowledged by all in-sync replicas".
+ *
+ * Each producer is idempotent, which kafkajs allows only with one request in flight, so retries inside
+ * kafkajs never duplicate; throughput comes from several producers, each with its own producer id.
+ * Sends on different producers may land in either order, which no reader depends on: one agent sends
+ * its next request only after the 202 of the last, so one host's records are never in two sends at once.
  */
 export class KafkaWriter {
   private waiting: Waiter[] = []
   private waitingBytes = 0
-  private inFlight = 0
+  private readonly idle: Producer[]
   readonly stats: KafkaWriterStats = { sends: 0, messages: 0, failedSends: 0, sendSeconds: 0 }
 
   constructor(
-    private readonly producer: Producer,
+    producers: Producer[],
     private readonly topic: string,
-    private readonly o: { maxSendBytes: number; maxInFlight: number },
-  ) {}
+    private readonly o: { maxSendBytes: number; compression: CompressionTypes },
+  ) {
+    if (producers.length === 0) throw new Error('KafkaWriter needs at least one producer')
+    this.idle = [...producers]
+  }
 
   write(messages: KafkaMessage[]): Promise<void> {
     const bytes = messages.reduce((n, m) => n + m.value.length + m.key.length, 0)
@@ -45,7 +53,7 @@ export class KafkaWriter {
   }
 
   private pump(): void {
-    while (this.inFlight < this.o.maxInFlight && this.waiting.length > 0) {
+    while (this.idle.length > 0 && this.waiting.length > 0) {
       const batch: Waiter[] = []
       let bytes = 0
       while (this.waiting.length > 0) {
@@ -56,16 +64,15 @@ export class KafkaWriter {
         this.waiting.shift()
       }
       this.waitingBytes -= bytes
-      void this.send(batch)
+      void this.send(this.idle.pop() as Producer, batch)
     }
   }
 
-  private async send(batch: Waiter[]): Promise<void> {
-    this.inFlight++
+  private async send(producer: Producer, batch: Waiter[]): Promise<void> {
     const started = performance.now()
     const messages = batch.length === 1 ? (batch[0] as Waiter).messages : batch.flatMap((w) => w.messages)
     try {
-      await this.producer.send({ topic: this.topic, acks: -1, compression: CompressionTypes.GZIP, messages })
+      await producer.send({ topic: this.topic, acks: -1, compression: this.o.compression, messages })
       this.stats.sends++
       this.stats.messages += messages.length
       for (const w of batch) w.resolve()
@@ -74,7 +81,7 @@ export class KafkaWriter {
       for (const w of batch) w.reject(err)
     } finally {
       this.stats.sendSeconds += (performance.now() - started) / 1000
-      this.inFlight--
+      this.idle.push(producer)
       this.pump()
     }
   }

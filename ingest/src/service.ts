@@ -23,14 +23,20 @@ export async function startIngestGateway(o: {
   readiness: ReadinessCheck[]
 }): Promise<RunningGateway> {
   const { config } = o
-  const producer = o.kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
+  const producers = Array.from({ length: config.kafkaProducers }, () =>
+    o.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false }),
+  )
+  const disconnect = (): Promise<unknown> => Promise.all(producers.map((p) => p.disconnect()))
+  try {
+    await Promise.all(producers.map((p) => p.connect()))
+  } catch (err) {
+    await disconnect()
+    throw err
+  }
+  const writer = new KafkaWriter(producers, config.topic, {
+    maxSendBytes: 8 * 1024 * 1024,
+    compression: config.kafkaCompression,
   })
-  await producer.connect()
-  // One send in flight: the idempotent producer needs it, and group commit makes it enough.
-  const writer = new KafkaWriter(producer, config.topic, { maxSendBytes: 8 * 1024 * 1024, maxInFlight: 1 })
   const app = buildIngestGateway({
     auth: o.auth,
     codec: envelopeCodec(),
@@ -47,7 +53,7 @@ export async function startIngestGateway(o: {
   try {
     await app.listen({ host: config.host, port: config.port })
   } catch (err) {
-    await producer.disconnect()
+    await disconnect()
     throw err
   }
   const address = app.server.address()
@@ -60,7 +66,7 @@ export async function startIngestGateway(o: {
     stop: () =>
       (stopped ??= (async () => {
         await app.close()
-        await producer.disconnect()
+        await disconnect()
       })()),
   }
 }

@@ -1,5 +1,5 @@
 import { sampleKey } from '../../platform/kafka.ts'
-import type { EnvelopeCodec } from '../../schemas/src/codec.ts'
+import { replaceTenant, type EnvelopeCodec } from '../../schemas/src/codec.ts'
 import { SchemaError } from '../../schemas/src/errors.ts'
 import { IngestError } from './errors.ts'
 
@@ -16,8 +16,8 @@ export interface TenantBatch {
 /**
  * Turns an accepted body into Kafka messages of the authenticated tenant. Every record is decoded
  * first, so one bad record refuses the whole body before anything is produced. The tenant written in
- * each envelope is replaced by the key's (a record already naming it, in the current schema, is passed
- * on byte for byte), and records are grouped per host under the `tenant/host` key the processors
+ * each envelope is replaced by the key's (in a current-schema record only the tenant's bytes change;
+ * an older writer's record is encoded again in the current schema), and records are grouped per host under the `tenant/host` key the processors
  * check envelopes against.
  */
 export function tenantBatch(
@@ -42,8 +42,11 @@ export function tenantBatch(
         'BAD_PAYLOAD',
         `record with seq ${String(r.envelope.seq)}: host_id must be 1–255 characters`,
       )
-    const bytes =
-      r.current && r.envelope.tenant === tenant ? r.bytes : codec.encode({ ...r.envelope, tenant })
+    const bytes = !r.current
+      ? codec.encode({ ...r.envelope, tenant })
+      : r.envelope.tenant === tenant
+        ? r.bytes
+        : replaceTenant(r.bytes, tenant)
     let list = byHost.get(host)
     if (!list) byHost.set(host, (list = []))
     list.push(bytes)

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { EnvelopeCodec } from './codec.ts'
+import { EnvelopeCodec, replaceTenant } from './codec.ts'
 import { SchemaError } from './errors.ts'
 import type { Envelope } from './families.ts'
 import { fingerprintBytes, rabinFingerprint64 } from './rabin.ts'
@@ -62,6 +62,23 @@ describe('EnvelopeCodec', () => {
       family: 'memory',
       data: { fields: { MemTotal: 8 * 1024 ** 3, HugePages_Total: 0 } },
     })
+  })
+
+  it('replaces the tenant in place exactly as encoding again would, whatever the lengths', () => {
+    const long = 'x'.repeat(200) // a two-byte length varint, before and after
+    for (const [from, to] of [
+      ['acme', 'globex'],
+      ['a-much-longer-claimed-tenant', 'b'],
+      ['', 'acme'],
+      [long, 'acme'],
+      ['acme', long],
+      ['ünïcode', 'acme'],
+    ] as const) {
+      const record = codec.encode({ ...loadEnvelope(7), tenant: from })
+      const replaced = replaceTenant(record, to)
+      expect(replaced.equals(codec.encode({ ...loadEnvelope(7), tenant: to }))).toBe(true)
+      expect(codec.decodeAll(replaced)).toEqual([{ ...loadEnvelope(7), tenant: to }])
+    }
   })
 
   it('names what is wrong with bad payloads', () => {
