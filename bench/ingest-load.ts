@@ -82,14 +82,22 @@ class RawConnection {
   private buffered: Buffer = Buffer.alloc(0)
   private waiting: ((status: number) => void) | undefined
   private constructor(private readonly socket: Socket) {
-    socket.on('data', (chunk: Buffer) => { this.onData(chunk); })
-    socket.on('error', () => { this.fail(); })
-    socket.on('close', () => { this.fail(); })
+    socket.on('data', (chunk: Buffer) => {
+      this.onData(chunk)
+    })
+    socket.on('error', () => {
+      this.fail()
+    })
+    socket.on('close', () => {
+      this.fail()
+    })
   }
 
   static open(url: URL): Promise<RawConnection> {
     return new Promise((resolve, reject) => {
-      const socket = connect(Number(url.port), url.hostname, () => { resolve(new RawConnection(socket)); })
+      const socket = connect(Number(url.port), url.hostname, () => {
+        resolve(new RawConnection(socket))
+      })
       socket.setNoDelay(true)
       socket.once('error', reject)
     })
