@@ -26,8 +26,9 @@ export function createKafka(
   return new Kafka({
     clientId,
     brokers,
-    // kafkajs types the mechanisms as a discriminated union that a validated string cannot narrow to.
-    ...(security.sasl && { sasl: security.sasl as SASLOptions }),
+    // A copy: kafkajs writes its authentication provider into the object it is given. The cast: it
+    // types the mechanisms as a discriminated union that a validated string cannot narrow to.
+    ...(security.sasl && { sasl: { ...security.sasl } as SASLOptions }),
     ...(security.ssl && { ssl: security.ssl }),
     logLevel: logLevel.WARN,
     logCreator: pinoLogCreator(logger),

@@ -166,6 +166,34 @@ describe('agent config', () => {
         /the ingest key \(--key \/ AGENT_KEY\) must be printable ASCII without spaces/,
       )
     })
+
+    it('reads per-tenant Kafka SCRAM credentials for direct produce, and refuses them with --ingest', () => {
+      const password = join(dir, 'kafka-password')
+      writeFileSync(password, 'tenant-secret\n')
+      const config = readAgentConfig(
+        [
+          '--brokers',
+          'k1:9092',
+          '--sasl-mechanism',
+          'scram-sha-512',
+          '--sasl-username',
+          'acme',
+          '--sasl-password-file',
+          password,
+        ],
+        {},
+      )
+      expect(config).toMatchObject({
+        kafkaSecurity: { sasl: { mechanism: 'scram-sha-512', username: 'acme', password: 'tenant-secret' } },
+      })
+      const refused = problemsOf(['--ingest', 'http://gw:8081', '--key', KEY], {
+        KAFKA_SASL_MECHANISM: 'scram-sha-512',
+        KAFKA_SASL_USERNAME: 'acme',
+        KAFKA_SASL_PASSWORD: 'tenant-secret',
+      })
+      expect(refused).toMatch(/KAFKA_SASL_\*, KAFKA_TLS\*\) are for --brokers/)
+      expect(refused).not.toContain('tenant-secret')
+    })
   })
 
   it('documents every flag with its environment variable', () => {
@@ -189,10 +217,25 @@ describe('agent config', () => {
       '--ingest',
       '--key-file',
       '--key',
+      '--sasl-mechanism',
+      '--sasl-username',
+      '--sasl-password-file',
+      '--kafka-tls',
+      '--kafka-ca-file',
     ]) {
       expect(help).toContain(flag)
     }
-    for (const env of ['KAFKA_BROKERS', 'AGENT_INGEST_URL', 'AGENT_KEY_FILE', 'AGENT_KEY'])
+    for (const env of [
+      'KAFKA_BROKERS',
+      'AGENT_INGEST_URL',
+      'AGENT_KEY_FILE',
+      'AGENT_KEY',
+      'KAFKA_SASL_MECHANISM',
+      'KAFKA_SASL_USERNAME',
+      'KAFKA_SASL_PASSWORD_FILE',
+      'KAFKA_SASL_PASSWORD',
+      'KAFKA_TLS_CA_FILE',
+    ])
       expect(help).toContain(env)
     expect(readAgentConfig(['--help'], {})).toBe('help')
   })

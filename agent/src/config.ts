@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
+import { readKafkaSecurity, type KafkaSecurity } from '../../platform/kafka-security.ts'
 import { ConfigReader, type Env } from '../../platform/config.ts'
 import { SAMPLES_TOPIC as DEFAULT_TOPIC } from '../../platform/kafka.ts'
 import { DEFAULT_VMSTAT_FIELDS } from '../../schemas/src/node-exporter.ts'
@@ -16,6 +17,8 @@ export interface AgentConfig {
   procfs: string
   intervalMs: number
   brokers: string[]
+  /** Credentials for producing to Kafka directly; never logged. */
+  kafkaSecurity: KafkaSecurity
   topic: string
   /** Send through the ingest gateway instead of Kafka; `key` must never be logged. */
   ingest: { url: string; key: string } | undefined
@@ -66,6 +69,16 @@ const FLAGS = [
     'comma-separated host:port of Kafka brokers (default 127.0.0.1:9092); not with --ingest',
   ],
   ['--topic NAME', 'KAFKA_TOPIC', `Kafka topic (default ${DEFAULT_TOPIC})`],
+  [
+    '--sasl-mechanism M',
+    'KAFKA_SASL_MECHANISM',
+    "Kafka SASL: scram-sha-512, scram-sha-256 or plain (plain only with TLS); the tenant's own credentials",
+  ],
+  ['--sasl-username NAME', 'KAFKA_SASL_USERNAME', 'Kafka SASL user name'],
+  ['--sasl-password-file F', 'KAFKA_SASL_PASSWORD_FILE', 'file holding the Kafka SASL password (trimmed)'],
+  ['', 'KAFKA_SASL_PASSWORD', 'the Kafka SASL password itself (no flag: it would show in ps)'],
+  ['--kafka-tls', 'KAFKA_TLS', 'connect to the brokers over TLS (system CAs)'],
+  ['--kafka-ca-file F', 'KAFKA_TLS_CA_FILE', 'TLS to the brokers, trusting this PEM CA certificate'],
   [
     '--ingest URL',
     'AGENT_INGEST_URL',
@@ -136,6 +149,11 @@ export function readAgentConfig(argv: string[], env: Env): Readonly<AgentConfig>
       interval: { type: 'string' },
       brokers: { type: 'string' },
       topic: { type: 'string' },
+      'sasl-mechanism': { type: 'string' },
+      'sasl-username': { type: 'string' },
+      'sasl-password-file': { type: 'string' },
+      'kafka-tls': { type: 'boolean' },
+      'kafka-ca-file': { type: 'string' },
       ingest: { type: 'string' },
       key: { type: 'string' },
       'key-file': { type: 'string' },
@@ -164,6 +182,13 @@ export function readAgentConfig(argv: string[], env: Env): Readonly<AgentConfig>
     ...(values.interval !== undefined && { AGENT_INTERVAL_MS: values.interval }),
     ...(values.brokers !== undefined && { KAFKA_BROKERS: values.brokers }),
     ...(values.topic !== undefined && { KAFKA_TOPIC: values.topic }),
+    ...(values['sasl-mechanism'] !== undefined && { KAFKA_SASL_MECHANISM: values['sasl-mechanism'] }),
+    ...(values['sasl-username'] !== undefined && { KAFKA_SASL_USERNAME: values['sasl-username'] }),
+    ...(values['sasl-password-file'] !== undefined && {
+      KAFKA_SASL_PASSWORD_FILE: values['sasl-password-file'],
+    }),
+    ...(values['kafka-tls'] !== undefined && { KAFKA_TLS: String(values['kafka-tls']) }),
+    ...(values['kafka-ca-file'] !== undefined && { KAFKA_TLS_CA_FILE: values['kafka-ca-file'] }),
     ...(values.ingest !== undefined && { AGENT_INGEST_URL: values.ingest }),
     ...(values.key !== undefined && { AGENT_KEY: values.key }),
     ...(values['key-file'] !== undefined && { AGENT_KEY_FILE: values['key-file'] }),
@@ -191,14 +216,21 @@ export function readAgentConfig(argv: string[], env: Env): Readonly<AgentConfig>
     once ? 'prometheus' : 'kafka',
   )
   const brokers = r.hostPorts('KAFKA_BROKERS')
+  const kafkaSecurity = readKafkaSecurity(r)
+  const ingest = readIngest(r, brokers !== undefined)
+  if (ingest && (kafkaSecurity.sasl || kafkaSecurity.ssl))
+    r.problem(
+      'Kafka SASL/TLS settings (KAFKA_SASL_*, KAFKA_TLS*) are for --brokers; with --ingest the key authenticates',
+    )
   return r.done({
     once,
     format,
     procfs: r.string('PROCFS', '/proc'),
     intervalMs: r.int('AGENT_INTERVAL_MS', 1000, { min: 10, max: 10_000 }),
     brokers: brokers ?? ['127.0.0.1:9092'],
+    kafkaSecurity,
     topic: r.string('KAFKA_TOPIC', DEFAULT_TOPIC),
-    ingest: readIngest(r, brokers !== undefined),
+    ingest,
     tenant: r.string('AGENT_TENANT', 'local'),
     hostId: r.string('AGENT_HOST_ID'),
     rootfs: r.string('ROOTFS', ''),

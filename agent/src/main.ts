@@ -59,7 +59,7 @@ function openTransport(config: AgentConfig, id: AgentIdentity): Transport {
   // The envelope keeps config.tenant either way: the gateway overwrites it with its key's tenant.
   if (config.ingest) return new IngestTransport({ ...config.ingest, logger })
   return new KafkaTransport({
-    kafka: createKafka(config.brokers, `procstream-agent-${id.hostId}`, logger),
+    kafka: createKafka(config.brokers, `procstream-agent-${id.hostId}`, logger, config.kafkaSecurity),
     topic: config.topic,
     key: sampleKey(config.tenant, id.hostId),
     logger,

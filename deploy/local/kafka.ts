@@ -1,19 +1,34 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { Kafka, logLevel } from 'kafkajs'
+import { Kafka, logLevel, type SASLOptions } from 'kafkajs'
 import { ServiceError, errorMessage } from '../../platform/errors.ts'
+import type { KafkaSecurity } from '../../platform/kafka-security.ts'
 import { assertPortFree } from './ports.ts'
 import { KAFKA_LOG4J2_CONFIG, ensureKafkaJars, kafkaVersion } from './kafka-jars.ts'
-import { ManagedProcess, describeExit, logExcerpt, probeCommand, startUntilReady } from './service-process.ts'
+import {
+  ManagedProcess,
+  describeExit,
+  logExcerpt,
+  probeCommand,
+  startUntilReady,
+  type ExitInfo,
+} from './service-process.ts'
 
 export { ensureKafkaJars, kafkaVersion } from './kafka-jars.ts'
+
+export interface ScramUser {
+  username: string
+  password: string
+}
 
 export interface LocalKafka {
   brokers: string[]
   logFile: string
   pid: number
+  /** What a client needs to connect as the admin super user ({} for a plaintext broker). */
+  security: KafkaSecurity
   stop(): Promise<void>
 }
 
@@ -29,14 +44,24 @@ export interface StartKafkaOptions {
   cacheDir?: string
   heapMb?: number
   readyTimeoutMs?: number
+  /**
+   * SASL/SCRAM on the client listener, ACLs enforced (StandardAuthorizer, deny when no ACL matches);
+   * `admin` is a super user. The credentials are stored when the data dir is formatted, so on an
+   * existing data dir these users are the ones it was first started with.
+   */
+  scram?: { admin: ScramUser; users?: ScramUser[] }
 }
 
 const HOST = '127.0.0.1'
 
-function quiet(brokers: string[], clientId: string): Kafka {
+function quiet(brokers: string[], clientId: string, security: KafkaSecurity = {}): Kafka {
   return new Kafka({
     clientId,
     brokers,
+    // A copy, because kafkajs writes its authenticationProvider into the object it is given. The cast:
+    // kafkajs types the mechanisms as a discriminated union that a validated string cannot narrow to.
+    ...(security.sasl && { sasl: { ...security.sasl } as SASLOptions }),
+    ...(security.ssl && { ssl: security.ssl }),
     logLevel: logLevel.NOTHING,
     connectionTimeout: 2_000,
     requestTimeout: 10_000,
@@ -80,6 +105,44 @@ async function clusterId(dataDir: string): Promise<string> {
   return id
 }
 
+/*
+ * Names and passwords travel through four parsers: the storage tool's --add-scram value (split on
+ * ',', a leading and trailing '"' stripped), a JAAS quoted string ('"' and '\' are special),
+ * server.properties (read as ISO-8859-1, whitespace trimmed, '\' an escape) and super.users
+ * (';'-separated). Printable ASCII without those characters survives all four unchanged.
+ */
+const SCRAM_SAFE = /^[\x21-\x7e]+$/
+const SCRAM_UNSAFE = /[,"\\;]/
+
+function checkScramUsers(users: readonly ScramUser[]): void {
+  const seen = new Set<string>()
+  for (const u of users) {
+    if (!SCRAM_SAFE.test(u.username) || SCRAM_UNSAFE.test(u.username))
+      throw new ServiceError(
+        'KAFKA_SCRAM_INVALID',
+        `SCRAM user name ${JSON.stringify(u.username)} must be printable ASCII without spaces, ',', '"', '\\' or ';'`,
+      )
+    // The message names the user, never the password.
+    if (!SCRAM_SAFE.test(u.password) || SCRAM_UNSAFE.test(u.password))
+      throw new ServiceError(
+        'KAFKA_SCRAM_INVALID',
+        `the SCRAM password of ${u.username} must be printable ASCII without spaces, ',', '"', '\\' or ';'`,
+      )
+    if (seen.has(u.username))
+      throw new ServiceError('KAFKA_SCRAM_INVALID', `SCRAM user ${u.username} is listed twice`)
+    seen.add(u.username)
+  }
+}
+
+function scramLogin(user: ScramUser): string {
+  return `org.apache.kafka.common.security.scram.ScramLoginModule required username="${user.username}" password="${user.password}";`
+}
+
+/** One argument as a line of a java launcher @argfile, quoted because '#' outside quotes starts a comment. */
+function argfileLine(arg: string): string {
+  return `"${arg.replace(/[\\"]/g, (c) => `\\${c}`)}"`
+}
+
 function brokerProperties(o: {
   port: number
   controllerPort: number
@@ -87,18 +150,20 @@ function brokerProperties(o: {
   partitions: number
   retentionHours: number
   kafkaMajor: number
+  scramAdmin?: ScramUser
 }): string {
+  const client = o.scramAdmin === undefined ? 'PLAINTEXT' : 'SASL_PLAINTEXT'
   const props: Record<string, string | number> = {
     'process.roles': 'broker,controller',
     'node.id': 1,
     // A static voter set (not --standalone's dynamic quorum) keeps the controller port out of the
     // stored metadata, so a restart on different ports still finds its data.
     'controller.quorum.voters': `1@${HOST}:${o.controllerPort}`,
-    listeners: `PLAINTEXT://${HOST}:${o.port},CONTROLLER://${HOST}:${o.controllerPort}`,
-    'advertised.listeners': `PLAINTEXT://${HOST}:${o.port}`,
+    listeners: `${client}://${HOST}:${o.port},CONTROLLER://${HOST}:${o.controllerPort}`,
+    'advertised.listeners': `${client}://${HOST}:${o.port}`,
     'controller.listener.names': 'CONTROLLER',
-    'inter.broker.listener.name': 'PLAINTEXT',
-    'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    'inter.broker.listener.name': client,
+    'listener.security.protocol.map': `CONTROLLER:PLAINTEXT,${client}:${client}`,
     'log.dirs': o.logDir,
     'num.partitions': o.partitions,
     'default.replication.factor': 1,
@@ -116,6 +181,22 @@ function brokerProperties(o: {
   if (o.kafkaMajor >= 4) {
     props['share.coordinator.state.topic.replication.factor'] = 1
     props['share.coordinator.state.topic.min.isr'] = 1
+  }
+  if (o.scramAdmin !== undefined) {
+    Object.assign(props, {
+      'sasl.enabled.mechanisms': 'SCRAM-SHA-256,SCRAM-SHA-512',
+      'sasl.mechanism.inter.broker.protocol': 'SCRAM-SHA-512',
+      // Every enabled mechanism needs a login module on the listener; only the inter-broker one
+      // logs in itself, so only it carries credentials.
+      'listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config': scramLogin(o.scramAdmin),
+      'listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config':
+        'org.apache.kafka.common.security.scram.ScramLoginModule required;',
+      'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+      'allow.everyone.if.no.acl.found': 'false',
+      // The combined node's broker reaches its controller over the PLAINTEXT CONTROLLER listener on
+      // 127.0.0.1, where it is ANONYMOUS; without this its own registration would be refused.
+      'super.users': `User:${o.scramAdmin.username};User:ANONYMOUS`,
+    })
   }
   return `${Object.entries(props)
     .map(([k, v]) => `${k}=${String(v)}`)
@@ -145,8 +226,8 @@ function probeGroups(partitions: number): string[] {
  * coordinator has loaded every offsets partition (until then OffsetFetch answers
  * COORDINATOR_LOAD_IN_PROGRESS, which kafkajs' admin does not retry).
  */
-async function isReady(brokers: string[]): Promise<boolean> {
-  const admin = quiet(brokers, 'procstream-local-ready').admin()
+async function isReady(brokers: string[], security: KafkaSecurity): Promise<boolean> {
+  const admin = quiet(brokers, 'procstream-local-ready', security).admin()
   try {
     await admin.connect()
     const cluster = await admin.describeCluster()
@@ -179,6 +260,19 @@ export async function startKafka(opts: StartKafkaOptions): Promise<LocalKafka> {
   const logFile = join(dataDir, 'logs', 'kafka.log')
   const propsFile = join(dataDir, 'server.properties')
   const brokers = [`${HOST}:${port}`]
+  const scram = opts.scram
+  const scramUsers = scram === undefined ? [] : [scram.admin, ...(scram.users ?? [])]
+  checkScramUsers(scramUsers)
+  const security: KafkaSecurity =
+    scram === undefined
+      ? {}
+      : {
+          sasl: {
+            mechanism: 'scram-sha-512',
+            username: scram.admin.username,
+            password: scram.admin.password,
+          },
+        }
 
   await requireJava(kafkaMajor)
   const libs = await ensureKafkaJars({
@@ -188,17 +282,23 @@ export async function startKafka(opts: StartKafkaOptions): Promise<LocalKafka> {
   await assertPortFree(port, 'Kafka broker', 'KAFKA_PORT_IN_USE')
   await assertPortFree(controllerPort, 'Kafka controller', 'KAFKA_PORT_IN_USE')
   await mkdir(join(dataDir, 'logs'), { recursive: true })
-  await writeFile(
-    propsFile,
-    brokerProperties({
-      port,
-      controllerPort,
-      logDir,
-      partitions: opts.partitions ?? 1,
-      retentionHours: opts.logRetentionHours ?? 24,
-      kafkaMajor,
-    }),
-  )
+  const properties = brokerProperties({
+    port,
+    controllerPort,
+    logDir,
+    partitions: opts.partitions ?? 1,
+    retentionHours: opts.logRetentionHours ?? 24,
+    kafkaMajor,
+    ...(scram && { scramAdmin: scram.admin }),
+  })
+  if (scram === undefined) {
+    await writeFile(propsFile, properties)
+  } else {
+    // The inter-broker JAAS line holds the admin password: tighten a file left by an earlier run
+    // before that password goes into it.
+    if (existsSync(propsFile)) await chmod(propsFile, 0o600)
+    await writeFile(propsFile, properties, { mode: 0o600 })
+  }
 
   const heapMb = opts.heapMb ?? 512
   const jvm = [
@@ -220,15 +320,31 @@ export async function startKafka(opts: StartKafkaOptions): Promise<LocalKafka> {
 
   if (!existsSync(join(logDir, 'meta.properties'))) {
     const id = await clusterId(dataDir)
-    log(`formatting KRaft storage in ${logDir} (cluster id ${id})`)
-    const format = await ManagedProcess.start({
-      command: 'java',
-      args: [...jvm, 'kafka.tools.StorageTool', 'format', '-t', id, '-c', propsFile],
-      logFile,
-      errorCode: 'KAFKA_FORMAT_FAILED',
-      what: 'Kafka storage format',
-    })
-    const exit = await format.exited
+    log(
+      `formatting KRaft storage in ${logDir} (cluster id ${id}${scram ? `, SCRAM users ${scramUsers.map((u) => u.username).join(', ')}` : ''})`,
+    )
+    const toolArgs = ['kafka.tools.StorageTool', 'format', '-t', id, '-c', propsFile]
+    for (const u of scramUsers) {
+      for (const mechanism of ['SCRAM-SHA-256', 'SCRAM-SHA-512'])
+        toolArgs.push('--add-scram', `${mechanism}=[name=${u.username},password=${u.password}]`)
+    }
+    // With passwords among them, the arguments go through a private @argfile (expanded by the java
+    // launcher) so they never show in `ps`.
+    const argFile = join(dataDir, 'format.args')
+    if (scram) await writeFile(argFile, `${toolArgs.map(argfileLine).join('\n')}\n`, { mode: 0o600 })
+    let exit: ExitInfo
+    try {
+      const format = await ManagedProcess.start({
+        command: 'java',
+        args: [...jvm, ...(scram ? [`@${argFile}`] : toolArgs)],
+        logFile,
+        errorCode: 'KAFKA_FORMAT_FAILED',
+        what: 'Kafka storage format',
+      })
+      exit = await format.exited
+    } finally {
+      if (scram) await rm(argFile, { force: true })
+    }
     if (exit.code !== 0) {
       throw new ServiceError(
         'KAFKA_FORMAT_FAILED',
@@ -248,7 +364,7 @@ export async function startKafka(opts: StartKafkaOptions): Promise<LocalKafka> {
       errorCode: 'KAFKA_START_FAILED',
       what: 'Kafka broker',
     },
-    probe: () => isReady(brokers),
+    probe: () => isReady(brokers, security),
     timeoutMs: readyTimeoutMs,
     intervalMs: 250,
     exitedCode: 'KAFKA_EXITED',
@@ -263,6 +379,7 @@ export async function startKafka(opts: StartKafkaOptions): Promise<LocalKafka> {
     brokers,
     logFile,
     pid: broker.pid,
+    security,
     stop: async () => {
       const exit = await broker.stop(15_000)
       log(`Kafka stopped (${describeExit(exit)})`)
@@ -280,9 +397,13 @@ export interface TopicSpec {
  * Creates the topics that do not exist yet, leaving existing ones (and their partition counts and
  * configs) untouched: growing partitions would move keys, so that stays a deliberate operator step.
  */
-export async function ensureTopics(brokers: string[], topics: TopicSpec[]): Promise<void> {
+export async function ensureTopics(
+  brokers: string[],
+  topics: TopicSpec[],
+  security: KafkaSecurity = {},
+): Promise<void> {
   if (topics.length === 0) return
-  const admin = quiet(brokers, 'procstream-local-topics').admin()
+  const admin = quiet(brokers, 'procstream-local-topics', security).admin()
   try {
     await admin.connect()
     const existing = new Set(await admin.listTopics())

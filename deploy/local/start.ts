@@ -119,7 +119,7 @@ async function main(): Promise<void> {
   stops.push(() => clickhouse.close())
   say(`ClickHouse: ${describeClickHouse(processorConfig.clickhouse)}`)
 
-  const kafka = createKafka(brokers, 'procstream-core', logger)
+  const kafka = createKafka(brokers, 'procstream-core', logger, processorConfig.kafkaSecurity)
   const processor = await startProcessor({ config: processorConfig, kafka, clickhouse, logger, nats: nc })
   const processorMetrics = await serveProcessorMetrics(processor, processorConfig, logger)
   stops.push(async () => {
@@ -193,8 +193,12 @@ async function main(): Promise<void> {
   stops.push(() => app.close())
 
   const agentLog = resolve(dataDir, 'agent.log')
-  // The agent sends through the gateway; a KAFKA_BROKERS meant for the core must not reach it.
-  const { KAFKA_BROKERS: _brokers, ...agentEnv } = process.env
+  // The agent sends through the gateway; Kafka settings meant for the core must not reach it.
+  const agentEnv = Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([name]) => name !== 'KAFKA_BROKERS' && !name.startsWith('KAFKA_SASL_'),
+    ),
+  )
   const agent = spawnAgent(
     {
       ...agentEnv,

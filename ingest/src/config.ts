@@ -2,6 +2,7 @@ import { CompressionTypes } from 'kafkajs'
 import { readClickHouseConfig, type ClickHouseConfig } from '../../platform/clickhouse.ts'
 import { ConfigReader, type Env } from '../../platform/config.ts'
 import { SAMPLES_TOPIC } from '../../platform/kafka.ts'
+import { readKafkaSecurity, type KafkaSecurity } from '../../platform/kafka-security.ts'
 import { readTlsFiles, type TlsFiles } from '../../platform/tls.ts'
 import type { RateLimits } from './rate-limit.ts'
 
@@ -9,6 +10,7 @@ export interface IngestConfig {
   host: string
   port: number
   brokers: string[]
+  kafkaSecurity: KafkaSecurity
   topic: string
   /** Where the API keys are read from: the installation's ClickHouse. */
   clickhouse: ClickHouseConfig
@@ -42,6 +44,7 @@ export function readIngestConfig(
     host: r.string('INGEST_HOST', '127.0.0.1'),
     port: r.port('INGEST_PORT', 8081),
     brokers: overrides.brokers ?? r.hostPorts('KAFKA_BROKERS') ?? ['127.0.0.1:9092'],
+    kafkaSecurity: readKafkaSecurity(r),
     topic: r.string('KAFKA_TOPIC', SAMPLES_TOPIC),
     clickhouse: readClickHouseConfig(r, dataDir),
     maxBodyBytes,

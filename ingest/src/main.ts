@@ -26,7 +26,7 @@ async function main(): Promise<void> {
     logger,
   })
   await auth.start()
-  const kafka = createKafka(config.brokers, 'procstream-ingest', logger)
+  const kafka = createKafka(config.brokers, 'procstream-ingest', logger, config.kafkaSecurity)
   const admin = kafka.admin()
   await admin.connect()
   const gateway = await startIngestGateway({

@@ -36,6 +36,15 @@ describe('checkEnvelope', () => {
     expect(checkEnvelope(env(), undefined, T, bounds)?.detail).toBe('the message has no tenant/host key')
   })
 
+  it('on a tenant’s own topic, refuses a key that names another tenant, whatever the envelope says', () => {
+    expect(checkEnvelope(env(), key, T, bounds, 'acme')).toBeUndefined()
+    const globex = { tenant: 'globex', host: 'web-1' }
+    expect(checkEnvelope(env({ tenant: 'globex' }), globex, T, bounds, 'acme')).toEqual({
+      reason: 'TOPIC_TENANT_MISMATCH',
+      detail: 'key names tenant "globex" on the topic of tenant "acme"',
+    })
+  })
+
   it('refuses samples too old, too far ahead, or absurd, against the message timestamp', () => {
     for (const tsMs of [T - bounds.maxPastMs - 1, T + bounds.maxFutureMs + 1, 0, -1e18, 9e18, Number.NaN]) {
       const r = checkEnvelope(env({ ts_us: tsMs * 1000 }), key, T, bounds)

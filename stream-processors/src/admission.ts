@@ -10,6 +10,8 @@ import type { SchemaErrorCode } from '../../schemas/src/errors.ts'
  * | NOT_SINGLE_OBJECT, …    | the message did not decode (a SchemaError code: garbage, an unknown     |
  * |                         | schema fingerprint, truncated): the whole message is dead-lettered      |
  * | KEY_MISMATCH            | the envelope's tenant or host is not the one its Kafka key names        |
+ * | TOPIC_TENANT_MISMATCH   | on a tenant's own topic (PROCESSOR_TOPIC_TENANT), a key naming another  |
+ * |                         | tenant: credentials of one tenant trying to write as another            |
  * | TIMESTAMP_OUT_OF_BOUNDS | the sample time is too far before or after the message's own timestamp  |
  * | NON_FINITE_VALUE        | a value is NaN or ±Inf                                                  |
  * | TOO_MANY_SERIES         | one sample holds more series than PROCESSOR_MAX_SERIES_PER_ENVELOPE     |
@@ -18,6 +20,7 @@ import type { SchemaErrorCode } from '../../schemas/src/errors.ts'
 export type RejectReason =
   | SchemaErrorCode
   | 'KEY_MISMATCH'
+  | 'TOPIC_TENANT_MISMATCH'
   | 'TIMESTAMP_OUT_OF_BOUNDS'
   | 'NON_FINITE_VALUE'
   | 'TOO_MANY_SERIES'
@@ -46,8 +49,9 @@ export function parseSampleKey(key: Buffer | null | undefined): { tenant: string
 
 /**
  * The tenant a processor stores an envelope under is the one of the message key, which the ingest
- * gateway sets from the API key and a direct producer from its Kafka credentials; an envelope that
- * claims another tenant or host than its key is refused, never stored under either.
+ * gateway sets from the API key; an envelope that claims another tenant or host than its key is
+ * refused, never stored under either. A direct producer chooses its own key, so on a tenant's own
+ * topic (writable only with that tenant's Kafka credentials) the key must also name that tenant.
  *
  * Time is judged against the message's timestamp, not the processor's clock, so replaying a range
  * later gives the same verdicts and so the same rows for the same deduplication token.
@@ -57,8 +61,15 @@ export function checkEnvelope(
   key: { tenant: string; host: string } | undefined,
   messageTimestampMs: number,
   bounds: TimeBounds,
+  topicTenant?: string,
 ): Rejection | undefined {
   if (!key) return { reason: 'KEY_MISMATCH', detail: 'the message has no tenant/host key' }
+  if (topicTenant !== undefined && key.tenant !== topicTenant) {
+    return {
+      reason: 'TOPIC_TENANT_MISMATCH',
+      detail: `key names tenant ${JSON.stringify(key.tenant)} on the topic of tenant ${JSON.stringify(topicTenant)}`,
+    }
+  }
   if (env.tenant !== key.tenant || env.host_id !== key.host) {
     return {
       reason: 'KEY_MISMATCH',

@@ -1,10 +1,18 @@
 import { ConfigReader, type Env } from '../../platform/config.ts'
 import { readClickHouseConfig, type ClickHouseConfig } from '../../platform/clickhouse.ts'
 import { SAMPLES_TOPIC } from '../../platform/kafka.ts'
+import { readKafkaSecurity, type KafkaSecurity } from '../../platform/kafka-security.ts'
+import { tenantNameProblem } from '../../platform/auth/api-key.ts'
 
 export interface ProcessorConfig {
   brokers: string[]
+  kafkaSecurity: KafkaSecurity
   topic: string
+  /**
+   * Set for a topic one tenant's agents produce to directly with their own Kafka credentials: the
+   * broker's ACLs let only that tenant write there, so every message must name this tenant.
+   */
+  topicTenant: string | undefined
   groupId: string
   clickhouse: ClickHouseConfig
   /** Most Kafka messages folded into one ClickHouse insert. */
@@ -45,9 +53,14 @@ export function readProcessorConfig(
   const brokers = overrides.brokers ?? r.hostPorts('KAFKA_BROKERS') ?? ['127.0.0.1:9092']
   const ttl = readRetention(r)
   const topic = r.string('KAFKA_TOPIC', SAMPLES_TOPIC)
+  const topicTenant = r.string('PROCESSOR_TOPIC_TENANT')
+  const tenantProblem = topicTenant === undefined ? undefined : tenantNameProblem(topicTenant)
+  if (tenantProblem) r.problem(`PROCESSOR_TOPIC_TENANT: ${tenantProblem}`)
   return r.done({
     brokers,
+    kafkaSecurity: readKafkaSecurity(r),
     topic,
+    topicTenant,
     groupId: r.string('PROCESSOR_GROUP_ID', DEFAULT_GROUP),
     clickhouse: readClickHouseConfig(r, dataDir),
     maxMessagesPerInsert: r.int('PROCESSOR_MAX_MESSAGES_PER_INSERT', 5_000, { min: 1, max: 1_000_000 }),

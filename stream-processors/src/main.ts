@@ -20,7 +20,7 @@ try {
       : await connect({ servers: config.natsUrl, name: 'procstream-processor', maxReconnectAttempts: -1 })
   const processor = await startProcessor({
     config,
-    kafka: createKafka(config.brokers, 'procstream-processor', logger),
+    kafka: createKafka(config.brokers, 'procstream-processor', logger, config.kafkaSecurity),
     clickhouse,
     logger,
     ...(nats && { nats }),

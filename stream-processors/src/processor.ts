@@ -23,6 +23,8 @@ import type { LivePublisher } from './live-publisher.ts'
 export interface ProcessorOptions {
   kafka: Kafka
   topic: string
+  /** The one tenant allowed on `topic` (a tenant's direct-produce topic); undefined: the key decides. */
+  topicTenant?: string
   groupId: string
   sink: ClickHouseSink
   codec: EnvelopeCodec
@@ -262,7 +264,7 @@ export class StreamProcessor {
         const refuse = (r: Rejection): void => {
           letters.push({ value: this.o.codec.encode(env), key: m.key, ...r, source })
         }
-        const refused = checkEnvelope(env, key, Number(m.timestamp), this.o.timeBounds)
+        const refused = checkEnvelope(env, key, Number(m.timestamp), this.o.timeBounds, this.o.topicTenant)
         if (refused) {
           refuse(refused)
           continue

@@ -42,6 +42,7 @@ export async function startProcessor(deps: {
   const processor = new StreamProcessor({
     kafka: deps.kafka,
     topic: config.topic,
+    ...(config.topicTenant !== undefined && { topicTenant: config.topicTenant }),
     groupId: config.groupId,
     sink: new ClickHouseSink(deps.clickhouse, config.clickhouse.database, config.clickhouse.profile),
     codec: envelopeCodec(),

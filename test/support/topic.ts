@@ -1,4 +1,5 @@
-import { Kafka, logLevel } from 'kafkajs'
+import { Kafka, logLevel, type SASLOptions } from 'kafkajs'
+import type { KafkaSecurity } from '../../platform/kafka-security.ts'
 import { waitFor } from './wait-for.ts'
 
 export interface TopicMessage {
@@ -7,13 +8,18 @@ export interface TopicMessage {
   value: Buffer
 }
 
-function client(brokers: string[]): Kafka {
-  return new Kafka({ clientId: 'test-topic-reader', brokers, logLevel: logLevel.NOTHING })
+function client(brokers: string[], security: KafkaSecurity = {}): Kafka {
+  return new Kafka({
+    clientId: 'test-topic-reader',
+    brokers,
+    logLevel: logLevel.NOTHING,
+    ...(security.sasl && { sasl: { ...security.sasl } as SASLOptions }),
+  })
 }
 
 /** How many messages the topic holds: the sum of its partitions' high watermarks. */
-export async function topicEnd(brokers: string[], topic: string): Promise<number> {
-  const admin = client(brokers).admin()
+export async function topicEnd(brokers: string[], topic: string, security?: KafkaSecurity): Promise<number> {
+  const admin = client(brokers, security).admin()
   await admin.connect()
   try {
     const offsets = await admin.fetchTopicOffsets(topic)
