@@ -3,12 +3,14 @@
  *   --quick        only the in-process snapshot costs (seconds)
  *   --seconds N    measurement window per rate for the agent vs node_exporter run (default 60)
  * Without --quick it also measures ClickHouse bytes per stored value per codec (bench/storage-codecs.ts)
- * and how many values per second one processor stores (bench/processor-throughput.ts).
+ * how many values per second one processor stores (bench/processor-throughput.ts), and how many
+ * requests per second the ingest gateway takes into the broker (bench/ingest-gateway.ts).
  */
 import { cpus } from 'node:os'
 import { parseArgs } from 'node:util'
 import { benchAgentSnapshot } from './agent-snapshot.ts'
 import { benchAgentVsNodeExporter, type CostRow } from './agent-vs-node-exporter.ts'
+import { benchIngestGateway, gatewayMarkdown } from './ingest-gateway.ts'
 import { benchProcessorThroughput, throughputMarkdown } from './processor-throughput.ts'
 import { benchStorageCodecs, storageCodecsMarkdown } from './storage-codecs.ts'
 
@@ -26,9 +28,10 @@ const snapshot = benchAgentSnapshot()
 const cost: CostRow[] = values.quick ? [] : await benchAgentVsNodeExporter(seconds, [1, 10, 100])
 const storage = values.quick ? undefined : await benchStorageCodecs({ hours: 6 })
 const throughput = values.quick ? undefined : await benchProcessorThroughput(200, 60)
+const gateway = values.quick ? undefined : await benchIngestGateway({ seconds: 60, connections: 128 })
 
 if (values.json) {
-  process.stdout.write(`${JSON.stringify({ machine, snapshot, cost, storage, throughput }, null, 2)}\n`)
+  process.stdout.write(`${JSON.stringify({ machine, snapshot, cost, storage, throughput, gateway }, null, 2)}\n`)
 } else {
   const out = (s: string): boolean => process.stdout.write(`${s}\n`)
   out(`agent collection cost on this host (${machine.cpus} × ${machine.model})`)
@@ -55,5 +58,9 @@ if (values.json) {
   if (throughput) {
     out('')
     out(throughputMarkdown(throughput))
+  }
+  if (gateway) {
+    out('')
+    out(gatewayMarkdown(gateway))
   }
 }
