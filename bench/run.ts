@@ -31,7 +31,9 @@ const throughput = values.quick ? undefined : await benchProcessorThroughput(200
 const gateway = values.quick ? undefined : await benchIngestGateway({ seconds: 60, connections: 128 })
 
 if (values.json) {
-  process.stdout.write(`${JSON.stringify({ machine, snapshot, cost, storage, throughput, gateway }, null, 2)}\n`)
+  process.stdout.write(
+    `${JSON.stringify({ machine, snapshot, cost, storage, throughput, gateway }, null, 2)}\n`,
+  )
 } else {
   const out = (s: string): boolean => process.stdout.write(`${s}\n`)
   out(`agent collection cost on this host (${machine.cpus} × ${machine.model})`)
