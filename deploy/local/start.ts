@@ -186,6 +186,11 @@ async function main(): Promise<void> {
     admin: { keys: auth, store },
     logger,
     maxPoints: apiConfig.maxPoints,
+    live: {
+      nats: nc,
+      maxBufferedBytes: apiConfig.liveMaxBufferedBytes,
+      maxStreamsPerTenant: apiConfig.liveMaxStreamsPerTenant,
+    },
     tls: apiConfig.tls,
     readiness,
   })

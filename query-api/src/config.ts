@@ -8,6 +8,9 @@ export interface QueryApiConfig {
   maxPoints: number
   /** How often API keys are re-read: the bound on how long a revocation takes here. */
   keysRefreshMs: number
+  /** GET /api/live: bytes a slow client may leave unread before it is dropped, and streams per tenant. */
+  liveMaxBufferedBytes: number
+  liveMaxStreamsPerTenant: number
   tls: TlsFiles | undefined
 }
 
@@ -18,6 +21,11 @@ export function readQueryApiConfig(env: Env): Readonly<QueryApiConfig> {
     port: r.port('PORT', 8080),
     maxPoints: r.int('QUERY_MAX_POINTS', 11_000, { min: 10, max: 100_000 }),
     keysRefreshMs: r.int('AUTH_KEYS_REFRESH_MS', 2_000, { min: 100, max: 600_000 }),
+    liveMaxBufferedBytes: r.int('QUERY_LIVE_MAX_BUFFERED_BYTES', 1024 * 1024, {
+      min: 16 * 1024,
+      max: 256 * 1024 * 1024,
+    }),
+    liveMaxStreamsPerTenant: r.int('QUERY_LIVE_MAX_STREAMS_PER_TENANT', 100, { min: 1, max: 100_000 }),
     tls: readTlsFiles(r),
   })
 }

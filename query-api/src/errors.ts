@@ -13,11 +13,13 @@ import { ProcstreamError } from '../../platform/errors.ts'
  * | UNKNOWN         | 404    | no        | no such tenant or key (admin API)                         |
  * | BAD_REQUEST     | 400    | no        | a parameter is missing, malformed or out of range         |
  * | NOT_FOUND       | 404    | no        | no such route or no such host for this tenant             |
+ * | TOO_MANY_STREAMS| 429    | yes       | the tenant holds its limit of live streams in this process|
  * | BACKEND         | 503    | yes       | ClickHouse (or another dependency) failed or timed out    |
  */
 export const QUERY_API_ERRORS = {
   BAD_REQUEST: 400,
   NOT_FOUND: 404,
+  TOO_MANY_STREAMS: 429,
   BACKEND: 503,
 } as const
 
@@ -29,7 +31,10 @@ export class QueryApiError extends ProcstreamError {
   readonly statusCode: number
 
   constructor(code: QueryApiErrorCode, message: string, options: { cause?: unknown } = {}) {
-    super(code, message, { retryable: code === 'BACKEND', cause: options.cause })
+    super(code, message, {
+      retryable: code === 'BACKEND' || code === 'TOO_MANY_STREAMS',
+      cause: options.cause,
+    })
     this.statusCode = QUERY_API_ERRORS[code]
   }
 }

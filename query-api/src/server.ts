@@ -10,6 +10,8 @@ import { QueryApiError } from './errors.ts'
 import { dashboardRoutes } from './routes/dashboard.ts'
 import { healthRoutes, type ReadinessCheck } from '../../platform/health-routes.ts'
 import { seriesRoutes } from './routes/series.ts'
+import { liveRoutes } from './routes/live.ts'
+import type { NatsConnection } from 'nats'
 
 export interface QueryApiDeps {
   clickhouse: ClickHouseClient
@@ -21,6 +23,8 @@ export interface QueryApiDeps {
   readiness: ReadinessCheck[]
   logger: Logger
   maxPoints: number
+  /** Server-Sent Events of stored points (GET /api/live); without NATS that route answers 503. */
+  live?: { nats: NatsConnection | undefined; maxBufferedBytes: number; maxStreamsPerTenant: number }
 }
 
 export async function buildQueryApi(deps: QueryApiDeps): Promise<FastifyInstance> {
@@ -29,6 +33,9 @@ export async function buildQueryApi(deps: QueryApiDeps): Promise<FastifyInstance
   const app = Fastify({
     loggerInstance,
     logController: new LogController({ disableRequestLogging: true }),
+    // Browsers open spare connections that never carry a request; Node counts those as busy, so a
+    // graceful close would wait out headersTimeout (60 s) for them. Queries are cheap to retry.
+    forceCloseConnections: true,
     bodyLimit: 1024 * 1024,
     ...(deps.tls && { https: { cert: deps.tls.cert, key: deps.tls.key } }),
   }) as unknown as FastifyInstance
@@ -58,6 +65,13 @@ export async function buildQueryApi(deps: QueryApiDeps): Promise<FastifyInstance
   )
   healthRoutes(app, deps.readiness)
   seriesRoutes(app, deps)
+  liveRoutes(app, {
+    nats: deps.live?.nats,
+    keys: deps.keys,
+    maxBufferedBytes: deps.live?.maxBufferedBytes ?? 1024 * 1024,
+    maxStreamsPerTenant: deps.live?.maxStreamsPerTenant ?? 100,
+    heartbeatMs: 15_000,
+  })
   if (deps.admin) adminRoutes(app, deps.admin)
   await dashboardRoutes(app)
   return app
