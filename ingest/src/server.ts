@@ -67,6 +67,7 @@ export function buildIngestGateway(deps: IngestGatewayDeps): FastifyInstance {
       if (err instanceof IngestError && err.retryAfterS !== undefined)
         void reply.header('retry-after', String(err.retryAfterS))
       if (err instanceof AuthError && err.statusCode === 401) void reply.header('www-authenticate', 'Bearer')
+      if (err instanceof AuthError && err.code === 'BUSY') void reply.header('retry-after', '1')
       return reply.code(err.statusCode).send({ error: err.message, code: err.code })
     }
     const e = err as { statusCode?: unknown; code?: unknown; message?: unknown }

@@ -121,4 +121,38 @@ describe('KeyAuthenticator', () => {
     expect(presentedKey('Token abc')).toBeUndefined()
     expect(presentedKey(undefined)).toBeUndefined()
   })
+
+  it('bounds the scrypt checks of unknown keys, and a key verified before never waits behind them', async () => {
+    const a = await record('acme', ['ingest'])
+    const auth = new KeyAuthenticator(
+      { loadKeys: () => Promise.resolve([a.rec]) },
+      { refreshMs: 60_000, logger, maxConcurrentChecks: 1, maxQueuedChecks: 3 },
+    )
+    await auth.start()
+    auth.stop()
+    await auth.authenticate(a.key, 'ingest') // verified once, remembered
+    const settled: string[] = []
+    const flood = Array.from({ length: 6 }, (_, i) =>
+      auth.authenticate(generateKey().key, 'ingest').then(
+        () => settled.push(`bad${String(i)}:accepted`),
+        (err: unknown) => settled.push(`bad${String(i)}:${(err as { code: string }).code}`),
+      ),
+    )
+    // One check runs and three wait: the other two are refused at once, retryable, without a scrypt.
+    await Promise.resolve()
+    const good = auth.authenticate(a.key, 'ingest').then(() => settled.push('good'))
+    await good
+    expect(settled).toEqual(['bad4:BUSY', 'bad5:BUSY', 'good'])
+    await Promise.all(flood)
+    expect(settled.slice(3).sort()).toEqual([
+      'bad0:UNAUTHENTICATED',
+      'bad1:UNAUTHENTICATED',
+      'bad2:UNAUTHENTICATED',
+      'bad3:UNAUTHENTICATED',
+    ])
+    // The queue drained: a new unknown key is checked again (and refused as unknown, not busy).
+    await expect(auth.authenticate(generateKey().key, 'ingest')).rejects.toMatchObject({
+      code: 'UNAUTHENTICATED',
+    })
+  })
 })

@@ -27,6 +27,13 @@ export interface AuthenticatorOptions {
   logger: Logger
   /** Verified keys remembered (by SHA-256 of the key); past it the oldest are forgotten. */
   maxCachedKeys?: number
+  /**
+   * scrypt checks run at once (default 2) and waiting (default 256; beyond, BUSY). A flood of made-up
+   * keys costs ~65 ms of a libuv thread each; bounded, it cannot take the whole thread pool (which
+   * zlib and the Kafka client share) nor hold memory, and keys verified before never wait in it.
+   */
+  maxConcurrentChecks?: number
+  maxQueuedChecks?: number
 }
 
 /**
@@ -44,6 +51,8 @@ export class KeyAuthenticator implements Authenticator {
   private timer: NodeJS.Timeout | undefined
   private loaded = false
   private lastRefreshError = 0
+  private checking = 0
+  private readonly waiting: (() => void)[] = []
 
   constructor(
     private readonly source: KeySource,
@@ -85,7 +94,7 @@ export class KeyAuthenticator implements Authenticator {
     if (!record) {
       const parsed = presented.length <= 512 ? parseKey(presented) : undefined
       const candidate = parsed ? this.keys.get(parsed.keyId) : undefined
-      const ok = await verifyKey(presented, candidate?.hash ?? DECOY_HASH)
+      const ok = await this.bounded(() => verifyKey(presented, candidate?.hash ?? DECOY_HASH))
       if (!ok || !candidate) throw new AuthError('UNAUTHENTICATED', 'invalid API key')
       record = candidate
       keyId = candidate.keyId
@@ -97,6 +106,22 @@ export class KeyAuthenticator implements Authenticator {
     if (!record.scopes.includes(scope))
       throw new AuthError('FORBIDDEN', `this API key lacks the ${scope} scope`)
     return { tenant: record.tenant, keyId: record.keyId, scopes: record.scopes }
+  }
+
+  private async bounded<T>(check: () => Promise<T>): Promise<T> {
+    if (this.checking >= (this.o.maxConcurrentChecks ?? 2)) {
+      if (this.waiting.length >= (this.o.maxQueuedChecks ?? 256))
+        throw new AuthError('BUSY', 'too many API keys waiting to be checked; try again shortly')
+      await new Promise<void>((resolve) => this.waiting.push(resolve))
+    } else this.checking++
+    try {
+      return await check()
+    } finally {
+      // The slot passes straight to the next waiter, so `checking` counts it without a gap.
+      const next = this.waiting.shift()
+      if (next) next()
+      else this.checking--
+    }
   }
 
   private remember(digest: string, keyId: string): void {

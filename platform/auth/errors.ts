@@ -10,8 +10,10 @@ import { ProcstreamError } from '../errors.ts'
  * | INVALID         | 400    | a bad tenant name, scope, expiry or key id in a key-management request   |
  * | CONFLICT        | 409    | the tenant already exists                                                |
  * | UNKNOWN         | 404    | no such tenant or key                                                    |
+ * | BUSY            | 503    | too many unverified keys waiting for their check (a flood of bad keys);  |
+ * |                 |        | keys this process has verified before are not affected. Retryable        |
  *
- * None is retryable: the same request with the same key gets the same answer.
+ * Only BUSY is retryable: otherwise the same request with the same key gets the same answer.
  */
 export const AUTH_ERRORS = {
   UNAUTHENTICATED: 401,
@@ -19,6 +21,7 @@ export const AUTH_ERRORS = {
   INVALID: 400,
   CONFLICT: 409,
   UNKNOWN: 404,
+  BUSY: 503,
 } as const
 
 export type AuthErrorCode = keyof typeof AUTH_ERRORS
@@ -29,7 +32,7 @@ export class AuthError extends ProcstreamError {
   readonly statusCode: number
 
   constructor(code: AuthErrorCode, message: string) {
-    super(code, message)
+    super(code, message, { retryable: code === 'BUSY' })
     this.statusCode = AUTH_ERRORS[code]
   }
 }

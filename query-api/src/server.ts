@@ -43,6 +43,7 @@ export async function buildQueryApi(deps: QueryApiDeps): Promise<FastifyInstance
   app.setErrorHandler((err, req, reply) => {
     if (err instanceof AuthError) {
       if (err.statusCode === 401) void reply.header('www-authenticate', 'Bearer')
+      if (err.code === 'BUSY') void reply.header('retry-after', '1')
       return reply.code(err.statusCode).send({ error: err.message, code: err.code })
     }
     if (err instanceof QueryApiError) {
