@@ -8,13 +8,9 @@
  * `npx tsx bench/ingest-gateway.ts [--seconds N] [--connections N] [--values N]`
  */
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
-import { ensureKafkaJars, ensureTopics, startKafka } from '../deploy/local/kafka.ts'
-import { findFreePortPair } from '../deploy/local/ports.ts'
+import { withBenchBroker } from './bench-broker.ts'
 import { readIngestConfig } from '../ingest/src/config.ts'
 import { startIngestGateway } from '../ingest/src/service.ts'
 import { KeyAuthenticator } from '../platform/auth/authenticator.ts'
@@ -75,20 +71,9 @@ export async function benchIngestGateway(
   const seconds = o.seconds ?? 30
   const connections = o.connections ?? 64
   const logger = createLogger('bench-ingest', { level: 'error' })
-  const dir = mkdtempSync(join(tmpdir(), 'procstream-bench-ingest-'))
-  await ensureKafkaJars()
-  const [port, controllerPort] = await findFreePortPair()
-  const kafka = await startKafka({
-    dataDir: join(dir, 'kafka'),
-    port,
-    controllerPort,
-    partitions: PARTITIONS,
-  })
-  try {
-    const topic = 'bench-ingest'
-    await ensureTopics(kafka.brokers, [{ name: topic, partitions: PARTITIONS }])
+  return withBenchBroker('ingest', PARTITIONS, async ({ dir, brokers, topic }) => {
     const processorConfig = readProcessorConfig({ CLICKHOUSE_DATABASE: 'bench' }, dir, {
-      brokers: kafka.brokers,
+      brokers: brokers,
     })
     const clickhouse = await createClickHouse(processorConfig.clickhouse)
     await migrate(clickhouse, ddlOptions(processorConfig))
@@ -105,11 +90,11 @@ export async function benchIngestGateway(
           INGEST_TENANT_RECORDS_PER_S: '100000000',
         },
         dir,
-        { brokers: kafka.brokers },
+        { brokers: brokers },
       ),
       port: 0,
     }
-    const client = createKafka(kafka.brokers, 'bench-ingest', logger)
+    const client = createKafka(brokers, 'bench-ingest', logger)
     const gateway = await startIngestGateway({ config, kafka: client, auth, logger, readiness: [] })
 
     const cpu0 = process.cpuUsage()
@@ -156,10 +141,7 @@ export async function benchIngestGateway(
       gatewayCpuPercent: ((cpu.user + cpu.system) / 1e6 / load.seconds) * 100,
       loadCpuPercent: (load.cpuSeconds / load.seconds) * 100,
     }
-  } finally {
-    await kafka.stop()
-    rmSync(dir, { recursive: true, force: true })
-  }
+  })
 }
 
 export function gatewayMarkdown(r: GatewayBenchResult): string {

@@ -5,13 +5,9 @@
  * drains it; the clock runs from its start until the group has committed everything.
  * `npx tsx bench/processor-throughput.ts [--hosts N] [--seconds N]`
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
-import { ensureKafkaJars, ensureTopics, startKafka } from '../deploy/local/kafka.ts'
-import { findFreePortPair } from '../deploy/local/ports.ts'
+import { withBenchBroker } from './bench-broker.ts'
 import { createClickHouse } from '../platform/clickhouse.ts'
 import { createKafka, sampleKey } from '../platform/kafka.ts'
 import { createLogger } from '../platform/logger.ts'
@@ -39,18 +35,7 @@ const PARTITIONS = 6
 
 export async function benchProcessorThroughput(hosts = 200, seconds = 60): Promise<ThroughputResult> {
   const logger = createLogger('bench-processor', { level: 'error' })
-  const dir = mkdtempSync(join(tmpdir(), 'procstream-bench-processor-'))
-  await ensureKafkaJars()
-  const [port, controllerPort] = await findFreePortPair()
-  const kafka = await startKafka({
-    dataDir: join(dir, 'kafka'),
-    port,
-    controllerPort,
-    partitions: PARTITIONS,
-  })
-  try {
-    const topic = 'bench-processor'
-    await ensureTopics(kafka.brokers, [{ name: topic, partitions: PARTITIONS }])
+  return withBenchBroker('processor', PARTITIONS, async ({ dir, brokers, topic }) => {
     // One snapshot of this host's /proc stands in for every host: values do not change insert cost.
     const sampler = new Sampler('/proc', () => undefined)
     const samples = PROC_FAMILIES.map((f) => sampler.sample(f)).filter((s): s is Sample => s !== undefined)
@@ -59,7 +44,7 @@ export async function benchProcessorThroughput(hosts = 200, seconds = 60): Promi
     for (const s of samples) samplePoints(s, () => valuesPerHostSecond++)
 
     const codec = envelopeCodec()
-    const client = createKafka(kafka.brokers, 'bench-processor', logger)
+    const client = createKafka(brokers, 'bench-processor', logger)
     const producer = client.producer()
     await producer.connect()
     const t0 = Math.floor(Date.now() / 1000 - seconds) * 1000
@@ -99,7 +84,7 @@ export async function benchProcessorThroughput(hosts = 200, seconds = 60): Promi
         PROCESSOR_MAX_SAMPLE_AGE_S: String(seconds + 3600),
       },
       dir,
-      { brokers: kafka.brokers },
+      { brokers: brokers },
     )
     const clickhouse = await createClickHouse(config.clickhouse)
     const start = performance.now()
@@ -124,10 +109,7 @@ export async function benchProcessorThroughput(hosts = 200, seconds = 60): Promi
       envelopesPerSecond: envelopes / drainSeconds,
       valuesPerSecond: values / drainSeconds,
     }
-  } finally {
-    await kafka.stop()
-    rmSync(dir, { recursive: true, force: true })
-  }
+  })
 }
 
 export function throughputMarkdown(r: ThroughputResult): string {

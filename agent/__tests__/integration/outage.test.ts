@@ -6,13 +6,13 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Kafka, logLevel } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ensureTopics, startKafka, type LocalKafka } from '../../../deploy/local/kafka.ts'
 import { findFreePortPair } from '../../../deploy/local/ports.ts'
 import { envelopeCodec } from '../../../schemas/src/codec.ts'
 import type { Envelope } from '../../../schemas/src/families.ts'
 import { NodeChild } from '../../../test/support/node-child.ts'
+import { readTopic, topicEnd as endOf } from '../../../test/support/topic.ts'
 import { waitFor } from '../../../test/support/wait-for.ts'
 
 const TOPIC = 'procstream.outage-test'
@@ -28,46 +28,13 @@ function startBroker(): Promise<LocalKafka> {
   return startKafka({ dataDir: join(dir, 'kafka'), port: ports[0], controllerPort: ports[1], partitions: 1 })
 }
 
-function client(brokers: string[]): Kafka {
-  return new Kafka({ clientId: 'outage-test', brokers, logLevel: logLevel.NOTHING })
-}
-
-async function topicEnd(brokers: string[], topic = TOPIC): Promise<number> {
-  const admin = client(brokers).admin()
-  await admin.connect()
-  try {
-    const offsets = await admin.fetchTopicOffsets(topic)
-    return offsets.reduce((n, p) => n + Number(p.high), 0)
-  } finally {
-    await admin.disconnect()
-  }
-}
-
-/** Every envelope in the topic, in partition order (the topic has one partition). */
-async function readTopic(brokers: string[], topic = TOPIC): Promise<Envelope[]> {
-  const end = await topicEnd(brokers, topic)
+/** Every envelope in the topic, in offset order (the topics here have one partition). */
+async function readEnvelopes(brokers: string[], topic = TOPIC): Promise<Envelope[]> {
   const codec = envelopeCodec()
-  const consumer = client(brokers).consumer({ groupId: `outage-test-${Date.now()}` })
-  const envelopes: Envelope[] = []
-  let lastOffset = -1
-  await consumer.connect()
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true })
-    await consumer.run({
-      eachMessage: ({ message }) => {
-        if (message.value) envelopes.push(...codec.decodeAll(message.value))
-        lastOffset = Number(message.offset)
-        return Promise.resolve()
-      },
-    })
-    await waitFor('the whole topic to be consumed', () =>
-      Promise.resolve(lastOffset + 1 >= end ? true : undefined),
-    )
-  } finally {
-    await consumer.disconnect()
-  }
-  return envelopes
+  return (await readTopic(brokers, topic)).flatMap((m) => codec.decodeAll(m.value))
 }
+
+const topicEnd = (brokers: string[], topic = TOPIC): Promise<number> => endOf(brokers, topic)
 
 function agentArgs(brokers: string[], topic: string, spoolDir: string): string[] {
   return [
@@ -137,7 +104,7 @@ describe('agent through a Kafka outage', () => {
     expect(stopped).toMatchObject({ droppedRecords: 0, queuedRecords: 0, spooledRecords: 0 })
     const sent = Number(stopped?.sentRecords)
 
-    const envelopes = await readTopic(kafka.brokers)
+    const envelopes = await readEnvelopes(kafka.brokers)
     expect(new Set(envelopes.map((e) => e.agent_id)).size).toBe(1)
     expect(envelopes.every((e) => e.host_id === HOST_ID)).toBe(true)
     const seqs = envelopes.map((e) => e.seq)
@@ -196,7 +163,7 @@ describe('agent through a Kafka outage', () => {
       const stopped = second.logLines().find((l) => l.msg === 'agent stopped')
       expect(stopped).toMatchObject({ droppedRecords: 0, queuedRecords: 0 })
 
-      const envelopes = await readTopic(kafka.brokers, topic)
+      const envelopes = await readEnvelopes(kafka.brokers, topic)
       const firstId = envelopes[0]?.agent_id
       const before = envelopes.filter((e) => e.agent_id === firstId)
       const after = envelopes.filter((e) => e.agent_id !== firstId)
