@@ -25,7 +25,7 @@ export interface GatewayTestbed extends ProcessorTestbed {
  */
 export async function openGatewayTestbed(
   name: string,
-  options: { partitions: number; env?: Record<string, string> },
+  options: { partitions: number; env?: Record<string, string>; brokers?: string[] },
 ): Promise<GatewayTestbed> {
   const bed = await openProcessorTestbed(name, options)
   const logger = createLogger(`it-${name}`, { level: 'warn' })

@@ -19,9 +19,9 @@ export interface ProcessorTestbed {
  */
 export async function openProcessorTestbed(
   name: string,
-  options: { partitions: number; env?: Record<string, string> },
+  options: { partitions: number; env?: Record<string, string>; brokers?: string[] },
 ): Promise<ProcessorTestbed> {
-  const brokers = (process.env.KAFKA_BROKERS ?? '').split(',')
+  const brokers = options.brokers ?? (process.env.KAFKA_BROKERS ?? '').split(',')
   const topic = `it-${name}-${String(Date.now())}`
   await ensureTopics(brokers, [{ name: topic, partitions: options.partitions }])
   const dataDir = mkdtempSync(join(tmpdir(), `procstream-it-${name}-`))
