@@ -3,14 +3,15 @@
  * claims to be another tenant: every record lands under acme, and a gateway that goes away for a while
  * costs nothing (the agent spools and replays in order once a gateway answers on the same address).
  */
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { envelopeCodec } from '../../../schemas/src/codec.ts'
 import { openGatewayTestbed, type GatewayTestbed } from '../../../test/support/gateway-testbed.ts'
-import { NodeChild } from '../../../test/support/node-child.ts'
-import { readTopic, topicEnd } from '../../../test/support/topic.ts'
+import { startGatewayAgent, spoolHasSegments } from '../../../test/support/gateway-agent.ts'
+import type { NodeChild } from '../../../test/support/node-child.ts'
+import { readTopic } from '../../../test/support/topic.ts'
 import { waitFor } from '../../../test/support/wait-for.ts'
 
 const HOST_ID = `gw-agent-${String(process.pid)}`
@@ -32,8 +33,7 @@ afterAll(async () => {
 })
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
-const hasSegments = async (spoolDir: string): Promise<boolean> =>
-  (await readdir(spoolDir)).some((f) => f.endsWith('.seg'))
+const hasSegments = spoolHasSegments
 
 describe('agent → ingest gateway', () => {
   it(
@@ -42,33 +42,15 @@ describe('agent → ingest gateway', () => {
     async () => {
       const { brokers } = bed
       const topic = bed.config.topic
-      const keyFile = join(dir, 'agent.key')
-      await writeFile(keyFile, `${await bed.key('acme', ['ingest'])}\n`, { mode: 0o600 })
-      const spoolDir = join(dir, 'spool')
       const port = new URL(bed.gateway.url).port
-      agent = NodeChild.start(
-        'agent/src/main.ts',
-        [
-          '--interval',
-          '100',
-          '--host-id',
-          HOST_ID,
-          '--tenant',
-          'intruder',
-          '--ingest',
-          bed.gateway.url,
-          '--key-file',
-          keyFile,
-          '--spool-dir',
-          spoolDir,
-          '--metrics-listen',
-          'off',
-        ],
-        { KAFKA_BROKERS: undefined },
-      )
-      await waitFor('the agent to deliver through the gateway', async () =>
-        (await topicEnd(brokers, topic)) > 0 ? true : undefined,
-      )
+      const started = await startGatewayAgent(bed, {
+        dir,
+        hostId: HOST_ID,
+        tenant: 'acme',
+        extraArgs: ['--tenant', 'intruder'],
+      })
+      agent = started.agent
+      const { spoolDir } = started
 
       await bed.gateway.stop()
       const outageStartUs = Date.now() * 1000

@@ -5,7 +5,7 @@
  * request whose acknowledgement was lost on the way may be there twice (the processors drop the
  * repeat by sequence number); nothing may be missing or out of order.
  */
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -13,8 +13,9 @@ import { startKafka, type LocalKafka } from '../../../deploy/local/kafka.ts'
 import { findFreePortPair } from '../../../deploy/local/ports.ts'
 import { envelopeCodec } from '../../../schemas/src/codec.ts'
 import { openGatewayTestbed, type GatewayTestbed } from '../../../test/support/gateway-testbed.ts'
-import { NodeChild } from '../../../test/support/node-child.ts'
-import { readTopic, topicEnd } from '../../../test/support/topic.ts'
+import { startGatewayAgent, spoolHasSegments } from '../../../test/support/gateway-agent.ts'
+import type { NodeChild } from '../../../test/support/node-child.ts'
+import { readTopic } from '../../../test/support/topic.ts'
 import { waitFor } from '../../../test/support/wait-for.ts'
 
 const HOST_ID = `gw-kafka-outage-${String(process.pid)}`
@@ -29,8 +30,7 @@ let agent: NodeChild | undefined
 const startBroker = (): Promise<LocalKafka> =>
   startKafka({ dataDir: join(dir, 'kafka'), port: ports[0], controllerPort: ports[1], partitions: 1 })
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
-const hasSegments = async (spoolDir: string): Promise<boolean> =>
-  (await readdir(spoolDir)).some((f) => f.endsWith('.seg'))
+const hasSegments = spoolHasSegments
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'procstream-gw-kafka-outage-'))
@@ -54,30 +54,9 @@ describe('Kafka outage behind the gateway', () => {
       const testbed = bed as GatewayTestbed
       const brokers = testbed.brokers
       const topic = testbed.config.topic
-      const keyFile = join(dir, 'agent.key')
-      await writeFile(keyFile, `${await testbed.key('acme', ['ingest'])}\n`, { mode: 0o600 })
-      const spoolDir = join(dir, 'spool')
-      agent = NodeChild.start(
-        'agent/src/main.ts',
-        [
-          '--interval',
-          '100',
-          '--host-id',
-          HOST_ID,
-          '--ingest',
-          testbed.gateway.url,
-          '--key-file',
-          keyFile,
-          '--spool-dir',
-          spoolDir,
-          '--metrics-listen',
-          'off',
-        ],
-        { KAFKA_BROKERS: undefined },
-      )
-      await waitFor('the agent to deliver through the gateway', async () =>
-        (await topicEnd(brokers, topic)) > 0 ? true : undefined,
-      )
+      const started = await startGatewayAgent(testbed, { dir, hostId: HOST_ID, tenant: 'acme' })
+      agent = started.agent
+      const { spoolDir } = started
 
       await (broker as LocalKafka).stop()
       broker = undefined
