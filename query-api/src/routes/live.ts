@@ -23,12 +23,6 @@ export interface LiveOptions {
   heartbeatMs: number
 }
 
-export interface LiveStats {
-  open: number
-  /** Streams closed because the client did not read fast enough. */
-  dropped: number
-}
-
 const decoder = new TextDecoder()
 
 /**
@@ -40,8 +34,7 @@ const decoder = new TextDecoder()
  * can widen the subscription to another tenant (`host=>` is the host named ">"). The key goes in the
  * Authorization header, never in the URL: the dashboard reads the stream with fetch, not EventSource.
  */
-export function liveRoutes(app: FastifyInstance, o: LiveOptions): LiveStats {
-  const stats: LiveStats = { open: 0, dropped: 0 }
+export function liveRoutes(app: FastifyInstance, o: LiveOptions): void {
   const perTenant = new Map<string, number>()
   const streams = new Set<ServerResponse>()
   // An open stream never ends by itself: without this, closing the server would wait for every client.
@@ -75,7 +68,6 @@ export function liveRoutes(app: FastifyInstance, o: LiveOptions): LiveStats {
       host === undefined ? `${LIVE_SUBJECT_PREFIX}.${subjectToken(tenant)}.>` : liveSubject(tenant, host)
     const sub: Subscription = nats.subscribe(subject)
     perTenant.set(tenant, open + 1)
-    stats.open++
     reply.hijack()
     const res = reply.raw
     res.writeHead(200, {
@@ -86,27 +78,21 @@ export function liveRoutes(app: FastifyInstance, o: LiveOptions): LiveStats {
     })
     res.write(`: procstream live ${subject.slice(LIVE_SUBJECT_PREFIX.length + 1)}\n\n`)
     const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), o.heartbeatMs)
+    streams.add(res)
+    // Once, whichever comes first: the client leaves, the server closes, or the client is too slow.
     let closed = false
-    const close = (): void => {
+    const finish = (): void => {
       if (closed) return
       closed = true
       clearInterval(heartbeat)
       sub.unsubscribe()
-      stats.open--
+      streams.delete(res)
+      if (!res.destroyed) res.destroy()
       const left = (perTenant.get(tenant) ?? 1) - 1
       if (left === 0) perTenant.delete(tenant)
       else perTenant.set(tenant, left)
     }
-    streams.add(res)
-    const gone = (): void => {
-      streams.delete(res)
-      // A stream that ends without res.end() would count as a request in progress, and the server's
-      // close would wait for it until the keep-alive timeout.
-      if (!res.destroyed) res.destroy()
-      close()
-    }
-    res.once('close', gone)
-    res.socket?.once('close', gone)
+    res.once('close', finish)
 
     void (async () => {
       for await (const m of sub) {
@@ -121,15 +107,12 @@ export function liveRoutes(app: FastifyInstance, o: LiveOptions): LiveStats {
         const points = metrics ? message.points.filter((p) => metrics.has(p[0])) : message.points
         if (points.length === 0) continue
         if (res.writableLength > o.maxBufferedBytes) {
-          stats.dropped++
           req.log.info({ tenant, buffered: res.writableLength }, 'live client too slow: stream closed')
-          res.destroy()
-          close()
+          finish()
           return
         }
         res.write(`data: ${JSON.stringify({ host: message.host, points })}\n\n`)
       }
     })()
   })
-  return stats
 }
