@@ -1,5 +1,6 @@
 import { CompressionTypes } from 'kafkajs'
 import { readClickHouseConfig, type ClickHouseConfig } from '../../platform/clickhouse.ts'
+import { readKeysRefreshMs } from '../../platform/auth/authenticator.ts'
 import { ConfigReader, type Env } from '../../platform/config.ts'
 import { SAMPLES_TOPIC } from '../../platform/kafka.ts'
 import { readKafkaSecurity, type KafkaSecurity } from '../../platform/kafka-security.ts'
@@ -62,7 +63,7 @@ export function readIngestConfig(
       recordsPerS: r.int('INGEST_TENANT_RECORDS_PER_S', 1_000_000, { min: 1 }),
       burstS: r.int('INGEST_TENANT_BURST_S', 2, { min: 1, max: 3600 }),
     },
-    keysRefreshMs: r.int('AUTH_KEYS_REFRESH_MS', 2_000, { min: 100, max: 600_000 }),
+    keysRefreshMs: readKeysRefreshMs(r),
     tls: readTlsFiles(r),
   })
 }

@@ -5,7 +5,7 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify'
 import { presentedKey, type Authenticator, type Principal } from '../../platform/auth/authenticator.ts'
-import { AuthError } from '../../platform/auth/errors.ts'
+import { AuthError, authErrorHeaders } from '../../platform/auth/errors.ts'
 import type { Logger } from '../../platform/logger.ts'
 import type { TlsFiles } from '../../platform/tls.ts'
 import type { EnvelopeCodec } from '../../schemas/src/codec.ts'
@@ -66,8 +66,7 @@ export function buildIngestGateway(deps: IngestGatewayDeps): FastifyInstance {
     if (err instanceof IngestError || err instanceof AuthError) {
       if (err instanceof IngestError && err.retryAfterS !== undefined)
         void reply.header('retry-after', String(err.retryAfterS))
-      if (err instanceof AuthError && err.statusCode === 401) void reply.header('www-authenticate', 'Bearer')
-      if (err instanceof AuthError && err.code === 'BUSY') void reply.header('retry-after', '1')
+      if (err instanceof AuthError) void reply.headers(authErrorHeaders(err))
       return reply.code(err.statusCode).send({ error: err.message, code: err.code })
     }
     const e = err as { statusCode?: unknown; code?: unknown; message?: unknown }

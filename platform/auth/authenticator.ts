@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import type { ConfigReader } from '../config.ts'
 import type { Logger } from '../logger.ts'
 import { parseKey, type Scope } from './api-key.ts'
 import { AuthError } from './errors.ts'
@@ -15,6 +16,11 @@ export interface Principal {
 /** What every service asks of authentication; KeyAuthenticator is the implementation. */
 export interface Authenticator {
   authenticate(presented: string | undefined, scope: Scope): Promise<Principal>
+}
+
+/** AUTH_KEYS_REFRESH_MS, the same setting in every service that checks keys: the revocation delay. */
+export function readKeysRefreshMs(r: ConfigReader): number {
+  return r.int('AUTH_KEYS_REFRESH_MS', 2_000, { min: 100, max: 600_000 })
 }
 
 export interface KeySource {

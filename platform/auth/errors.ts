@@ -36,3 +36,10 @@ export class AuthError extends ProcstreamError {
     this.statusCode = AUTH_ERRORS[code]
   }
 }
+
+/** The headers an AuthError's answer carries, in every service: how to authenticate, when to retry. */
+export function authErrorHeaders(err: AuthError): Record<string, string> {
+  if (err.statusCode === 401) return { 'www-authenticate': 'Bearer' }
+  if (err.code === 'BUSY') return { 'retry-after': '1' }
+  return {}
+}

@@ -1,3 +1,4 @@
+import { readKeysRefreshMs } from '../../platform/auth/authenticator.ts'
 import { ConfigReader, type Env } from '../../platform/config.ts'
 import { readTlsFiles, type TlsFiles } from '../../platform/tls.ts'
 
@@ -20,7 +21,7 @@ export function readQueryApiConfig(env: Env): Readonly<QueryApiConfig> {
     host: r.string('HOST', '127.0.0.1'),
     port: r.port('PORT', 8080),
     maxPoints: r.int('QUERY_MAX_POINTS', 11_000, { min: 10, max: 100_000 }),
-    keysRefreshMs: r.int('AUTH_KEYS_REFRESH_MS', 2_000, { min: 100, max: 600_000 }),
+    keysRefreshMs: readKeysRefreshMs(r),
     liveMaxBufferedBytes: r.int('QUERY_LIVE_MAX_BUFFERED_BYTES', 1024 * 1024, {
       min: 16 * 1024,
       max: 256 * 1024 * 1024,

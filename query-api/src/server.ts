@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Logger } from '../../platform/logger.ts'
 import type { Authenticator, KeyAuthenticator } from '../../platform/auth/authenticator.ts'
-import { AuthError } from '../../platform/auth/errors.ts'
+import { AuthError, authErrorHeaders } from '../../platform/auth/errors.ts'
 import type { KeyStore } from '../../platform/auth/key-store.ts'
 import type { TlsFiles } from '../../platform/tls.ts'
 import { adminRoutes } from './routes/admin.ts'
@@ -42,8 +42,7 @@ export async function buildQueryApi(deps: QueryApiDeps): Promise<FastifyInstance
   // Every failure answers the same JSON shape, with no stack trace, whatever threw it.
   app.setErrorHandler((err, req, reply) => {
     if (err instanceof AuthError) {
-      if (err.statusCode === 401) void reply.header('www-authenticate', 'Bearer')
-      if (err.code === 'BUSY') void reply.header('retry-after', '1')
+      void reply.headers(authErrorHeaders(err))
       return reply.code(err.statusCode).send({ error: err.message, code: err.code })
     }
     if (err instanceof QueryApiError) {
