@@ -7,10 +7,9 @@
  */
 import { connect, type Socket } from 'node:net'
 import { gzipSync } from 'node:zlib'
-import { Sampler } from '../agent/src/sampler.ts'
 import { envelopeCodec } from '../schemas/src/codec.ts'
-import { PROC_FAMILIES, type Sample } from '../schemas/src/families.ts'
-import { samplePoints } from '../schemas/src/node-exporter.ts'
+import type { Sample } from '../schemas/src/families.ts'
+import { hostSnapshot, valuesIn } from './host-snapshot.ts'
 
 export interface LoadResult {
   requests: number
@@ -28,15 +27,13 @@ export interface LoadResult {
 
 /** Whole samples of this host until at least `values` values: what one agent batch would carry. */
 function samplesFor(values: number): { samples: Sample[]; values: number } {
-  const sampler = new Sampler('/proc', () => undefined)
-  const all = PROC_FAMILIES.map((f) => sampler.sample(f)).filter((s): s is Sample => s !== undefined)
-  sampler.close()
+  const all = hostSnapshot()
   const samples: Sample[] = []
   let n = 0
   for (let i = 0; n < values; i++) {
     const s = all[i % all.length] as Sample
     samples.push(s)
-    samplePoints(s, () => n++)
+    n += valuesIn(s)
   }
   return { samples, values: n }
 }

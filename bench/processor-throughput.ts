@@ -12,9 +12,7 @@ import { createClickHouse } from '../platform/clickhouse.ts'
 import { createKafka, sampleKey } from '../platform/kafka.ts'
 import { createLogger } from '../platform/logger.ts'
 import { envelopeCodec } from '../schemas/src/codec.ts'
-import { PROC_FAMILIES, type Sample } from '../schemas/src/families.ts'
-import { samplePoints } from '../schemas/src/node-exporter.ts'
-import { Sampler } from '../agent/src/sampler.ts'
+import { hostSnapshot, valuesIn } from './host-snapshot.ts'
 import { readProcessorConfig } from '../stream-processors/src/config.ts'
 import { startProcessor } from '../stream-processors/src/service.ts'
 
@@ -37,11 +35,8 @@ export async function benchProcessorThroughput(hosts = 200, seconds = 60): Promi
   const logger = createLogger('bench-processor', { level: 'error' })
   return withBenchBroker('processor', PARTITIONS, async ({ dir, brokers, topic }) => {
     // One snapshot of this host's /proc stands in for every host: values do not change insert cost.
-    const sampler = new Sampler('/proc', () => undefined)
-    const samples = PROC_FAMILIES.map((f) => sampler.sample(f)).filter((s): s is Sample => s !== undefined)
-    sampler.close()
-    let valuesPerHostSecond = 0
-    for (const s of samples) samplePoints(s, () => valuesPerHostSecond++)
+    const samples = hostSnapshot()
+    const valuesPerHostSecond = samples.reduce((n, s) => n + valuesIn(s), 0)
 
     const codec = envelopeCodec()
     const client = createKafka(brokers, 'bench-processor', logger)

@@ -33,7 +33,6 @@ afterAll(async () => {
 })
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
-const hasSegments = spoolHasSegments
 
 describe('agent → ingest gateway', () => {
   it(
@@ -56,12 +55,12 @@ describe('agent → ingest gateway', () => {
       const outageStartUs = Date.now() * 1000
       await sleep(OUTAGE_MS)
       const outageEndUs = Date.now() * 1000
-      expect(await hasSegments(spoolDir)).toBe(true)
+      expect(await spoolHasSegments(spoolDir)).toBe(true)
       expect(agent.running).toBe(true)
       await bed.startGateway({ INGEST_PORT: port })
       await waitFor(
         'the spool to drain',
-        async () => ((await hasSegments(spoolDir)) ? undefined : true),
+        async () => ((await spoolHasSegments(spoolDir)) ? undefined : true),
         60_000,
       )
       await sleep(1_000)

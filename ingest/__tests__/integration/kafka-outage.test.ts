@@ -30,7 +30,6 @@ let agent: NodeChild | undefined
 const startBroker = (): Promise<LocalKafka> =>
   startKafka({ dataDir: join(dir, 'kafka'), port: ports[0], controllerPort: ports[1], partitions: 1 })
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
-const hasSegments = spoolHasSegments
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'procstream-gw-kafka-outage-'))
@@ -62,13 +61,13 @@ describe('Kafka outage behind the gateway', () => {
       broker = undefined
       await sleep(OUTAGE_MS)
       // The agent was told no: its records are on disk, and the gateway said why.
-      expect(await hasSegments(spoolDir)).toBe(true)
+      expect(await spoolHasSegments(spoolDir)).toBe(true)
       expect(agent.running).toBe(true)
 
       broker = await startBroker()
       await waitFor(
         'the spool to drain',
-        async () => ((await hasSegments(spoolDir)) ? undefined : true),
+        async () => ((await spoolHasSegments(spoolDir)) ? undefined : true),
         120_000,
       )
       await sleep(1_000)
