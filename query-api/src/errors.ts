@@ -12,12 +12,15 @@ import { ProcstreamError } from '../../platform/errors.ts'
  * | CONFLICT        | 409    | no        | the tenant already exists                                 |
  * | UNKNOWN         | 404    | no        | no such tenant or key (admin API)                         |
  * | BAD_REQUEST     | 400    | no        | a parameter is missing, malformed or out of range         |
+ * | SQL_REJECTED    | 400    | no        | SQL refused: not one SELECT, reads outside the tenant's   |
+ * |                 |        |           | tables, a denied function, a syntax error, or a limit hit |
  * | NOT_FOUND       | 404    | no        | no such route or no such host for this tenant             |
  * | TOO_MANY_STREAMS| 429    | yes       | the tenant holds its limit of live streams in this process|
  * | BACKEND         | 503    | yes       | ClickHouse (or another dependency) failed or timed out    |
  */
 export const QUERY_API_ERRORS = {
   BAD_REQUEST: 400,
+  SQL_REJECTED: 400,
   NOT_FOUND: 404,
   TOO_MANY_STREAMS: 429,
   BACKEND: 503,
