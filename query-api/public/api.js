@@ -99,6 +99,44 @@ export function createApi({ getKey, baseUrl = '' }) {
         stepMs: typeof body.step_ms === 'number' ? body.step_ms : null,
       }
     },
+
+    /**
+     * Every host with its CPU, memory, disk and network load and a sparkline of each.
+     * @param {{ from: number, to: number, points: number }} q
+     */
+    async fleet(q, options) {
+      const params = {
+        from: String(Math.round(q.from)),
+        to: String(Math.round(q.to)),
+        points: String(Math.round(q.points)),
+      }
+      const body = await request('/api/fleet', params, options)
+      return {
+        timestamps: Array.isArray(body.timestamps) ? body.timestamps : [],
+        stepMs: typeof body.step_ms === 'number' ? body.step_ms : null,
+        hosts: Array.isArray(body.hosts) ? body.hosts.map(normaliseFleetHost) : [],
+      }
+    },
+  }
+}
+
+function normaliseFleetHost(h) {
+  const spark = h?.spark ?? {}
+  const column = (values) => (Array.isArray(values) ? values : [])
+  return {
+    host_id: String(h?.host_id ?? ''),
+    hostname: typeof h?.hostname === 'string' ? h.hostname : '',
+    last_seen_ms: typeof h?.last_seen_ms === 'number' ? h.last_seen_ms : null,
+    cpu_busy: h?.cpu_busy ?? null,
+    mem_used: h?.mem_used ?? null,
+    disk_bytes_per_s: h?.disk_bytes_per_s ?? null,
+    net_bytes_per_s: h?.net_bytes_per_s ?? null,
+    spark: {
+      cpu: column(spark.cpu),
+      mem: column(spark.mem),
+      disk: column(spark.disk),
+      net: column(spark.net),
+    },
   }
 }
 

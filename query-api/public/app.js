@@ -1,10 +1,11 @@
-// Dashboard entry point: sign-in, host/range pickers, and the refresh loop that feeds the charts.
+// Dashboard entry point: sign-in, the fleet and host views, the pickers, and the live refresh loop.
 
 import { createApi } from './api.js'
 import { forgetKey, signIn, storedKey, takeKeyFromHash } from './auth.js'
-import { createChart } from './charts.js'
+import { createFleetView } from './fleet-view.js'
 import { formatAgo, formatClock } from './format.js'
-import { PANELS } from './panels.js'
+import { createHostView } from './host-view.js'
+import { currentRoute, FLEET_HREF, goTo, hostHref, onRouteChange } from './router.js'
 
 const REFRESH_MS = 2_000
 const HOSTS_REFRESH_MS = 15_000
@@ -15,16 +16,21 @@ const RANGE_STORAGE_KEY = 'procstream.rangeMs'
 const $ = (id) => document.getElementById(id)
 const ui = {
   controls: $('controls'),
+  navFleet: $('nav-fleet'),
+  navHost: $('nav-host'),
+  hostControls: $('host-controls'),
   host: $('host'),
   hostSeen: $('host-seen'),
   range: $('range'),
+  virtualField: $('virtual-field'),
   virtual: $('virtual'),
-  pause: $('pause'),
+  live: $('live'),
   tenant: $('tenant'),
   signout: $('signout'),
   status: $('status'),
   signin: $('signin'),
   nohosts: $('nohosts'),
+  fleet: $('fleet'),
   dashboard: $('dashboard'),
 }
 
@@ -32,15 +38,17 @@ const api = createApi({ getKey: storedKey })
 
 const state = {
   running: false,
+  // Live is the normal state: every refresh asks for the range ending now, so the charts advance.
   paused: false,
+  route: currentRoute(),
   hosts: [],
   hostsFetchedAt: 0,
   host: null,
   rangeMs: readStoredRange(),
   includeVirtual: false,
   timer: null,
-  // Bumped whenever what is on screen changes (host, range, sign-out): late answers from an older
-  // generation are dropped instead of overwriting newer charts.
+  // Bumped whenever what is on screen changes (view, host, range, sign-out): late answers from an
+  // older generation are dropped instead of overwriting newer charts.
   generation: 0,
   inflight: null,
   busy: false,
@@ -49,33 +57,13 @@ const state = {
   lastUpdate: null,
 }
 
-/** Panel id → { panel, chart, error element, loaded: whether the chart shows data for this view } */
-const views = new Map()
-
-function buildPanels() {
-  for (const panel of PANELS) {
-    const section = document.createElement('section')
-    section.className = 'panel'
-    section.id = `panel-${panel.id}`
-    const header = document.createElement('header')
-    const title = document.createElement('h2')
-    title.textContent = panel.title
-    const hint = document.createElement('span')
-    hint.className = 'muted'
-    hint.textContent = panel.hint
-    header.append(title, hint)
-    const error = document.createElement('p')
-    error.className = 'panel-error'
-    error.hidden = true
-    const body = document.createElement('div')
-    body.className = 'chart'
-    section.append(header, error, body)
-    ui.dashboard.append(section)
-    const chart = createChart(body, panel.chart)
-    chart.reset('loading…')
-    views.set(panel.id, { panel, chart, error, loaded: false })
-  }
-}
+const hostView = createHostView(ui.dashboard, { api })
+const fleetView = createFleetView(ui.fleet, {
+  api,
+  onOpen: (hostId) => {
+    goTo({ view: 'host', host: hostId })
+  },
+})
 
 // ---- status line ---------------------------------------------------------------------------------
 
@@ -88,23 +76,55 @@ function describeError(err) {
   return err instanceof Error ? err.message : String(err)
 }
 
-// ---- hosts ---------------------------------------------------------------------------------------
+// ---- views and hosts -----------------------------------------------------------------------------
 
-async function loadHosts() {
-  const hosts = await api.hosts()
+/** Shows the view the route names; the visible parts follow state, nothing else toggles them. */
+function renderView() {
+  const fleet = state.route.view === 'fleet'
+  const signedIn = state.running
+  ui.fleet.hidden = !signedIn || !fleet
+  ui.hostControls.hidden = fleet
+  ui.virtualField.hidden = fleet
+  const noHosts = state.hostsFetchedAt > 0 && state.hosts.length === 0
+  ui.nohosts.hidden = !signedIn || fleet || !noHosts
+  ui.dashboard.hidden = !signedIn || fleet || noHosts
+  for (const [link, active] of [
+    [ui.navFleet, fleet],
+    [ui.navHost, !fleet],
+  ]) {
+    if (active) link.setAttribute('aria-current', 'page')
+    else link.removeAttribute('aria-current')
+  }
+  ui.navHost.href = state.host ? hostHref(state.host) : '#host='
+  const host = state.hosts.find((h) => h.host_id === state.host)
+  document.title = fleet ? 'Fleet · procstream' : `${host?.hostname || state.host || 'Host'} · procstream`
+}
+
+function setHosts(hosts) {
   state.hostsFetchedAt = Date.now()
   state.hosts = [...hosts].sort((a, b) => (b.last_seen_ms ?? 0) - (a.last_seen_ms ?? 0))
-  const known = state.hosts.some((h) => h.host_id === state.host)
-  if (!known) selectHost(state.hosts[0]?.host_id ?? null)
+  // `#host=` without a name means "the most recently seen one".
+  if (state.route.view === 'host' && !state.host && state.hosts[0]) {
+    selectHost(state.hosts[0].host_id)
+    goTo({ view: 'host', host: state.host }, { replace: true })
+  }
   renderHostPicker()
+  renderView()
+}
+
+async function loadHosts() {
+  setHosts(await api.hosts())
 }
 
 function renderHostPicker() {
-  const signature = state.hosts.map((h) => `${h.host_id}\u0000${h.hostname}`).join('\u0001')
+  // A host named in the address but not (or no longer) reporting stays pickable.
+  const listed = state.host && !state.hosts.some((h) => h.host_id === state.host)
+  const hosts = listed ? [{ host_id: state.host, hostname: state.host }, ...state.hosts] : state.hosts
+  const signature = hosts.map((h) => `${h.host_id}\u0000${h.hostname}`).join('\u0001')
   // Rebuilding the options while the list is open would close it under the user's pointer.
   if (signature !== ui.host.dataset.signature) {
     ui.host.dataset.signature = signature
-    const options = state.hosts.map((h) => {
+    const options = hosts.map((h) => {
       const option = document.createElement('option')
       option.value = h.host_id
       option.textContent = h.hostname || h.host_id
@@ -114,8 +134,6 @@ function renderHostPicker() {
     ui.host.replaceChildren(...options)
   }
   if (state.host) ui.host.value = state.host
-  ui.nohosts.hidden = state.hosts.length > 0
-  ui.dashboard.hidden = state.hosts.length === 0
   renderHostSeen()
 }
 
@@ -133,86 +151,98 @@ function renderHostSeen() {
 function selectHost(hostId) {
   if (hostId === state.host) return
   state.host = hostId
-  resetCharts()
+  abandonInflight()
+  hostView.reset()
+}
+
+function applyRoute(route) {
+  const viewChanged = route.view !== state.route.view
+  state.route = route
+  if (route.view === 'host') {
+    if (route.host) selectHost(route.host)
+    else if (state.host) goTo({ view: 'host', host: state.host }, { replace: true })
+  }
+  // The fleet table is kept while a host is open: going back shows it at once, then refreshes it.
+  if (viewChanged) {
+    abandonInflight()
+    if (route.view === 'host') hostView.reset()
+  }
+  renderHostPicker()
+  renderView()
+  if (state.running) refreshNow()
 }
 
 // ---- refresh loop --------------------------------------------------------------------------------
 
-function resetCharts() {
+function abandonInflight() {
   state.generation++
   state.inflight?.abort()
   state.inflight = null
-  for (const view of views.values()) {
-    view.chart.reset('loading…')
-    view.loaded = false
-    view.error.hidden = true
+}
+
+/** Loads the fleet; returns the errors (none or one), or null when the answer came too late to show. */
+async function refreshFleet(from, to, signal, generation) {
+  try {
+    const response = await fleetView.load({ from, to, signal })
+    if (generation !== state.generation) return null
+    fleetView.show(response)
+    // The fleet lists every host: the host picker needs no request of its own meanwhile.
+    setHosts(response.hosts)
+    return []
+  } catch (err) {
+    if (generation !== state.generation) return null
+    if (err?.name === 'AbortError' || err?.unauthorized) throw err
+    fleetView.showError(describeError(err))
+    return [err]
   }
 }
 
-async function loadPanel(view, host, from, to, signal) {
-  const { panel, chart } = view
-  const points = chart.width() || 600
-  const responses = await Promise.all(
-    panel.queries.map((q) => api.series({ ...q, host, from, to, points }, { signal })),
-  )
-  return panel.build(responses, { includeVirtual: state.includeVirtual })
-}
-
-async function refresh() {
+async function refreshHost(from, to, signal, generation) {
   if (state.hosts.length === 0 || Date.now() - state.hostsFetchedAt > HOSTS_REFRESH_MS) {
     await loadHosts()
   } else {
     renderHostSeen()
   }
   const host = state.host
-  if (!host) {
-    setStatus('No host has reported yet.')
-    return
-  }
+  if (!host) return null
+  const loaded = await hostView.load({ host, from, to, signal, includeVirtual: state.includeVirtual })
+  if (generation !== state.generation) return null
+  return hostView.show(loaded)
+}
 
+async function refresh() {
   const generation = state.generation
   const controller = new window.AbortController()
   state.inflight = controller
   const to = Date.now()
   const from = to - state.rangeMs
   const started = performance.now()
-  const entries = [...views.values()]
-  const results = await Promise.allSettled(
-    entries.map((view) => loadPanel(view, host, from, to, controller.signal)),
-  )
+  const fleet = state.route.view === 'fleet'
+  const failures = fleet
+    ? await refreshFleet(from, to, controller.signal, generation)
+    : await refreshHost(from, to, controller.signal, generation)
   if (generation !== state.generation) return
   state.inflight = null
-
-  const failures = []
-  results.forEach((result, i) => {
-    const view = entries[i]
-    if (result.status === 'fulfilled') {
-      view.error.hidden = true
-      view.chart.update(result.value)
-      view.loaded = true
-    } else {
-      // A chart that did load keeps its last picture under the error; one that never did says so.
-      failures.push(result.reason)
-      view.error.textContent = describeError(result.reason)
-      view.error.hidden = false
-      if (!view.loaded) view.chart.reset('no data')
-    }
-  })
+  if (failures === null) {
+    setStatus('No host has reported yet.')
+    return
+  }
 
   const unauthorized = failures.find((err) => err?.unauthorized)
   if (unauthorized) throw unauthorized
 
-  if (failures.length < results.length) state.lastUpdate = Date.now()
+  const total = fleet ? 1 : hostView.panelCount
+  if (failures.length < total) state.lastUpdate = Date.now()
   const took = Math.round(performance.now() - started)
   const updated =
-    (state.paused ? 'Paused · ' : '') +
-    (state.lastUpdate ? `Updated ${formatClock(state.lastUpdate)}` : 'Not updated yet')
+    (state.paused ? 'Paused · ' : 'Live · ') +
+    (state.lastUpdate ? `updated ${formatClock(state.lastUpdate)}` : 'not updated yet')
   if (failures.length === 0) {
     setStatus(`${updated} · ${took} ms`)
-  } else if (failures.length === results.length) {
+  } else if (failures.length === total) {
     setStatus(`${updated} · ${describeError(failures[0])} — retrying every ${REFRESH_MS / 1000} s`, 'error')
   } else {
-    setStatus(`${updated} · ${failures.length} of ${results.length} panels failed`, 'error')
+    setStatus(`${updated} · ${failures.length} of ${total} panels failed`, 'error')
   }
 }
 
@@ -265,15 +295,27 @@ function refreshNow() {
   schedule(0)
 }
 
+function setLive(live) {
+  state.paused = !live
+  ui.live.setAttribute('aria-pressed', String(live))
+  ui.live.title = live
+    ? 'Live: the charts follow the newest data (every 2 s). Press to freeze them.'
+    : 'Frozen: press to follow the newest data again.'
+  if (live) {
+    refreshNow()
+  } else {
+    schedule()
+    setStatus(`Paused · ${state.lastUpdate ? `last update ${formatClock(state.lastUpdate)}` : 'no data yet'}`)
+  }
+}
+
 // ---- sign-in -------------------------------------------------------------------------------------
 
 function stop() {
   state.running = false
   if (state.timer) clearTimeout(state.timer)
   state.timer = null
-  state.generation++
-  state.inflight?.abort()
-  state.inflight = null
+  abandonInflight()
 }
 
 async function requireSignIn(message) {
@@ -281,9 +323,8 @@ async function requireSignIn(message) {
   forgetKey()
   ui.controls.hidden = true
   ui.signout.hidden = true
-  ui.dashboard.hidden = true
-  ui.nohosts.hidden = true
   ui.tenant.textContent = ''
+  renderView()
   setStatus('')
   const { identity } = await signIn(ui.signin, {
     validate: (key) => api.whoami({ key }),
@@ -299,6 +340,9 @@ function start(identity) {
   state.running = true
   state.hosts = []
   state.hostsFetchedAt = 0
+  fleetView.reset()
+  hostView.reset()
+  renderView()
   setStatus('Loading…')
   refreshNow()
 }
@@ -326,14 +370,13 @@ function wireControls() {
     } catch {
       // Not remembering the range is harmless.
     }
-    resetCharts()
+    abandonInflight()
+    if (state.route.view === 'host') hostView.reset()
     refreshNow()
   })
 
   ui.host.addEventListener('change', () => {
-    selectHost(ui.host.value)
-    renderHostSeen()
-    refreshNow()
+    goTo({ view: 'host', host: ui.host.value })
   })
 
   ui.virtual.addEventListener('change', () => {
@@ -341,23 +384,15 @@ function wireControls() {
     refreshNow()
   })
 
-  ui.pause.addEventListener('click', () => {
-    state.paused = !state.paused
-    ui.pause.setAttribute('aria-pressed', String(state.paused))
-    ui.pause.textContent = state.paused ? 'Resume' : 'Pause'
-    if (state.paused) {
-      schedule()
-      setStatus(
-        `Paused · ${state.lastUpdate ? `last update ${formatClock(state.lastUpdate)}` : 'no data yet'}`,
-      )
-    } else {
-      refreshNow()
-    }
+  ui.live.addEventListener('click', () => {
+    setLive(state.paused)
   })
 
   ui.signout.addEventListener('click', () => {
     void requireSignIn('')
   })
+
+  onRouteChange(applyRoute)
 
   // Hidden tabs stop polling entirely; coming back refreshes at once so the charts are current.
   document.addEventListener('visibilitychange', () => {
@@ -365,14 +400,18 @@ function wireControls() {
   })
 
   window.matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => {
-    for (const view of views.values()) view.chart.restyle()
+    hostView.restyle()
   })
 }
 
 async function main() {
-  buildPanels()
   wireControls()
   takeKeyFromHash()
+  state.route = currentRoute()
+  if (state.route.view === 'host' && state.route.host) state.host = state.route.host
+  if (!window.location.hash) goTo({ view: 'fleet' }, { replace: true })
+  ui.navFleet.href = FLEET_HREF
+  renderView()
 
   if (!storedKey()) {
     await requireSignIn('')

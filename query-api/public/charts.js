@@ -74,8 +74,10 @@ export function createChart(host, spec) {
     const series = [
       {
         // With the cursor off the chart the legend shows the newest point, so it reads as "now".
+        // The newest step with data, not the grid's last step, which is often still empty: it shows
+        // when the values beside it were measured.
         value: (_u, ts) => {
-          const t = ts ?? lastValue(frame.timestamps)
+          const t = ts ?? newestTimestamp(frame)
           return t == null ? '–' : new Date(t * 1000).toLocaleTimeString()
         },
       },
@@ -86,7 +88,7 @@ export function createChart(host, spec) {
           stroke: color,
           width: 1.5,
           fill: spec.stacked ? withAlpha(color, 0.45) : undefined,
-          dash: s.mirrored ? [5, 3] : undefined,
+          dash: s.mirrored || s.dashed ? [5, 3] : undefined,
           points: { show: false },
           value: legendValue,
         }
@@ -134,7 +136,7 @@ export function createChart(host, spec) {
     /** Width in px the chart draws at, to ask the API for about one point per pixel. */
     width,
 
-    /** @param {{ timestamps: number[], series: { name: string, key?: string, mirrored?: boolean, values: (number|null)[] }[] }} next */
+    /** @param {{ timestamps: number[], series: { name: string, key?: string, mirrored?: boolean, dashed?: boolean, values: (number|null)[] }[] }} next */
     update(next) {
       frame = next
       const nextSignature = next.series.map((s) => s.name).join('\u0000')
@@ -183,6 +185,13 @@ function yRange(spec, min, max) {
   // Counters, bytes and load start at zero: an axis that floats with the data exaggerates noise.
   const top = max > 0 ? max * 1.05 : 1
   return [Math.min(0, min), top]
+}
+
+function newestTimestamp(frame) {
+  for (let i = frame.timestamps.length - 1; i >= 0; i--) {
+    if (frame.series.some((s) => s.values[i] != null)) return frame.timestamps[i]
+  }
+  return null
 }
 
 function lastValue(values) {

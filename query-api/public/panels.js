@@ -1,6 +1,13 @@
 // What each dashboard panel asks the API for and how the answers become one chart frame.
 
-import { cpuBusyPercent, loadAverages, memoryBreakdown, mirroredByDevice } from './transform.js'
+import {
+  cpuBusyPercent,
+  filesystemUsage,
+  loadAverages,
+  memoryBreakdown,
+  mirroredByDevice,
+  pressurePercent,
+} from './transform.js'
 
 /**
  * @typedef {object} SeriesQuery
@@ -14,9 +21,11 @@ import { cpuBusyPercent, loadAverages, memoryBreakdown, mirroredByDevice } from 
  * @property {string} id
  * @property {string} title
  * @property {string} hint what the numbers mean, shown under the title
+ * @property {boolean} [wide] spans the whole row of the grid
  * @property {import('./charts.js').ChartSpec} chart
  * @property {SeriesQuery[]} queries
  * @property {(responses: object[], options: { includeVirtual: boolean }) => object} build
+ *   `includeVirtual` also brings in pseudo filesystems (tmpfs, overlay …)
  */
 
 /** @type {Panel[]} */
@@ -102,5 +111,35 @@ export const PANELS = [
       { metric: 'node_load15', fn: 'raw' },
     ],
     build: ([load1, load5, load15]) => loadAverages({ load1, load5, load15 }),
+  },
+  {
+    id: 'pressure',
+    title: 'Pressure',
+    hint: '% of time tasks waited (some) / all stalled (full, dashed)',
+    chart: {
+      unit: 'percent',
+      height: 210,
+      colors: { cpu: '#4e79a7', memory: '#e15759', io: '#f28e2b' },
+    },
+    queries: [
+      { metric: 'node_pressure_cpu_waiting_seconds_total', fn: 'rate' },
+      { metric: 'node_pressure_memory_waiting_seconds_total', fn: 'rate' },
+      { metric: 'node_pressure_memory_stalled_seconds_total', fn: 'rate' },
+      { metric: 'node_pressure_io_waiting_seconds_total', fn: 'rate' },
+      { metric: 'node_pressure_io_stalled_seconds_total', fn: 'rate' },
+    ],
+    build: (responses) => pressurePercent(responses),
+  },
+  {
+    id: 'filesystems',
+    title: 'Filesystems',
+    hint: 'used % per mountpoint (1 − avail / size)',
+    wide: true,
+    chart: { unit: 'percent', height: 190, fixedRange: [0, 100] },
+    queries: [
+      { metric: 'node_filesystem_size_bytes', fn: 'raw' },
+      { metric: 'node_filesystem_avail_bytes', fn: 'raw' },
+    ],
+    build: ([size, avail], { includeVirtual }) => filesystemUsage(size, avail, { includeVirtual }),
   },
 ]

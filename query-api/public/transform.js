@@ -6,11 +6,25 @@
 /** CPU modes in stacking order: the ones people look for first sit at the bottom. */
 export const CPU_BUSY_MODES = ['user', 'system', 'iowait', 'nice', 'irq', 'softirq', 'steal']
 
-/** Virtual devices hidden unless the user asks for them: loopback, loop mounts, RAM disks. */
-const VIRTUAL_DEVICE = /^(lo|loop\d+|ram\d+|zram\d+|fd\d+)$/
+/**
+ * Virtual devices hidden unless the user asks for them: loopback, loop mounts, RAM disks, container
+ * veth pairs and bridges. The fleet view leaves out the same ones (VIRTUAL_DEVICE_RE2 in
+ * query-api/src/fleet-query.ts), so a host ranks by the traffic its panels show.
+ */
+const VIRTUAL_DEVICE = /^(lo|loop\d+|ram\d+|zram\d+|fd\d+|veth.*|docker.*)$/
 
 export function isVirtualDevice(device) {
   return VIRTUAL_DEVICE.test(device)
+}
+
+/**
+ * Pseudo and in-memory filesystems, which node_exporter dashboards leave out of disk space: their
+ * "size" is RAM or another filesystem's space, and /run at 100 % is no reason to worry.
+ */
+const VIRTUAL_FSTYPE = /^(tmpfs|devtmpfs|ramfs|rootfs|overlay|squashfs|nsfs|iso9660|efivarfs|fuse\.lxcfs)$/
+
+export function isVirtualFilesystem(fstype) {
+  return VIRTUAL_FSTYPE.test(fstype)
 }
 
 /**
@@ -126,6 +140,60 @@ export function mirroredByDevice(up, down, { upName, downName, includeVirtual })
       })
     }
   }
+  return { timestamps, series }
+}
+
+/**
+ * Used % per mountpoint, 100 × (1 − avail / size) as node_exporter dashboards draw it: `avail` is what
+ * an unprivileged writer can still use, so a disk whose root reserve is all that remains reads 100 %.
+ * A mountpoint mounted twice (bind mounts) is drawn once.
+ */
+export function filesystemUsage(size, avail, { includeVirtual }) {
+  const { timestamps, columns } = align([size, avail])
+  const [sizeCol, availCol] = columns
+  const byMount = new Map()
+  for (const s of sizeCol) {
+    const { mountpoint = '', fstype = '', device = '' } = s.labels
+    if ((!includeVirtual && isVirtualFilesystem(fstype)) || byMount.has(mountpoint)) continue
+    const a = availCol.find((x) => x.labels.mountpoint === mountpoint && (x.labels.device ?? '') === device)
+    if (!a) continue
+    byMount.set(
+      mountpoint,
+      s.values.map((total, i) => {
+        const free = a.values[i]
+        return total == null || free == null || total <= 0 ? null : (1 - free / total) * 100
+      }),
+    )
+  }
+  const series = [...byMount.keys()]
+    .sort()
+    .map((mountpoint) => ({ name: mountpoint, key: mountpoint, values: byMount.get(mountpoint) }))
+  return { timestamps, series }
+}
+
+/** PSI lines: `waiting` is node_exporter's "some", `stalled` its "full" (every non-idle task stalled). */
+const PRESSURE_LINES = [
+  { name: 'cpu waiting', key: 'cpu' },
+  { name: 'memory waiting', key: 'memory' },
+  { name: 'memory stalled', key: 'memory', dashed: true },
+  { name: 'io waiting', key: 'io' },
+  { name: 'io stalled', key: 'io', dashed: true },
+]
+
+/**
+ * The rates of the pressure counters (seconds stalled per second) as a percentage of wall time, in
+ * the order of PRESSURE_LINES. A resource the kernel does not report (no PSI, or no cpu "full") has
+ * no line rather than a flat zero.
+ */
+export function pressurePercent(responses) {
+  const { timestamps, columns } = align(responses)
+  const series = []
+  columns.forEach((column, i) => {
+    const line = PRESSURE_LINES[i]
+    const values = column[0]?.values
+    if (!line || !values) return
+    series.push({ ...line, values: values.map((v) => (v == null ? null : v * 100)) })
+  })
   return { timestamps, series }
 }
 
