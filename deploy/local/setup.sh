@@ -15,6 +15,9 @@ command -v mvn >/dev/null 2>&1 || missing+=(maven)
 # Tests only: zstd makes the gateway's zstd bodies, openssl the certificates of the HTTPS tests.
 command -v zstd >/dev/null 2>&1 || missing+=(zstd)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+# Tests only: the real Prometheus the query API is compared with, and Chromium for the dashboard.
+[ -x /usr/bin/prometheus ] && [ -x /usr/bin/promtool ] || missing+=(prometheus)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]} with apt-get"
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi

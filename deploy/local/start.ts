@@ -191,6 +191,11 @@ async function main(): Promise<void> {
       maxBufferedBytes: apiConfig.liveMaxBufferedBytes,
       maxStreamsPerTenant: apiConfig.liveMaxStreamsPerTenant,
     },
+    promql: {
+      timeoutMs: apiConfig.queryTimeoutMs,
+      maxBuckets: apiConfig.queryMaxBuckets,
+      cacheTtlMs: apiConfig.queryCacheTtlMs,
+    },
     tls: apiConfig.tls,
     readiness,
   })

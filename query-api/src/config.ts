@@ -12,6 +12,10 @@ export interface QueryApiConfig {
   /** GET /api/live: bytes a slow client may leave unread before it is dropped, and streams per tenant. */
   liveMaxBufferedBytes: number
   liveMaxStreamsPerTenant: number
+  /** The Prometheus API: time limit per query, bucket rows one query may read, answer cache life. */
+  queryTimeoutMs: number
+  queryMaxBuckets: number
+  queryCacheTtlMs: number
   tls: TlsFiles | undefined
 }
 
@@ -27,6 +31,9 @@ export function readQueryApiConfig(env: Env): Readonly<QueryApiConfig> {
       max: 256 * 1024 * 1024,
     }),
     liveMaxStreamsPerTenant: r.int('QUERY_LIVE_MAX_STREAMS_PER_TENANT', 100, { min: 1, max: 100_000 }),
+    queryTimeoutMs: r.int('QUERY_TIMEOUT_MS', 30_000, { min: 100, max: 3_600_000 }),
+    queryMaxBuckets: r.int('QUERY_MAX_BUCKETS', 2_000_000, { min: 1_000, max: 100_000_000 }),
+    queryCacheTtlMs: r.int('QUERY_CACHE_TTL_MS', 10_000, { min: 0, max: 3_600_000 }),
     tls: readTlsFiles(r),
   })
 }

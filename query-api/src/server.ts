@@ -10,8 +10,12 @@ import { QueryApiError } from './errors.ts'
 import { dashboardRoutes } from './routes/dashboard.ts'
 import { healthRoutes, type ReadinessCheck } from '../../platform/health-routes.ts'
 import { seriesRoutes } from './routes/series.ts'
+import { fleetRoutes } from './routes/fleet.ts'
 import { liveRoutes } from './routes/live.ts'
+import { prometheusRoutes } from './routes/prometheus.ts'
+import { sqlRoutes } from './routes/sql.ts'
 import type { NatsConnection } from 'nats'
+import type { SqlLimits } from './sql/run.ts'
 
 export interface QueryApiDeps {
   clickhouse: ClickHouseClient
@@ -25,7 +29,18 @@ export interface QueryApiDeps {
   maxPoints: number
   /** Server-Sent Events of stored points (GET /api/live); without NATS that route answers 503. */
   live?: { nats: NatsConnection | undefined; maxBufferedBytes: number; maxStreamsPerTenant: number }
+  /** The Prometheus API's limits; defaults as in config.ts. */
+  promql?: { timeoutMs: number; maxBuckets: number; cacheTtlMs: number }
+  /** POST /api/v1/sql limits; defaults as in config.ts. */
+  sql?: SqlLimits
 }
+
+export const DEFAULT_SQL_LIMITS: SqlLimits = Object.freeze({
+  maxQueryChars: 64 * 1024,
+  maxRows: 10_000,
+  maxExecutionSeconds: 30,
+  maxMemoryBytes: 1024 ** 3,
+})
 
 export async function buildQueryApi(deps: QueryApiDeps): Promise<FastifyInstance> {
   // Typed as fastify's base logger so route modules take a plain FastifyInstance; it is the same pino.
@@ -65,12 +80,28 @@ export async function buildQueryApi(deps: QueryApiDeps): Promise<FastifyInstance
   )
   healthRoutes(app, deps.readiness)
   seriesRoutes(app, deps)
+  fleetRoutes(app, deps)
   liveRoutes(app, {
     nats: deps.live?.nats,
     keys: deps.keys,
     maxBufferedBytes: deps.live?.maxBufferedBytes ?? 1024 * 1024,
     maxStreamsPerTenant: deps.live?.maxStreamsPerTenant ?? 100,
     heartbeatMs: 15_000,
+  })
+  prometheusRoutes(app, {
+    clickhouse: deps.clickhouse,
+    database: deps.database,
+    keys: deps.keys,
+    maxPoints: deps.maxPoints,
+    timeoutMs: deps.promql?.timeoutMs ?? 30_000,
+    maxBuckets: deps.promql?.maxBuckets ?? 2_000_000,
+    cacheTtlMs: deps.promql?.cacheTtlMs ?? 10_000,
+  })
+  sqlRoutes(app, {
+    clickhouse: deps.clickhouse,
+    database: deps.database,
+    keys: deps.keys,
+    limits: deps.sql ?? DEFAULT_SQL_LIMITS,
   })
   if (deps.admin) adminRoutes(app, deps.admin)
   await dashboardRoutes(app)

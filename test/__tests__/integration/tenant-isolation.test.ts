@@ -157,6 +157,59 @@ describe('tenant isolation, gateway to query API', () => {
       }
     }
 
+    // The Prometheus API and SQL: every read path shows the key's tenant only, whatever it asks.
+    const now = Date.now() / 1000
+    for (const [tenant, key, own] of [
+      ['acme', keys.acmeRead, HOSTS],
+      ['globex', keys.globexRead, GLOBEX_HOSTS],
+    ] as const) {
+      const sorted = [...own].sort()
+      for (const query of [
+        'node_load1',
+        'node_load1{tenant="globex"} or node_load1',
+        'max by (host) (node_load1)',
+      ]) {
+        const instant = await read(
+          key,
+          `/api/v1/query?query=${encodeURIComponent(query)}&time=${String(now)}`,
+        )
+        const result = (
+          instant.body.data as { result: { metric: { host: string }; value: [number, string] }[] }
+        ).result
+        expect(result.map((r) => r.metric.host).sort(), `${tenant} ${query}`).toEqual(sorted)
+        expect(new Set(result.map((r) => Number(r.value[1]))), `${tenant} ${query}`).toEqual(
+          new Set([LOAD[tenant]]),
+        )
+      }
+      const range = await read(
+        key,
+        `/api/v1/query_range?query=node_load1&start=${String(now - 600)}&end=${String(now)}&step=5`,
+      )
+      const matrix = (
+        range.body.data as { result: { metric: { host: string }; values: [number, string][] }[] }
+      ).result
+      expect(matrix.map((r) => r.metric.host).sort()).toEqual(sorted)
+      expect(new Set(matrix.flatMap((r) => r.values.map((v) => Number(v[1]))))).toEqual(
+        new Set([LOAD[tenant]]),
+      )
+      const span = `start=${String(now - 3600)}&end=${String(now + 60)}`
+      const series = await read(
+        key,
+        `/api/v1/series?match[]=${encodeURIComponent('{__name__=~".+"}')}&${span}`,
+      )
+      expect([...new Set((series.body.data as { host: string }[]).map((l) => l.host))].sort()).toEqual(sorted)
+      for (const label of ['host', 'instance']) {
+        const values = await read(key, `/api/v1/label/${label}/values?${span}`)
+        expect(values.body.data, `${tenant} ${label} values`).toEqual(sorted)
+      }
+      const sql = await fetch(`${apiUrl}/api/v1/sql`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'text/plain' },
+        body: "SELECT DISTINCT host, value FROM metrics WHERE metric = 'node_load1' ORDER BY host",
+      })
+      expect(((await sql.json()) as { rows: unknown[][] }).rows).toEqual(sorted.map((h) => [h, LOAD[tenant]]))
+    }
+
     // Live points go out on the storing tenant's subjects only, each carrying that tenant's values.
     await waitFor('live points of both tenants', () =>
       Promise.resolve(new Set(live.map((l) => l.message.tenant)).size === 2 ? true : undefined),

@@ -1,0 +1,270 @@
+/**
+ * The Prometheus API agrees with the real Prometheus (Debian's 2.42) on the same data: node_exporter
+ * series of two hosts, one with a counter reset and a gap, loaded into Prometheus's TSDB with promtool
+ * and into embedded ClickHouse as the processors store them. Every query, among them those behind the
+ * core panels of Grafana's "Node Exporter Full", is run through both as a range and as instant
+ * queries; series, timestamps and values must match.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { ClickHouseClient } from '@clickhouse/client'
+import type { FastifyInstance } from 'fastify'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createClickHouse } from '../../../platform/clickhouse.ts'
+import { createLogger } from '../../../platform/logger.ts'
+import { migrate } from '../../../schemas/clickhouse/migrate.ts'
+import { ClickHouseSink } from '../../../stream-processors/src/clickhouse-sink.ts'
+import { memoryKeys } from '../../../test/support/keys.ts'
+import { nodeFleet, nodeFleetRows, promLabels } from '../../../test/support/node-series.ts'
+import { startPrometheusWith, type LocalPrometheus } from '../../../test/support/prometheus.ts'
+import { buildQueryApi } from '../../src/server.ts'
+
+const DB = 'agreement'
+const MINUTE = 60_000
+// Recent enough for Prometheus's retention, whole minutes so query steps align as Grafana's do.
+const T0 = Math.floor((Date.now() - 3 * 3_600_000) / 3_600_000) * 3_600_000
+const SECONDS = 40 * 60
+const fleet = nodeFleet({
+  startMs: T0,
+  seconds: SECONDS,
+  intervalMs: 1000,
+  hosts: [
+    { id: 'h-web-1', name: 'web-1' },
+    { id: 'h-db-1', name: 'db-1' },
+  ],
+  troubled: 'h-db-1',
+  gapSeconds: 150,
+})
+
+let dir: string
+let clickhouse: ClickHouseClient
+let app: FastifyInstance
+let apiUrl: string
+let key: string
+let prom: LocalPrometheus
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'procstream-it-agreement-'))
+  clickhouse = await createClickHouse({
+    url: undefined,
+    user: 'default',
+    password: '',
+    database: DB,
+    embeddedPath: dir,
+  })
+  await migrate(clickhouse, {
+    database: DB,
+    rawTtlDays: 3650,
+    tier10sTtlDays: 3650,
+    tier1mTtlDays: 3650,
+    tier1hTtlDays: 3650,
+    dedupWindow: 100,
+  })
+  await new ClickHouseSink(clickhouse, DB).write(nodeFleetRows('acme', fleet), 'agreement')
+  const { auth, keys } = await memoryKeys([{ tenant: 'acme', scopes: ['read'] }])
+  key = keys[0] as string
+  app = await buildQueryApi({
+    clickhouse,
+    database: DB,
+    keys: auth,
+    logger: createLogger('it-agreement', { level: 'error' }),
+    maxPoints: 11_000,
+    readiness: [],
+    promql: { timeoutMs: 60_000, maxBuckets: 2_000_000, cacheTtlMs: 0 },
+  })
+  apiUrl = await app.listen({ host: '127.0.0.1', port: 0 })
+  prom = await startPrometheusWith(
+    fleet.map((s) => {
+      const { __name__: _name, ...labels } = promLabels(s)
+      return { name: s.metric, labels, points: s.points }
+    }),
+  )
+})
+
+afterAll(async () => {
+  await prom.stop()
+  await app.close()
+  await clickhouse.close()
+  if (dir) rmSync(dir, { recursive: true, force: true })
+})
+
+async function ours(path: string, params: Record<string, string>): Promise<unknown> {
+  return (await oursWithSources(path, params)).data
+}
+
+async function oursWithSources(
+  path: string,
+  params: Record<string, string>,
+): Promise<{ data: unknown; sources: string | null }> {
+  const res = await fetch(`${apiUrl}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(params).toString(),
+  })
+  const body = (await res.json()) as { status: string; data?: unknown; error?: string }
+  if (body.status !== 'success')
+    throw new Error(`${path} ${JSON.stringify(params)}: ${res.status} ${body.error}`)
+  return { data: body.data, sources: res.headers.get('x-procstream-sources') }
+}
+
+/** Prometheus's whole `data` (resultType and result), as ours answers it. */
+async function theirs(path: string, params: Record<string, string>): Promise<unknown> {
+  const res = await fetch(`${prom.url}${path}?${new URLSearchParams(params).toString()}`)
+  const body = (await res.json()) as { status: string; data?: unknown; error?: string }
+  if (body.status !== 'success')
+    throw new Error(`prometheus ${path} ${JSON.stringify(params)}: ${body.error}`)
+  return body.data
+}
+
+type Sample = [number, string]
+type Result = { resultType: string; result: unknown }
+
+/** Series sorted by labels; values compared as numbers with a relative tolerance for float order. */
+function expectSameResult(actual: Result, expected: Result, label: string, tolerance = 1e-9): void {
+  expect(actual.resultType, label).toBe(expected.resultType)
+  const key = (m: Record<string, string>): string => JSON.stringify(Object.entries(m).sort())
+  const norm = (r: Result): { metric: string; samples: Sample[] }[] => {
+    if (r.resultType === 'scalar') return [{ metric: '{}', samples: [r.result as Sample] }]
+    return (r.result as { metric: Record<string, string>; values?: Sample[]; value?: Sample }[])
+      .map((s) => ({ metric: key(s.metric), samples: s.values ?? (s.value ? [s.value] : []) }))
+      .sort((a, b) => (a.metric < b.metric ? -1 : a.metric > b.metric ? 1 : 0))
+  }
+  const a = norm(actual)
+  const e = norm(expected)
+  expect(
+    a.map((s) => s.metric),
+    `${label}: series`,
+  ).toEqual(e.map((s) => s.metric))
+  a.forEach((s, i) => {
+    const want = (e[i] as { samples: Sample[] }).samples
+    expect(
+      s.samples.map((p) => p[0]),
+      `${label}: timestamps of ${s.metric}`,
+    ).toEqual(want.map((p) => p[0]))
+    s.samples.forEach(([t, v], j) => {
+      const w = Number((want[j] as Sample)[1])
+      const got = Number(v)
+      if (Number.isNaN(w)) expect(got, `${label} ${s.metric} @${t}`).toBeNaN()
+      else
+        expect(Math.abs(got - w), `${label} ${s.metric} @${t}: ${got} vs ${w}`).toBeLessThanOrEqual(
+          tolerance * Math.max(1, Math.abs(w)),
+        )
+    })
+  })
+}
+
+const QUERIES = [
+  // Grafana "Node Exporter Full", core panels (with $node = web-1, $job = node, $__rate_interval = 1m).
+  '100 * (1 - avg(rate(node_cpu_seconds_total{mode="idle", instance="web-1", job="node"}[1m])))',
+  'sum by (mode) (irate(node_cpu_seconds_total{instance="web-1", job="node"}[1m]))',
+  'avg(node_load1{instance="web-1",job="node"}) / count(count(node_cpu_seconds_total{instance="web-1",job="node"}) by (cpu)) * 100',
+  'node_load1{instance="web-1",job="node"}',
+  '100 - ((node_memory_MemAvailable_bytes{instance="web-1",job="node"} * 100) / node_memory_MemTotal_bytes{instance="web-1",job="node"})',
+  'node_memory_MemTotal_bytes{instance="web-1"} - node_memory_MemFree_bytes{instance="web-1"} - (node_memory_Cached_bytes{instance="web-1"} + node_memory_Buffers_bytes{instance="web-1"})',
+  'rate(node_network_receive_bytes_total{instance="web-1",job="node",device!~"lo"}[1m]) * 8',
+  'irate(node_network_transmit_bytes_total{job="node"}[1m])*8',
+  'rate(node_disk_read_bytes_total{instance="web-1",job="node"}[1m])',
+  'increase(node_disk_written_bytes_total[5m])',
+  '100 - ((node_filesystem_avail_bytes{job="node",fstype!="tmpfs"} * 100) / node_filesystem_size_bytes{job="node",fstype!="tmpfs"})',
+  'rate(node_pressure_cpu_waiting_seconds_total{instance="web-1"}[1m])',
+  'irate(node_pressure_io_waiting_seconds_total[1m])',
+  // Across hosts: resets, the gap, aggregations and matching.
+  'rate(node_cpu_seconds_total{mode="user"}[2m])',
+  'sum without (cpu) (rate(node_cpu_seconds_total[30s]))',
+  'topk(1, rate(node_network_receive_bytes_total[1m]))',
+  'bottomk(1, node_load1)',
+  'max by (instance) (node_load5)',
+  'min(node_load15)',
+  'count by (instance) (node_cpu_seconds_total)',
+  'sum(rate(node_network_receive_bytes_total{device=~"eth.*"}[90s])) by (instance)',
+  'delta(node_filesystem_avail_bytes{mountpoint="/"}[2m])',
+  'idelta(node_memory_MemAvailable_bytes[1m])',
+  'avg_over_time(node_load1[90s])',
+  'min_over_time(node_load1[2m])',
+  'max_over_time(node_load1[2m])',
+  'sum_over_time(node_load1[1m])',
+  'count_over_time(node_load1[1m])',
+  'last_over_time(node_load1[1m])',
+  'node_load1 > 1.2',
+  'node_load1 > bool 1.2',
+  '1 < node_load1',
+  'node_load1 and on (instance) node_load5 > 1',
+  'node_load1 or node_load5{instance="web-1"}',
+  'node_load1 unless node_load1 > 1.2',
+  'node_filesystem_avail_bytes / on (instance, mountpoint) group_left (fstype) node_filesystem_size_bytes',
+  'node_memory_MemTotal_bytes / ignoring (job) node_memory_MemAvailable_bytes',
+  'clamp_max(node_load1, 1)',
+  'clamp_min(node_load1, 1)',
+  'clamp(node_load1, 0.8, 1.2)',
+  'abs(-node_load1)',
+  'round(node_load1, 0.5)',
+  'ceil(node_load1) + floor(node_load5)',
+  '-node_load1 % 0.3',
+  'node_load1 ^ 2',
+  'sqrt(node_load1) * ln(node_load5) - log10(node_load15) + exp(node_load1 / 10)',
+  'scalar(count(node_load1)) * node_load5',
+  'vector(1) + 2',
+  'time()',
+  'node_load1 offset 2m',
+  'rate(node_cpu_seconds_total{mode="idle"}[1m] offset 1m)',
+]
+
+describe('Prometheus API against Prometheus 2.42 on the same data', () => {
+  it.each(QUERIES)('range query %s', async (query) => {
+    for (const step of [15, 30]) {
+      const params = {
+        query,
+        start: String((T0 + 5 * MINUTE) / 1000),
+        end: String((T0 + SECONDS * 1000 + 3 * MINUTE) / 1000),
+        step: String(step),
+      }
+      const [a, e] = await Promise.all([
+        ours('/api/v1/query_range', params),
+        theirs('/api/v1/query_range', params),
+      ])
+      expectSameResult(a as Result, e as Result, `${query} step ${step}`)
+    }
+  })
+
+  it.each(QUERIES)('instant query %s', async (query) => {
+    // During the data, inside the gap, and after the end but within the 5 min lookback.
+    for (const at of [
+      T0 + 7 * MINUTE + 7_000,
+      T0 + (SECONDS / 2) * 1000 + 100_000,
+      T0 + SECONDS * 1000 + 2 * MINUTE,
+    ]) {
+      const params = { query, time: String(at / 1000) }
+      const [a, e] = await Promise.all([ours('/api/v1/query', params), theirs('/api/v1/query', params)])
+      expectSameResult(a as Result, e as Result, `${query} at ${at}`)
+    }
+  })
+})
+
+describe('rollup tiers behind the Prometheus API', () => {
+  // Over a window, a tier's buckets hold exactly the raw samples (none sits on a bucket edge), so
+  // *_over_time and plain selectors agree exactly; rate and friends see one sample per bucket, so
+  // they agree within the noise of the increments the buckets hide.
+  const cases: [string, number, string, number][] = [
+    ['avg_over_time(node_load1[5m])', 60, 'metrics_10s', 1e-9],
+    ['max_over_time(node_load1[5m]) - min_over_time(node_load1[5m])', 60, 'metrics_10s', 1e-9],
+    ['sum_over_time(node_load1[5m]) / count_over_time(node_load1[5m])', 300, 'metrics_1m', 1e-9],
+    ['node_memory_MemAvailable_bytes', 60, 'metrics_10s', 1e-9],
+    ['sum by (instance) (rate(node_cpu_seconds_total{mode!="idle"}[5m]))', 60, 'metrics_10s', 0.02],
+    ['rate(node_network_receive_bytes_total{device="eth0"}[10m])', 300, 'metrics_1m', 0.05],
+  ]
+  it.each(cases)('%s at step %ss reads %s', async (query, step, table, tolerance) => {
+    const params = {
+      query,
+      start: String((T0 + 10 * MINUTE) / 1000),
+      end: String((T0 + 18 * MINUTE) / 1000),
+      step: String(step),
+    }
+    const [a, e] = await Promise.all([
+      oursWithSources('/api/v1/query_range', params),
+      theirs('/api/v1/query_range', params),
+    ])
+    expect(a.sources).toBe(table)
+    expectSameResult(a.data as Result, e as Result, `${query} step ${step}`, tolerance)
+  })
+})
