@@ -191,6 +191,7 @@ async function main(): Promise<void> {
       maxBufferedBytes: apiConfig.liveMaxBufferedBytes,
       maxStreamsPerTenant: apiConfig.liveMaxStreamsPerTenant,
     },
+    rateLimit: { requestsPerS: apiConfig.rateLimitPerKey, burstS: apiConfig.rateLimitBurstS },
     promql: {
       timeoutMs: apiConfig.queryTimeoutMs,
       maxBuckets: apiConfig.queryMaxBuckets,

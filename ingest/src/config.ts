@@ -5,7 +5,7 @@ import { ConfigReader, type Env } from '../../platform/config.ts'
 import { SAMPLES_TOPIC } from '../../platform/kafka.ts'
 import { readKafkaSecurity, type KafkaSecurity } from '../../platform/kafka-security.ts'
 import { readTlsFiles, type TlsFiles } from '../../platform/tls.ts'
-import type { RateLimits } from './rate-limit.ts'
+import type { RateLimits } from '../../platform/rate-limit.ts'
 
 export interface IngestConfig {
   host: string

@@ -14,7 +14,7 @@ import { AVRO_CONTENT_TYPES, decodeBody } from './body.ts'
 import { IngestError } from './errors.ts'
 import type { KafkaWriter } from './kafka-writer.ts'
 import { IngestMetrics } from './metrics.ts'
-import { TenantRateLimiter, type RateLimits } from './rate-limit.ts'
+import { TenantRateLimiter, type RateLimits } from '../../platform/rate-limit.ts'
 import { tenantBatch } from './tenant-records.ts'
 
 export interface IngestGatewayDeps {

@@ -16,6 +16,9 @@ export interface QueryApiConfig {
   queryTimeoutMs: number
   queryMaxBuckets: number
   queryCacheTtlMs: number
+  /** Requests per second per API key, and the burst as seconds of that rate. */
+  rateLimitPerKey: number
+  rateLimitBurstS: number
   tls: TlsFiles | undefined
 }
 
@@ -34,6 +37,8 @@ export function readQueryApiConfig(env: Env): Readonly<QueryApiConfig> {
     queryTimeoutMs: r.int('QUERY_TIMEOUT_MS', 30_000, { min: 100, max: 3_600_000 }),
     queryMaxBuckets: r.int('QUERY_MAX_BUCKETS', 2_000_000, { min: 1_000, max: 100_000_000 }),
     queryCacheTtlMs: r.int('QUERY_CACHE_TTL_MS', 10_000, { min: 0, max: 3_600_000 }),
+    rateLimitPerKey: r.int('QUERY_RATE_LIMIT_PER_KEY', 100, { min: 1, max: 1_000_000 }),
+    rateLimitBurstS: r.int('QUERY_RATE_LIMIT_BURST_S', 5, { min: 1, max: 3600 }),
     tls: readTlsFiles(r),
   })
 }

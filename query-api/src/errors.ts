@@ -16,6 +16,8 @@ import { ProcstreamError } from '../../platform/errors.ts'
  * |                 |        |           | tables, a denied function, a syntax error, or a limit hit |
  * | NOT_FOUND       | 404    | no        | no such route or no such host for this tenant             |
  * | TOO_MANY_STREAMS| 429    | yes       | the tenant holds its limit of live streams in this process|
+ * | RATE_LIMITED    | 429    | yes       | the key asked faster than QUERY_RATE_LIMIT_PER_KEY; see   |
+ * |                 |        |           | Retry-After (answered by key-rate-limit.ts)               |
  * | BACKEND         | 503    | yes       | ClickHouse (or another dependency) failed or timed out    |
  */
 export const QUERY_API_ERRORS = {

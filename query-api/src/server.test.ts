@@ -7,11 +7,16 @@ import { buildQueryApi } from './server.ts'
 const { auth, keys } = await memoryKeys([
   { tenant: 'acme', scopes: ['read'] },
   { tenant: 'acme', scopes: ['ingest'] },
+  { tenant: 'acme', scopes: ['read'] },
 ])
 const KEY = keys[0] as string
 const INGEST_ONLY = keys[1] as string
+const OTHER_KEY = keys[2] as string
 
-async function app(checks: { name: string; check: () => Promise<void> }[]) {
+async function app(
+  checks: { name: string; check: () => Promise<void> }[],
+  rateLimit?: { requestsPerS: number; burstS: number },
+) {
   // Routes exercised here never reach ClickHouse; the client points nowhere on purpose.
   return buildQueryApi({
     clickhouse: createClient({ url: 'http://127.0.0.1:9' }),
@@ -20,10 +25,28 @@ async function app(checks: { name: string; check: () => Promise<void> }[]) {
     readiness: checks,
     logger: createLogger('unit', { level: 'silent' }),
     maxPoints: 1000,
+    rateLimit,
   })
 }
 
 describe('query API server', () => {
+  it('limits requests per key with 429 and Retry-After, other keys unaffected', async () => {
+    const a = await app([], { requestsPerS: 1, burstS: 2 })
+    const ask = (key: string) => a.inject({ url: '/api/whoami', headers: { authorization: `Bearer ${key}` } })
+    expect((await ask(KEY)).statusCode).toBe(200)
+    expect((await ask(KEY)).statusCode).toBe(200)
+    const limited = await ask(KEY)
+    expect(limited.statusCode).toBe(429)
+    expect(limited.headers['retry-after']).toBe('1')
+    expect(limited.json()).toMatchObject({ code: 'RATE_LIMITED', errorType: 'rate_limited' })
+    expect((await ask(OTHER_KEY)).statusCode).toBe(200)
+    // Requests without a usable key are not counted against anyone: they get their 401.
+    expect(
+      (await a.inject({ url: '/api/whoami', headers: { authorization: 'Bearer nope' } })).statusCode,
+    ).toBe(401)
+    await a.close()
+  })
+
   it('is live always, and ready only when every dependency answers, naming the one that does not', async () => {
     const a = await app([
       { name: 'kafka', check: () => Promise.resolve() },

@@ -14,6 +14,8 @@ import { fleetRoutes } from './routes/fleet.ts'
 import { liveRoutes } from './routes/live.ts'
 import { prometheusRoutes } from './routes/prometheus.ts'
 import { sqlRoutes } from './routes/sql.ts'
+import { keyRateLimit } from './key-rate-limit.ts'
+import { TenantRateLimiter } from '../../platform/rate-limit.ts'
 import type { NatsConnection } from 'nats'
 import type { SqlLimits } from './sql/run.ts'
 
@@ -33,6 +35,8 @@ export interface QueryApiDeps {
   promql?: { timeoutMs: number; maxBuckets: number; cacheTtlMs: number }
   /** POST /api/v1/sql limits; defaults as in config.ts. */
   sql?: SqlLimits
+  /** Requests per second each key may make, with a burst of `burstS` seconds of that rate. */
+  rateLimit?: { requestsPerS: number; burstS: number }
 }
 
 export const DEFAULT_SQL_LIMITS: SqlLimits = Object.freeze({
@@ -77,6 +81,16 @@ export async function buildQueryApi(deps: QueryApiDeps): Promise<FastifyInstance
     reply
       .code(404)
       .send({ error: `no route ${req.method} ${req.url.split('?')[0] ?? ''}`, code: 'NOT_FOUND' }),
+  )
+  const rate = deps.rateLimit ?? { requestsPerS: 100, burstS: 5 }
+  keyRateLimit(
+    app,
+    deps.keys,
+    new TenantRateLimiter({
+      requestsPerS: rate.requestsPerS,
+      recordsPerS: rate.requestsPerS,
+      burstS: rate.burstS,
+    }),
   )
   healthRoutes(app, deps.readiness)
   seriesRoutes(app, deps)

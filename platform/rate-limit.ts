@@ -1,5 +1,5 @@
 /**
- * Per-tenant token buckets for requests and records. A request is admitted only if both buckets hold
+ * Token buckets per tenant (the gateway) or per key (the query API) for requests and records. A request is admitted only if both buckets hold
  * enough; otherwise nothing is taken and the caller learns how long until it would fit. Each gateway
  * process keeps its own buckets, so N gateways admit up to N times the configured rates.
  */
