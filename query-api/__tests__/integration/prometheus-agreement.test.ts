@@ -268,3 +268,122 @@ describe('rollup tiers behind the Prometheus API', () => {
     expectSameResult(a.data as Result, e as Result, `${query} step ${step}`, tolerance)
   })
 })
+
+describe('Grafana’s other requests, against Prometheus', () => {
+  const span = { start: String(T0 / 1000), end: String((T0 + SECONDS * 1000) / 1000) }
+  const sorted = (v: unknown): string[] =>
+    (v as unknown[])
+      .map((x) => JSON.stringify(typeof x === 'object' && x ? Object.entries(x).sort() : x))
+      .sort()
+
+  it('lists the same series, label names and label values (metric browser, variables)', async () => {
+    for (const match of [
+      ['node_load1'],
+      ['{__name__=~"node_cpu.*", mode="idle"}', 'node_memory_MemTotal_bytes'],
+    ]) {
+      const form = new URLSearchParams(span)
+      for (const m of match) form.append('match[]', m)
+      const [a, e] = await Promise.all([
+        fetch(`${apiUrl}/api/v1/series`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/x-www-form-urlencoded' },
+          body: form.toString(),
+        }).then((r) => r.json() as Promise<{ data: unknown }>),
+        fetch(`${prom.url}/api/v1/series?${form.toString()}`).then(
+          (r) => r.json() as Promise<{ data: unknown }>,
+        ),
+      ])
+      expect(sorted(a.data), match.join()).toEqual(sorted(e.data))
+    }
+    for (const path of [
+      '/api/v1/labels',
+      '/api/v1/labels?match[]=node_filesystem_size_bytes',
+      '/api/v1/label/__name__/values',
+      '/api/v1/label/instance/values',
+      '/api/v1/label/mode/values?match[]=node_cpu_seconds_total',
+      '/api/v1/label/device/values?match[]=node_network_receive_bytes_total',
+      '/api/v1/label/nothing/values',
+    ]) {
+      const sep = path.includes('?') ? '&' : '?'
+      const q = `${sep}start=${span.start}&end=${span.end}`
+      const [a, e] = await Promise.all([
+        fetch(`${apiUrl}${path}${q}`, { headers: { authorization: `Bearer ${key}` } }).then(
+          (r) => r.json() as Promise<{ data: unknown }>,
+        ),
+        fetch(`${prom.url}${path}${q}`).then((r) => r.json() as Promise<{ data: unknown }>),
+      ])
+      expect(a.data, path).toEqual(e.data)
+    }
+  })
+
+  it('fails the same way Prometheus does, with its error types', async () => {
+    const range = { start: span.start, end: span.end, step: '60' }
+    for (const [path, params] of [
+      ['/api/v1/query', { query: 'node_load1 / on () node_load5', time: String((T0 + 600_000) / 1000) }],
+      ['/api/v1/query', { query: 'rate(node_load1)' }],
+      ['/api/v1/query', { query: 'sum(' }],
+      ['/api/v1/query', { query: 'node_load1{' }],
+      ['/api/v1/query', { query: '1 > 2' }],
+      ['/api/v1/query_range', { query: 'node_load1[5m]', ...range }],
+      ['/api/v1/query_range', { query: 'node_load1', ...range, step: '0' }],
+      ['/api/v1/query_range', { query: 'node_load1', ...range, step: '1', start: '0' }],
+      ['/api/v1/query_range', { query: 'node_load1', start: span.end, end: span.start, step: '60' }],
+      ['/api/v1/query', { query: 'node_load1', time: 'yesterday' }],
+    ] as const) {
+      const body = new URLSearchParams(params).toString()
+      const [a, e] = await Promise.all([
+        fetch(`${apiUrl}${path}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/x-www-form-urlencoded' },
+          body,
+        }),
+        fetch(`${prom.url}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body,
+        }),
+      ])
+      const [ab, eb] = (await Promise.all([a.json(), e.json()])) as { status: string; errorType: string }[]
+      expect({ status: a.status, errorType: ab?.errorType }, `${path} ${body}`).toEqual({
+        status: e.status,
+        errorType: eb?.errorType,
+      })
+    }
+  })
+
+  it('names the PromQL it does not support, in Prometheus’s error shape', async () => {
+    for (const [query, named] of [
+      ['label_replace(node_load1, "a", "$1", "instance", "(.*)")', 'label_replace'],
+      ['max_over_time(rate(node_cpu_seconds_total[1m])[5m:1m])', 'subqueries'],
+      ['stddev(node_load1)', 'stddev'],
+      ['node_load1 @ 1700000000', '@ modifier'],
+    ]) {
+      const res = await fetch(`${apiUrl}/api/v1/query?query=${encodeURIComponent(query)}`, {
+        headers: { authorization: `Bearer ${key}` },
+      })
+      expect(res.status).toBe(400)
+      const body = (await res.json()) as { status: string; errorType: string; error: string }
+      expect(body.status).toBe('error')
+      expect(body.errorType).toBe('bad_data')
+      expect(body.error).toContain(named)
+    }
+  })
+
+  it('answers the status and metadata requests Grafana makes when a data source is saved', async () => {
+    const get = (path: string) =>
+      fetch(`${apiUrl}${path}`, { headers: { authorization: `Bearer ${key}` } }).then(
+        (r) => r.json() as Promise<{ status: string; data: Record<string, unknown> }>,
+      )
+    expect((await get('/api/v1/status/buildinfo')).data.version).toMatch(/^\d+\.\d+\.\d+$/)
+    const meta = await get(`/api/v1/metadata?start=${span.start}&end=${span.end}`)
+    expect(meta.data.node_cpu_seconds_total).toEqual([
+      { type: 'counter', help: 'Seconds the CPUs spent in each mode.', unit: '' },
+    ])
+    expect(
+      (await get(`/api/v1/query_exemplars?query=node_load1&start=${span.start}&end=${span.end}`)).data,
+    ).toEqual([])
+    const unauthorised = await fetch(`${apiUrl}/api/v1/query?query=node_load1`)
+    expect(unauthorised.status).toBe(401)
+    expect(await unauthorised.json()).toMatchObject({ status: 'error' })
+  })
+})
