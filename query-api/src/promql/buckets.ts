@@ -107,7 +107,12 @@ function sourceSql(database: string, where: string, source: { table: Source; wid
     GROUP BY metric, host, labels, bucket`
 }
 
-function bucketSql(database: string, where: string, source: { table: Source; widthMs: number }): string {
+function bucketSql(
+  database: string,
+  where: string,
+  source: { table: Source; widthMs: number },
+  timeoutS: number,
+): string {
   return `SELECT metric, host, labels, toInt32(b) AS j, toFloat64(sum(c)) AS n, toFloat64(count()) AS points, sum(s) AS sum, min(lo) AS min, max(hi) AS max,
       argMin(v, t) AS firstV, toFloat64(min(t)) AS firstT, argMax(v, t) AS lastV, toFloat64(max(t)) AS lastT,
       argMax(pv, t) AS prevV, toFloat64(argMax(pt, t)) AS prevT, sum(r) AS resets, argMin(r, t) AS firstReset
@@ -124,7 +129,8 @@ function bucketSql(database: string, where: string, source: { table: Source; wid
     )
     GROUP BY metric, host, labels, j
     ORDER BY metric, host, labels, j
-    LIMIT {limit:UInt64}`
+    LIMIT {limit:UInt64}
+    SETTINGS max_execution_time = ${String(timeoutS)}`
 }
 
 interface Row extends Omit<Bucket, never> {
@@ -144,6 +150,11 @@ export interface FetchOptions {
   windowMs: number
   /** Buckets a query may read in all, over all its selectors; past it the query fails. */
   maxBuckets: number
+  /**
+   * ClickHouse stops the query after this long itself; the signal alone may not reach an embedded
+   * engine. A per-query SETTINGS clause, not a session setting, so nothing outlives the query.
+   */
+  timeoutMs: number
   signal?: AbortSignal | undefined
 }
 
@@ -160,7 +171,7 @@ export async function fetchBuckets(o: FetchOptions): Promise<Fetched> {
   let rows: Row[]
   try {
     const rs = await o.client.query({
-      query: bucketSql(o.database, o.where.sql, source),
+      query: bucketSql(o.database, o.where.sql, source, Math.max(1, Math.ceil(o.timeoutMs / 1000))),
       query_params: {
         ...o.where.params,
         from,

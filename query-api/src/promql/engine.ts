@@ -28,6 +28,7 @@ export interface EvalOptions {
   steps: number
   lookbackMs: number
   maxBuckets: number
+  timeoutMs: number
   signal?: AbortSignal | undefined
 }
 
@@ -214,6 +215,7 @@ class Context {
       stepMs: steps > 1 ? this.o.stepMs : undefined,
       windowMs,
       maxBuckets: this.o.maxBuckets - this.bucketsRead,
+      timeoutMs: this.o.timeoutMs,
       signal: this.o.signal,
     })
     this.bucketsRead += fetched.buckets

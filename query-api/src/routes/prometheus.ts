@@ -147,6 +147,7 @@ export function prometheusRoutes(app: FastifyInstance, deps: PrometheusRouteDeps
         steps: 1,
         lookbackMs: LOOKBACK_MS,
         maxBuckets: deps.maxBuckets,
+        timeoutMs: deps.timeoutMs,
         signal,
       })
       void reply.header(SOURCES_HEADER, sources.join(','))
@@ -199,6 +200,7 @@ export function prometheusRoutes(app: FastifyInstance, deps: PrometheusRouteDeps
           steps,
           lookbackMs: LOOKBACK_MS,
           maxBuckets: deps.maxBuckets,
+          timeoutMs: deps.timeoutMs,
           signal,
         })
         return { result: matrixResult(value, times), sources }
