@@ -20,7 +20,7 @@ import { KeyStore } from '../../platform/auth/key-store.ts'
 import { readIngestConfig } from '../../ingest/src/config.ts'
 import { startIngestGateway } from '../../ingest/src/service.ts'
 import { readQueryApiConfig } from '../../query-api/src/config.ts'
-import { buildQueryApi } from '../../query-api/src/server.ts'
+import { buildQueryApi, DEFAULT_SQL_LIMITS } from '../../query-api/src/server.ts'
 import { readProcessorConfig } from '../../stream-processors/src/config.ts'
 import { serveProcessorMetrics, startProcessor } from '../../stream-processors/src/service.ts'
 import { ensureKafkaJars, ensureTopics, startKafka, type LocalKafka } from './kafka.ts'
@@ -192,6 +192,12 @@ async function main(): Promise<void> {
       maxStreamsPerTenant: apiConfig.liveMaxStreamsPerTenant,
     },
     rateLimit: { requestsPerS: apiConfig.rateLimitPerKey, burstS: apiConfig.rateLimitBurstS },
+    sql: {
+      ...DEFAULT_SQL_LIMITS,
+      maxRows: apiConfig.sqlMaxRows,
+      maxExecutionSeconds: apiConfig.sqlTimeoutS,
+      maxMemoryBytes: apiConfig.sqlMaxMemoryBytes,
+    },
     promql: {
       timeoutMs: apiConfig.queryTimeoutMs,
       maxBuckets: apiConfig.queryMaxBuckets,

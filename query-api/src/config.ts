@@ -19,6 +19,10 @@ export interface QueryApiConfig {
   /** Requests per second per API key, and the burst as seconds of that rate. */
   rateLimitPerKey: number
   rateLimitBurstS: number
+  /** POST /api/v1/sql: rows returned at most, time and memory limits of one query. */
+  sqlMaxRows: number
+  sqlTimeoutS: number
+  sqlMaxMemoryBytes: number
   tls: TlsFiles | undefined
 }
 
@@ -39,6 +43,12 @@ export function readQueryApiConfig(env: Env): Readonly<QueryApiConfig> {
     queryCacheTtlMs: r.int('QUERY_CACHE_TTL_MS', 10_000, { min: 0, max: 3_600_000 }),
     rateLimitPerKey: r.int('QUERY_RATE_LIMIT_PER_KEY', 100, { min: 1, max: 1_000_000 }),
     rateLimitBurstS: r.int('QUERY_RATE_LIMIT_BURST_S', 5, { min: 1, max: 3600 }),
+    sqlMaxRows: r.int('QUERY_SQL_MAX_ROWS', 10_000, { min: 1, max: 10_000_000 }),
+    sqlTimeoutS: r.int('QUERY_SQL_TIMEOUT_S', 30, { min: 1, max: 3600 }),
+    sqlMaxMemoryBytes: r.int('QUERY_SQL_MAX_MEMORY_BYTES', 1024 ** 3, {
+      min: 16 * 1024 ** 2,
+      max: 1024 ** 4,
+    }),
     tls: readTlsFiles(r),
   })
 }

@@ -357,7 +357,7 @@ describe('Grafana’s other requests, against Prometheus', () => {
       ['max_over_time(rate(node_cpu_seconds_total[1m])[5m:1m])', 'subqueries'],
       ['stddev(node_load1)', 'stddev'],
       ['node_load1 @ 1700000000', '@ modifier'],
-    ]) {
+    ] as const) {
       const res = await fetch(`${apiUrl}/api/v1/query?query=${encodeURIComponent(query)}`, {
         headers: { authorization: `Bearer ${key}` },
       })
