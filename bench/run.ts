@@ -3,8 +3,10 @@
  *   --quick        only the in-process snapshot costs (seconds)
  *   --seconds N    measurement window per rate for the agent vs node_exporter run (default 60)
  * Without --quick it also measures ClickHouse bytes per stored value per codec (bench/storage-codecs.ts)
- * how many values per second one processor stores (bench/processor-throughput.ts), and how many
- * requests per second the ingest gateway takes into the broker (bench/ingest-gateway.ts).
+ * how many values per second one processor stores (bench/processor-throughput.ts), how many
+ * requests per second the ingest gateway takes into the broker (bench/ingest-gateway.ts), and how
+ * long the Prometheus API takes over dashboard queries, raw and from the rollup tiers
+ * (bench/query-api.ts).
  */
 import { cpus } from 'node:os'
 import { parseArgs } from 'node:util'
@@ -12,6 +14,7 @@ import { benchAgentSnapshot } from './agent-snapshot.ts'
 import { benchAgentVsNodeExporter, type CostRow } from './agent-vs-node-exporter.ts'
 import { benchIngestGateway, gatewayMarkdown } from './ingest-gateway.ts'
 import { benchProcessorThroughput, throughputMarkdown } from './processor-throughput.ts'
+import { benchQueryApi, queryApiMarkdown } from './query-api.ts'
 import { benchStorageCodecs, storageCodecsMarkdown } from './storage-codecs.ts'
 
 const { values } = parseArgs({
@@ -29,10 +32,11 @@ const cost: CostRow[] = values.quick ? [] : await benchAgentVsNodeExporter(secon
 const storage = values.quick ? undefined : await benchStorageCodecs({ hours: 6 })
 const throughput = values.quick ? undefined : await benchProcessorThroughput(200, 60)
 const gateway = values.quick ? undefined : await benchIngestGateway({ seconds: 60, connections: 128 })
+const query = values.quick ? undefined : await benchQueryApi({ hosts: 10, hours: 6 })
 
 if (values.json) {
   process.stdout.write(
-    `${JSON.stringify({ machine, snapshot, cost, storage, throughput, gateway }, null, 2)}\n`,
+    `${JSON.stringify({ machine, snapshot, cost, storage, throughput, gateway, query }, null, 2)}\n`,
   )
 } else {
   const out = (s: string): boolean => process.stdout.write(`${s}\n`)
@@ -64,5 +68,9 @@ if (values.json) {
   if (gateway) {
     out('')
     out(gatewayMarkdown(gateway))
+  }
+  if (query) {
+    out('')
+    out(queryApiMarkdown(query))
   }
 }
