@@ -23,7 +23,15 @@ export function startChild<M extends { type: string }>(
   script: string,
   env: Record<string, string>,
 ): LoadtestChild<M> {
-  const node = [process.execPath, '--import', 'tsx', fileURLToPath(new URL(script, import.meta.url))]
+  // LOADTEST_CPU_PROF_DIR: a V8 CPU profile of each child, to see where a run's ceiling comes from.
+  const profile = process.env.LOADTEST_CPU_PROF_DIR
+  const node = [
+    process.execPath,
+    ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []),
+    '--import',
+    'tsx',
+    fileURLToPath(new URL(script, import.meta.url)),
+  ]
   const [command, ...argv] = existsSync(SETPRIV) ? [SETPRIV, '--pdeathsig', 'KILL', '--', ...node] : node
   const child = spawn(command ?? process.execPath, argv, {
     cwd: REPO_ROOT,
