@@ -1,0 +1,164 @@
+/**
+ * The query API as its own process (`npm run query-api`), for distributed installations: as many as
+ * needed behind a load balancer, each reading the installation's ClickHouse server. Under `npm start`
+ * it runs inside the core process instead, next to the embedded ClickHouse it shares, so this entry
+ * refuses to start without CLICKHOUSE_URL: embedded chdb belongs to exactly one process.
+ */
+import { readFileSync } from 'node:fs'
+import { connect, type NatsConnection } from 'nats'
+import { parseKey } from '../../platform/auth/api-key.ts'
+import { KeyAuthenticator } from '../../platform/auth/authenticator.ts'
+import { verifyKey } from '../../platform/auth/key-hash.ts'
+import { KeyStore } from '../../platform/auth/key-store.ts'
+import {
+  createClickHouse,
+  describeClickHouse,
+  pingClickHouse,
+  readClickHouseConfig,
+  type ClickHouseConfig,
+} from '../../platform/clickhouse.ts'
+import { ConfigReader, type Env } from '../../platform/config.ts'
+import { ConfigError, ProcstreamError } from '../../platform/errors.ts'
+import { createLogger, type Logger } from '../../platform/logger.ts'
+import { readQueryApiConfig } from './config.ts'
+import { buildQueryApi, DEFAULT_SQL_LIMITS } from './server.ts'
+
+/** The tenant the bootstrap admin key belongs to; the key carries the admin scope only, never read. */
+const ADMIN_TENANT = 'admin'
+
+/** What only the stand-alone process needs; the routes' own settings are readQueryApiConfig's. */
+interface ProcessConfig {
+  clickhouse: ClickHouseConfig
+  natsUrl: string | undefined
+  /** A key registered with the admin scope at start-up, so a new installation can be administered. */
+  adminKey: string | undefined
+}
+
+function readProcessConfig(env: Env): Readonly<ProcessConfig> {
+  const r = new ConfigReader(env)
+  const clickhouse = readClickHouseConfig(r, process.cwd())
+  if (clickhouse.url === undefined)
+    r.problem(
+      'CLICKHOUSE_URL is required: the query API reads the installation’s ClickHouse server (npm start runs it in-process instead)',
+    )
+  const natsUrl = r.url('NATS_URL', ['nats:', 'tls:'])
+  const adminKeyFile = r.string('PROCSTREAM_ADMIN_KEY_FILE')
+  let adminKey: string | undefined
+  if (adminKeyFile !== undefined) {
+    try {
+      adminKey = readFileSync(adminKeyFile, 'utf8').trim()
+      // The message names the file, never its content: ConfigError goes to stderr and from there to logs.
+      if (!parseKey(adminKey))
+        r.problem(
+          `PROCSTREAM_ADMIN_KEY_FILE=${adminKeyFile} does not hold a key of the form psk_<id>_<secret>`,
+        )
+    } catch (err) {
+      r.problem(`PROCSTREAM_ADMIN_KEY_FILE=${adminKeyFile} cannot be read: ${(err as Error).message}`)
+    }
+  }
+  return r.done({ clickhouse, natsUrl, adminKey })
+}
+
+/**
+ * Registers the bootstrap key unless the key table already holds it. A distributed installation has
+ * no local key file for `npm run admin` to fall back on, and keys are made through the admin API,
+ * which itself wants an admin key: this is the way in. Idempotent, so every replica may run it at
+ * every start; a key an operator revoked stays revoked, as the all-in-one local key does.
+ */
+async function ensureAdminKey(store: KeyStore, key: string, logger: Logger): Promise<void> {
+  const keyId = (parseKey(key) as { keyId: string }).keyId
+  await store.createTenant(ADMIN_TENANT, { ifMissing: true })
+  const stored = (await store.loadKeys(ADMIN_TENANT)).find((k) => k.keyId === keyId)
+  if (stored?.revokedAt) {
+    logger.warn({ keyId }, 'the key in PROCSTREAM_ADMIN_KEY_FILE is revoked; it stays revoked')
+    return
+  }
+  if (stored && (await verifyKey(key, stored.hash))) return
+  await store.registerKey(key, {
+    tenant: ADMIN_TENANT,
+    scopes: ['admin'],
+    name: 'bootstrap admin key (PROCSTREAM_ADMIN_KEY_FILE)',
+  })
+  logger.info({ keyId, tenant: ADMIN_TENANT }, 'registered the bootstrap admin key')
+}
+
+const logger = createLogger('query-api')
+
+async function main(): Promise<void> {
+  const api = readQueryApiConfig(process.env)
+  const config = readProcessConfig(process.env)
+  const clickhouse = await createClickHouse(config.clickhouse)
+  const store = new KeyStore(clickhouse, config.clickhouse.database)
+  // The key tables are created by the processors' migrations: until one has run, this start fails
+  // here and the supervisor (compose, Kubernetes) starts it again.
+  if (config.adminKey !== undefined) await ensureAdminKey(store, config.adminKey, logger)
+  const auth = new KeyAuthenticator(store, { refreshMs: api.keysRefreshMs, logger })
+  await auth.start()
+  // No reconnect limit: a NATS restart must not end live streams for good.
+  const nats: NatsConnection | undefined =
+    config.natsUrl === undefined
+      ? undefined
+      : await connect({ servers: config.natsUrl, name: 'procstream-query-api', maxReconnectAttempts: -1 })
+  const app = await buildQueryApi({
+    clickhouse,
+    database: config.clickhouse.database,
+    keys: auth,
+    admin: { keys: auth, store },
+    logger,
+    maxPoints: api.maxPoints,
+    live: {
+      nats,
+      maxBufferedBytes: api.liveMaxBufferedBytes,
+      maxStreamsPerTenant: api.liveMaxStreamsPerTenant,
+    },
+    rateLimit: { requestsPerS: api.rateLimitPerKey, burstS: api.rateLimitBurstS },
+    sql: {
+      ...DEFAULT_SQL_LIMITS,
+      maxRows: api.sqlMaxRows,
+      maxExecutionSeconds: api.sqlTimeoutS,
+      maxMemoryBytes: api.sqlMaxMemoryBytes,
+    },
+    promql: {
+      timeoutMs: api.queryTimeoutMs,
+      maxBuckets: api.queryMaxBuckets,
+      cacheTtlMs: api.queryCacheTtlMs,
+    },
+    tls: api.tls,
+    // ClickHouse only. Every read needs it; Kafka is never read here, and NATS carries only
+    // /api/live (which answers 503 by itself without it): neither may take a replica out of the
+    // load balancer while dashboards, Grafana and SQL still work.
+    readiness: [{ name: 'clickhouse', check: () => pingClickHouse(clickhouse) }],
+  })
+  await app.listen({ host: api.host, port: api.port })
+  logger.info(
+    {
+      url: `${api.tls ? 'https' : 'http'}://${api.host}:${String(api.port)}`,
+      clickhouse: describeClickHouse(config.clickhouse),
+      live: nats !== undefined,
+    },
+    'query API listening',
+  )
+  let stopping = false
+  const stop = async (): Promise<void> => {
+    if (stopping) return
+    stopping = true
+    // Close the listener first so in-flight requests finish while nothing new arrives.
+    await app.close()
+    auth.stop()
+    await nats?.drain()
+    await clickhouse.close()
+    process.exit(0)
+  }
+  process.once('SIGINT', () => void stop())
+  process.once('SIGTERM', () => void stop())
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`)
+  else if (err instanceof ProcstreamError) process.stderr.write(`query API could not start: ${err.message}\n`)
+  else
+    process.stderr.write(
+      `query API could not start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    )
+  process.exit(1)
+})
