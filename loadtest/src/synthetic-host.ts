@@ -1,3 +1,4 @@
+import { prng } from '../../platform/prng.ts'
 import type { Sample } from '../../schemas/src/families.ts'
 import type {
   CpuSample,
@@ -21,18 +22,6 @@ export interface HostIdentity {
   agentId: string
 }
 
-/** A small, fast, seeded generator: each host's evolution is reproducible from its index. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 export class SyntheticHost {
   readonly id: HostIdentity
   readonly samples: Sample[]
@@ -46,7 +35,7 @@ export class SyntheticHost {
     const name = `${prefix}-${String(index).padStart(6, '0')}`
     this.id = { hostId: name, hostname: `${name}.example`, agentId: `agent-${name}` }
     this.samples = structuredClone(template) as Sample[]
-    this.random = rng(index + 1)
+    this.random = prng(index + 1)
     this.baseBusy = 0.05 + 0.5 * this.random()
   }
 

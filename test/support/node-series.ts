@@ -1,3 +1,4 @@
+import { prng } from '../../platform/prng.ts'
 import {
   canonicalLabels,
   microsToDateTime64,
@@ -31,23 +32,12 @@ export interface NodeFleetOptions {
   gapSeconds?: number
 }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 const MODES = ['idle', 'iowait', 'system', 'user'] as const
 
 export function nodeFleet(o: NodeFleetOptions): NodeSeries[] {
   const out: NodeSeries[] = []
   o.hosts.forEach((h, hi) => {
-    const random = rng(1000 + hi)
+    const random = prng(1000 + hi)
     const series = new Map<string, NodeSeries>()
     const put = (metric: string, labels: Record<string, string>, tsMs: number, value: number): void => {
       const key = metric + canonicalLabels(labels)

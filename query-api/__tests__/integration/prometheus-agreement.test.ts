@@ -5,16 +5,12 @@
  * core panels of Grafana's "Node Exporter Full", is run through both as a range and as instant
  * queries; series, timestamps and values must match.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { ClickHouseClient } from '@clickhouse/client'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createClickHouse } from '../../../platform/clickhouse.ts'
 import { createLogger } from '../../../platform/logger.ts'
-import { migrate } from '../../../schemas/clickhouse/migrate.ts'
 import { ClickHouseSink } from '../../../stream-processors/src/clickhouse-sink.ts'
+import { openEmbeddedClickHouse, type EmbeddedClickHouse } from '../../../test/support/embedded-clickhouse.ts'
 import { memoryKeys } from '../../../test/support/keys.ts'
 import { nodeFleet, nodeFleetRows, promLabels } from '../../../test/support/node-series.ts'
 import { startPrometheusWith, type LocalPrometheus } from '../../../test/support/prometheus.ts'
@@ -37,7 +33,7 @@ const fleet = nodeFleet({
   gapSeconds: 150,
 })
 
-let dir: string
+let db: EmbeddedClickHouse
 let clickhouse: ClickHouseClient
 let app: FastifyInstance
 let apiUrl: string
@@ -45,22 +41,8 @@ let key: string
 let prom: LocalPrometheus
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'procstream-it-agreement-'))
-  clickhouse = await createClickHouse({
-    url: undefined,
-    user: 'default',
-    password: '',
-    database: DB,
-    embeddedPath: dir,
-  })
-  await migrate(clickhouse, {
-    database: DB,
-    rawTtlDays: 3650,
-    tier10sTtlDays: 3650,
-    tier1mTtlDays: 3650,
-    tier1hTtlDays: 3650,
-    dedupWindow: 100,
-  })
+  db = await openEmbeddedClickHouse(DB)
+  clickhouse = db.clickhouse
   await new ClickHouseSink(clickhouse, DB).write(nodeFleetRows('acme', fleet), 'agreement')
   const { auth, keys } = await memoryKeys([{ tenant: 'acme', scopes: ['read'] }])
   key = keys[0] as string
@@ -85,8 +67,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await prom.stop()
   await app.close()
-  await clickhouse.close()
-  if (dir) rmSync(dir, { recursive: true, force: true })
+  await db.close()
 })
 
 async function ours(path: string, params: Record<string, string>): Promise<unknown> {

@@ -2,15 +2,11 @@
  * Charts over long ranges read the rollup tiers, and give what raw would: the mean of a gauge per step
  * and a counter's rate, across a counter reset, from 3 h of 1 s rows in embedded ClickHouse.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { ClickHouseClient } from '@clickhouse/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createClickHouse } from '../../../platform/clickhouse.ts'
-import { migrate } from '../../../schemas/clickhouse/migrate.ts'
 import { ClickHouseSink } from '../../../stream-processors/src/clickhouse-sink.ts'
 import { microsToDateTime64, newRowBatch } from '../../../stream-processors/src/rows.ts'
+import { openEmbeddedClickHouse, type EmbeddedClickHouse } from '../../../test/support/embedded-clickhouse.ts'
 import { querySeries, resolutionFor, type SeriesRequest } from '../../src/series-query.ts'
 
 const DB = 'tiers'
@@ -19,29 +15,15 @@ const T0 = Date.UTC(2026, 10, 20, 0, 0, 0)
 const SECONDS = 3 * 3600
 const RESET_AT = 5400 // the counter restarts from 0 after 1.5 h
 
-let dir: string
+let db: EmbeddedClickHouse
 let clickhouse: ClickHouseClient
 
 const gauge = (i: number): number => Math.round(100 * (1 + Math.sin(i / 300))) / 100
 const counter = (i: number): number => (i < RESET_AT ? i : i - RESET_AT) * 0.5
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'procstream-it-tiers-'))
-  clickhouse = await createClickHouse({
-    url: undefined,
-    user: 'default',
-    password: '',
-    database: DB,
-    embeddedPath: dir,
-  })
-  await migrate(clickhouse, {
-    database: DB,
-    rawTtlDays: 3650,
-    tier10sTtlDays: 3650,
-    tier1mTtlDays: 3650,
-    tier1hTtlDays: 3650,
-    dedupWindow: 100,
-  })
+  db = await openEmbeddedClickHouse(DB)
+  clickhouse = db.clickhouse
   const batch = newRowBatch()
   for (let i = 0; i < SECONDS; i++) {
     const ts = microsToDateTime64((T0 + i * 1000) * 1000)
@@ -52,8 +34,7 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  await clickhouse.close()
-  rmSync(dir, { recursive: true, force: true })
+  await db.close()
 })
 
 const request = (metric: string, fn: 'raw' | 'rate', points: number): SeriesRequest => ({

@@ -4,17 +4,13 @@
  * value, host or label of the other tenant. The SQL runs in the same process (and chdb session) as
  * inserts, so the test also proves its limits do not stay behind and break the next insert.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { ClickHouseClient } from '@clickhouse/client'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createClickHouse } from '../../../platform/clickhouse.ts'
 import { createLogger } from '../../../platform/logger.ts'
-import { migrate } from '../../../schemas/clickhouse/migrate.ts'
 import { ClickHouseSink } from '../../../stream-processors/src/clickhouse-sink.ts'
 import { canonicalLabels, microsToDateTime64, newRowBatch } from '../../../stream-processors/src/rows.ts'
+import { openEmbeddedClickHouse, type EmbeddedClickHouse } from '../../../test/support/embedded-clickhouse.ts'
 import { memoryKeys } from '../../../test/support/keys.ts'
 import { buildQueryApi } from '../../src/server.ts'
 
@@ -25,7 +21,7 @@ const SECRET_VALUE = 987654.321
 const SECRET_LABEL = 'globex-secret-disk'
 const SECRET_HOSTNAME = 'globex-hostname-secret'
 
-let dir: string
+let db: EmbeddedClickHouse
 let clickhouse: ClickHouseClient
 let app: FastifyInstance
 let url: string
@@ -53,22 +49,8 @@ function rows(tenant: string, value: number, label: string, hostname: string, of
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'procstream-it-sql-'))
-  clickhouse = await createClickHouse({
-    url: undefined,
-    user: 'default',
-    password: '',
-    database: DB,
-    embeddedPath: dir,
-  })
-  await migrate(clickhouse, {
-    database: DB,
-    rawTtlDays: 3650,
-    tier10sTtlDays: 3650,
-    tier1mTtlDays: 3650,
-    tier1hTtlDays: 3650,
-    dedupWindow: 100,
-  })
+  db = await openEmbeddedClickHouse(DB)
+  clickhouse = db.clickhouse
   sink = new ClickHouseSink(clickhouse, DB)
   await sink.write(rows('acme', 1.5, 'sda', 'acme-host', 0), 'acme-1')
   await sink.write(rows('globex', SECRET_VALUE, SECRET_LABEL, SECRET_HOSTNAME, 0), 'globex-1')
@@ -88,8 +70,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await app.close()
-  await clickhouse.close()
-  if (dir) rmSync(dir, { recursive: true, force: true })
+  await db.close()
 })
 
 async function sql(query: string): Promise<{ status: number; text: string; body: Record<string, unknown> }> {

@@ -1,0 +1,47 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { ClickHouseClient } from '@clickhouse/client'
+import { createClickHouse } from '../../platform/clickhouse.ts'
+import { migrate } from '../../schemas/clickhouse/migrate.ts'
+
+export interface EmbeddedClickHouse {
+  clickhouse: ClickHouseClient
+  database: string
+  /** Closes the client and removes the data folder. */
+  close(): Promise<void>
+}
+
+/**
+ * Embedded ClickHouse in a fresh temp folder with every migration applied and retention long
+ * enough (ten years) that rows stamped at any fixed date of a test are never dropped by TTL.
+ */
+export async function openEmbeddedClickHouse(
+  database: string,
+  dedupWindow = 100,
+): Promise<EmbeddedClickHouse> {
+  const dir = mkdtempSync(join(tmpdir(), `procstream-${database}-`))
+  const clickhouse = await createClickHouse({
+    url: undefined,
+    user: 'default',
+    password: '',
+    database,
+    embeddedPath: dir,
+  })
+  await migrate(clickhouse, {
+    database,
+    rawTtlDays: 3650,
+    tier10sTtlDays: 3650,
+    tier1mTtlDays: 3650,
+    tier1hTtlDays: 3650,
+    dedupWindow,
+  })
+  return {
+    clickhouse,
+    database,
+    close: async () => {
+      await clickhouse.close()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
