@@ -2,22 +2,11 @@ import type { FastifyInstance } from 'fastify'
 import { principalOf } from '../auth.ts'
 import { QueryApiError } from '../errors.ts'
 import { queryFleet, type FleetRequest } from '../fleet-query.ts'
-import type { SeriesRouteDeps } from './series.ts'
+import { int, MAX_RANGE_MS, type Query, type SeriesRouteDeps } from './series.ts'
 
 /** A sparkline is ~100 px wide: more points than this only makes thousands of hosts' JSON heavier. */
 export const MAX_FLEET_POINTS = 200
 const DEFAULT_POINTS = 40
-const MAX_RANGE_MS = 400 * 24 * 3600 * 1000
-
-type Query = Record<string, string | undefined>
-
-function int(q: Query, name: string, fallback: number): number {
-  const v = q[name]
-  if (v === undefined || v === '') return fallback
-  if (!/^\d+$/.test(v))
-    throw new QueryApiError('BAD_REQUEST', `${name}=${JSON.stringify(v)} is not a whole number`)
-  return Number(v)
-}
 
 export function parseFleetRequest(q: Query, tenant: string, now = Date.now()): FleetRequest {
   const toMs = int(q, 'to', now)

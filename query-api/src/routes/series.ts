@@ -14,11 +14,13 @@ export interface SeriesRouteDeps {
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/
-const MAX_RANGE_MS = 400 * 24 * 3600 * 1000
+/** The longest range a chart (series or fleet) may ask for. */
+export const MAX_RANGE_MS = 400 * 24 * 3600 * 1000
 
-type Query = Record<string, string | undefined>
+export type Query = Record<string, string | undefined>
 
-function int(q: Query, name: string, fallback: number): number {
+/** A whole-number parameter, or `fallback` when absent; anything else is a 400 naming it. */
+export function int(q: Query, name: string, fallback: number): number {
   const v = q[name]
   if (v === undefined || v === '') return fallback
   if (!/^\d+$/.test(v))
