@@ -15,16 +15,12 @@
  *
  * `npx tsx bench/query-api.ts [--hosts N] [--hours H] [--json]` prints markdown (JSON with --json).
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { ClickHouseClient } from '@clickhouse/client'
-import { createClickHouse } from '../platform/clickhouse.ts'
 import { createLogger } from '../platform/logger.ts'
-import { migrate } from '../schemas/clickhouse/migrate.ts'
 import { ClickHouseSink } from '../stream-processors/src/clickhouse-sink.ts'
+import { openEmbeddedClickHouse } from '../test/support/embedded-clickhouse.ts'
 import { memoryKeys } from '../test/support/keys.ts'
 import { nodeFleet, nodeFleetRows, type NodeSeries } from '../test/support/node-series.ts'
 import { buildQueryApi } from '../query-api/src/server.ts'
@@ -173,26 +169,12 @@ export async function benchQueryApi(options: QueryApiBenchOptions = {}): Promise
   const hostCount = options.hosts ?? DEFAULT_HOSTS
   const hours = options.hours ?? 6
   const runs = options.runs ?? 5
-  const dir = mkdtempSync(join(tmpdir(), 'procstream-query-bench-'))
-  const clickhouse = await createClickHouse({
-    url: undefined,
-    user: 'default',
-    password: '',
-    database: DB,
-    embeddedPath: dir,
-  })
+  // The bench replays many inserts; a deeper deduplication window than the tests' default.
+  const db = await openEmbeddedClickHouse(DB, 1000)
+  const clickhouse = db.clickhouse
   const logger = createLogger('bench-query-api', { level: 'error' })
   let app: Awaited<ReturnType<typeof buildQueryApi>> | undefined
   try {
-    await migrate(clickhouse, {
-      database: DB,
-      rawTtlDays: 3650,
-      tier10sTtlDays: 3650,
-      tier1mTtlDays: 3650,
-      tier1hTtlDays: 3650,
-      dedupWindow: 1000,
-    })
-
     // Whole hours ending at the last full hour, so "now" for every window is the end of the data.
     const endMs = Math.floor(Date.now() / HOUR_MS) * HOUR_MS
     const startMs = endMs - hours * HOUR_MS
@@ -422,8 +404,7 @@ export async function benchQueryApi(options: QueryApiBenchOptions = {}): Promise
     }
   } finally {
     await app?.close()
-    await clickhouse.close()
-    rmSync(dir, { recursive: true, force: true })
+    await db.close()
   }
 }
 

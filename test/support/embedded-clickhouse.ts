@@ -28,20 +28,22 @@ export async function openEmbeddedClickHouse(
     database,
     embeddedPath: dir,
   })
-  await migrate(clickhouse, {
-    database,
-    rawTtlDays: 3650,
-    tier10sTtlDays: 3650,
-    tier1mTtlDays: 3650,
-    tier1hTtlDays: 3650,
-    dedupWindow,
-  })
-  return {
-    clickhouse,
-    database,
-    close: async () => {
-      await clickhouse.close()
-      rmSync(dir, { recursive: true, force: true })
-    },
+  const close = async (): Promise<void> => {
+    await clickhouse.close()
+    rmSync(dir, { recursive: true, force: true })
   }
+  try {
+    await migrate(clickhouse, {
+      database,
+      rawTtlDays: 3650,
+      tier10sTtlDays: 3650,
+      tier1mTtlDays: 3650,
+      tier1hTtlDays: 3650,
+      dedupWindow,
+    })
+  } catch (err) {
+    await close()
+    throw err
+  }
+  return { clickhouse, database, close }
 }

@@ -6,16 +6,13 @@
  * and a 5,000-host fleet table keeping only its visible rows in the DOM.
  * Screenshots go to test-artifacts/dashboard/.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ClickHouseClient } from '@clickhouse/client'
 import type { FastifyInstance } from 'fastify'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createClickHouse } from '../../../platform/clickhouse.ts'
 import { createLogger } from '../../../platform/logger.ts'
-import { migrate } from '../../../schemas/clickhouse/migrate.ts'
 import { ClickHouseSink } from '../../../stream-processors/src/clickhouse-sink.ts'
 import {
   canonicalLabels,
@@ -24,6 +21,7 @@ import {
   type RowBatch,
 } from '../../../stream-processors/src/rows.ts'
 import { canvasInk, launchChromium } from '../../../test/support/browser.ts'
+import { openEmbeddedClickHouse, type EmbeddedClickHouse } from '../../../test/support/embedded-clickhouse.ts'
 import { memoryKeys } from '../../../test/support/keys.ts'
 import { buildQueryApi } from '../../src/server.ts'
 
@@ -207,7 +205,7 @@ class HostSim {
   }
 }
 
-let dir = ''
+let db: EmbeddedClickHouse
 let clickhouse: ClickHouseClient
 let sink: ClickHouseSink
 let app: FastifyInstance
@@ -238,22 +236,8 @@ beforeAll(async () => {
   // First, so a missing chromium fails the file at once with its own message.
   browser = await launchChromium()
   mkdirSync(ARTIFACTS, { recursive: true })
-  dir = mkdtempSync(join(tmpdir(), 'procstream-it-browser-'))
-  clickhouse = await createClickHouse({
-    url: undefined,
-    user: 'default',
-    password: '',
-    database: DB,
-    embeddedPath: dir,
-  })
-  await migrate(clickhouse, {
-    database: DB,
-    rawTtlDays: 7,
-    tier10sTtlDays: 30,
-    tier1mTtlDays: 365,
-    tier1hTtlDays: 1825,
-    dedupWindow: 100,
-  })
+  db = await openEmbeddedClickHouse(DB)
+  clickhouse = db.clickhouse
   sink = new ClickHouseSink(clickhouse, DB)
   storedUntil = Math.floor(Date.now() / 1000) - HISTORY_S - 1
   await storeUntilNow()
@@ -291,8 +275,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close()
   await app.close()
-  await clickhouse.close()
-  rmSync(dir, { recursive: true, force: true })
+  await db.close()
 })
 
 /** Host names of the fleet rows in the DOM, in rank order. */

@@ -3,16 +3,12 @@
  * name in both), read from raw and from each rollup tier, against values computed by hand from the
  * rates the rows were generated with. Virtual devices carry huge rates, so counting one shows.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { ClickHouseClient } from '@clickhouse/client'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createClickHouse } from '../../../platform/clickhouse.ts'
-import { migrate } from '../../../schemas/clickhouse/migrate.ts'
 import { ClickHouseSink } from '../../../stream-processors/src/clickhouse-sink.ts'
 import { canonicalLabels, microsToDateTime64, newRowBatch } from '../../../stream-processors/src/rows.ts'
+import { openEmbeddedClickHouse, type EmbeddedClickHouse } from '../../../test/support/embedded-clickhouse.ts'
 import { memoryKeys } from '../../../test/support/keys.ts'
 import { queryFleet, type FleetHost, type FleetResponse } from '../../src/fleet-query.ts'
 import { fleetRoutes } from '../../src/routes/fleet.ts'
@@ -105,28 +101,14 @@ const VIRTUAL: [metric: string, device: string, rate: number][] = [
   ['node_disk_read_bytes_total', 'loop0', 1e9],
 ]
 
-let dir = ''
+let db: EmbeddedClickHouse
 let clickhouse: ClickHouseClient
 let app: FastifyInstance
 const key = { acme: '', globex: '', ingest: '' }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'procstream-it-fleet-'))
-  clickhouse = await createClickHouse({
-    url: undefined,
-    user: 'default',
-    password: '',
-    database: DB,
-    embeddedPath: dir,
-  })
-  await migrate(clickhouse, {
-    database: DB,
-    rawTtlDays: 3650,
-    tier10sTtlDays: 3650,
-    tier1mTtlDays: 3650,
-    tier1hTtlDays: 3650,
-    dedupWindow: 100,
-  })
+  db = await openEmbeddedClickHouse(DB)
+  clickhouse = db.clickhouse
   const sink = new ClickHouseSink(clickhouse, DB)
   for (const spec of HOSTS) {
     const batch = newRowBatch()
@@ -171,8 +153,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await app.close()
-  await clickhouse.close()
-  rmSync(dir, { recursive: true, force: true })
+  await db.close()
 })
 
 const spec = (tenant: string, host: string): HostSpec => {
