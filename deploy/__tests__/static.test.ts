@@ -69,6 +69,7 @@ const SOURCE_ROOTS = [
   'ingest/src',
   'stream-processors/src',
   'query-api/src',
+  'storage/src',
   'platform',
   'admin',
   'schemas',

@@ -1,0 +1,198 @@
+/**
+ * The storage server through the real `@clickhouse/client` over HTTP, as processors and query APIs
+ * use it: parameters, settings that stay with their statement, deduplicated inserts, the engine's
+ * errors in the server's shape, authentication and the limits.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
+import { createClient, type ClickHouseClient } from '@clickhouse/client'
+import type { FastifyInstance } from 'fastify'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createLogger } from '../../../platform/logger.ts'
+import { ChdbExecutor } from '../../src/chdb-executor.ts'
+import { buildStorageServer } from '../../src/server.ts'
+
+const dir = mkdtempSync(join(tmpdir(), 'procstream-storage-'))
+const PASSWORD = 'storage-test-secret'
+let executor: ChdbExecutor
+let app: FastifyInstance
+let url: string
+let client: ClickHouseClient
+
+async function rejection(p: Promise<unknown>): Promise<{ code?: string; type?: string; message: string }> {
+  try {
+    await p
+  } catch (err) {
+    return err as { code?: string; type?: string; message: string }
+  }
+  throw new Error('expected a rejection')
+}
+
+beforeAll(async () => {
+  executor = new ChdbExecutor(join(dir, 'clickhouse'))
+  app = buildStorageServer({
+    executor,
+    credentials: { user: 'default', password: PASSWORD },
+    maxBodyBytes: 64 * 1024,
+    logger: createLogger('storage-test', { level: 'silent' }),
+  })
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const address = app.server.address()
+  if (address === null || typeof address === 'string') throw new Error('no port')
+  url = `http://127.0.0.1:${address.port}`
+  // As platform/clickhouse.ts builds it for a server, response compression asked for included.
+  client = createClient({ url, password: PASSWORD, compression: { request: false, response: true } })
+  await client.command({ query: 'CREATE DATABASE IF NOT EXISTS st' })
+  await client.command({
+    query: `CREATE TABLE IF NOT EXISTS st.t (k String, v UInt64) ENGINE = MergeTree ORDER BY k
+            SETTINGS non_replicated_deduplication_window = 100`,
+  })
+})
+
+afterAll(async () => {
+  await client.close()
+  await app.close()
+  executor.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+describe('storage server', () => {
+  it('answers ping and binds parameters in their text form', async () => {
+    expect((await client.ping()).success).toBe(true)
+    const rs = await client.query({
+      query: 'SELECT {xs:Array(String)} AS xs, {s:String} AS s, {n:UInt64} AS n, {t:DateTime64(6)} AS t',
+      query_params: {
+        xs: ["it's", 'a\\b'],
+        s: 'tab\there',
+        n: 18446744073709551615n,
+        t: '2026-11-23 10:00:00.123456',
+      },
+      // A setting on the URL, and the only exact way for a UInt64 through JSON.
+      clickhouse_settings: { output_format_json_quote_64bit_integers: 1 },
+      format: 'JSONEachRow',
+    })
+    expect(await rs.json()).toEqual([
+      { xs: ["it's", 'a\\b'], s: 'tab\there', n: '18446744073709551615', t: '2026-11-23 10:00:00.123456' },
+    ])
+  })
+
+  it('keeps each statement’s settings to that statement, however many run at once', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, async (_, i) => {
+        const rs = await client.query({
+          query: "SELECT getSetting('max_threads') AS t, getSetting('insert_deduplication_token') AS token",
+          clickhouse_settings: { max_threads: i + 1, insert_deduplication_token: `tok-${i}` },
+          format: 'JSONEachRow',
+        })
+        return rs.json<{ t: number; token: string }>()
+      }),
+    )
+    answers.forEach((rows, i) => {
+      expect(rows).toEqual([{ t: i + 1, token: `tok-${i}` }])
+    })
+    const after = await client.query({
+      query: "SELECT getSetting('insert_deduplication_token') AS token",
+      format: 'JSONEachRow',
+    })
+    expect(await after.json()).toEqual([{ token: '' }])
+  })
+
+  it('deduplicates a replayed insert by its token, as the processor relies on', async () => {
+    const insert = (values: unknown[][], token: string): Promise<unknown> =>
+      client.insert({
+        table: 'st.t',
+        values,
+        format: 'JSONCompactEachRow',
+        clickhouse_settings: { insert_deduplication_token: token, insert_deduplicate: 1 },
+      })
+    await insert(
+      [
+        ['a', 1],
+        ['b', 2],
+      ],
+      'chunk-1',
+    )
+    await insert(
+      [
+        ['a', 1],
+        ['b', 2],
+      ],
+      'chunk-1',
+    )
+    await insert([['c', 3]], 'chunk-2')
+    const rs = await client.query({
+      query: 'SELECT toUInt32(count()) AS n, toUInt32(sum(v)) AS s FROM st.t',
+      format: 'JSONEachRow',
+    })
+    expect(await rs.json()).toEqual([{ n: 3, s: 6 }])
+  })
+
+  it('takes a gzip-compressed insert body', async () => {
+    const gz = createClient({ url, password: PASSWORD, compression: { request: true, response: false } })
+    try {
+      await gz.insert({ table: 'st.t', values: [['gz', 7]], format: 'JSONCompactEachRow' })
+      const rs = await gz.query({ query: "SELECT v FROM st.t WHERE k = 'gz'", format: 'JSONEachRow' })
+      expect(await rs.json()).toEqual([{ v: 7 }])
+    } finally {
+      await gz.close()
+    }
+  })
+
+  it('passes the engine’s errors through with their code and name', async () => {
+    const unknown = await rejection(client.query({ query: 'SELECT * FROM st.nope' }))
+    expect(unknown.code).toBe('60')
+    expect(unknown.type).toBe('UNKNOWN_TABLE')
+    const syntax = await rejection(client.command({ query: 'SELEC 1' }))
+    expect(syntax.code).toBe('62')
+    // A failed statement changes nothing for the next one.
+    const rs = await client.query({ query: 'SELECT toUInt32(count()) AS n FROM st.t', format: 'JSONEachRow' })
+    expect(await rs.json()).toEqual([{ n: 4 }])
+  })
+
+  it('refuses a wrong password without running the statement, naming no secret', async () => {
+    const intruder = createClient({ url, password: 'wrong' })
+    try {
+      const err = await rejection(intruder.command({ query: 'DROP TABLE st.t' }))
+      expect(err.code).toBe('516')
+      expect(err.message).toMatch(/Authentication failed/)
+      expect(err.message).not.toContain('wrong')
+    } finally {
+      await intruder.close()
+    }
+    const rs = await client.query({ query: 'EXISTS TABLE st.t', format: 'JSONEachRow' })
+    expect(await rs.json()).toEqual([{ result: 1 }])
+  })
+
+  it('names what it does not support, what is too large, and refuses writes over GET', async () => {
+    const session = await rejection(client.query({ query: 'SELECT 1', session_id: 'abc' }))
+    expect(session.message).toMatch(/session_id: HTTP sessions are not supported/)
+    const auth = `Basic ${Buffer.from(`default:${PASSWORD}`).toString('base64')}`
+    const big = await fetch(`${url}/?query=${encodeURIComponent('INSERT INTO st.t FORMAT TSV')}`, {
+      method: 'POST',
+      headers: { authorization: auth },
+      body: 'x\t1\n'.repeat(20_000),
+    })
+    expect(big.status).toBe(413)
+    expect(big.headers.get('x-clickhouse-exception-code')).toBe('36')
+    expect(await big.text()).toMatch(/body is over 65536 bytes/)
+    const bomb = await fetch(`${url}/?query=${encodeURIComponent('INSERT INTO st.t FORMAT TSV')}`, {
+      method: 'POST',
+      headers: { authorization: auth, 'content-encoding': 'gzip' },
+      body: gzipSync(Buffer.from('x\t1\n'.repeat(100_000))),
+    })
+    expect(bomb.status).toBe(413)
+    const write = await fetch(`${url}/?query=${encodeURIComponent('DROP TABLE st.t')}`, {
+      headers: { authorization: auth },
+    })
+    expect(write.status).toBe(403)
+    expect(await write.text()).toMatch(/READONLY/)
+    const read = await fetch(`${url}/?query=${encodeURIComponent('SELECT count() FROM st.t')}`, {
+      headers: { authorization: auth },
+    })
+    expect(await read.text()).toBe('4\n')
+    const nowhere = await fetch(`${url}/play`, { headers: { authorization: auth } })
+    expect(nowhere.status).toBe(404)
+  })
+})

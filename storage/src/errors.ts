@@ -1,0 +1,47 @@
+import { ProcstreamError } from '../../platform/errors.ts'
+
+/**
+ * Errors the storage server raises itself (the engine's own errors pass through unchanged). Each one
+ * maps to a ClickHouse error code and an HTTP status, and reaches the client in ClickHouse's
+ * `Code: N. DB::Exception: … (NAME)` form, so `@clickhouse/client` parses it exactly as it parses a
+ * server's.
+ *
+ * - `AUTHENTICATION_FAILED` (516, HTTP 403): the user or password does not match the server's.
+ * - `BAD_ARGUMENTS` (36, HTTP 400): a request parameter this server does not support (sessions,
+ *   roles, native compression) or a malformed one (a setting or parameter name that is not an
+ *   identifier, a query on neither the `query` parameter nor the body, a write over GET).
+ * - `REQUEST_TOO_LARGE` (36, HTTP 413): the body is over `STORAGE_MAX_BODY_BYTES`.
+ * - `UNKNOWN_HANDLER` (HTTP 404): a path other than `/` and `/ping`.
+ */
+export type StorageErrorCode =
+  'AUTHENTICATION_FAILED' | 'BAD_ARGUMENTS' | 'REQUEST_TOO_LARGE' | 'UNKNOWN_HANDLER'
+
+const CATALOGUE: Record<StorageErrorCode, { clickhouseCode: number; name: string; status: number }> = {
+  AUTHENTICATION_FAILED: { clickhouseCode: 516, name: 'AUTHENTICATION_FAILED', status: 403 },
+  BAD_ARGUMENTS: { clickhouseCode: 36, name: 'BAD_ARGUMENTS', status: 400 },
+  REQUEST_TOO_LARGE: { clickhouseCode: 36, name: 'BAD_ARGUMENTS', status: 413 },
+  UNKNOWN_HANDLER: { clickhouseCode: 36, name: 'BAD_ARGUMENTS', status: 404 },
+}
+
+export class StorageError extends ProcstreamError {
+  readonly component = 'storage'
+  declare readonly code: StorageErrorCode
+
+  constructor(code: StorageErrorCode, message: string) {
+    // Only the client can fix any of these: the same request fails the same way again.
+    super(code, message, { retryable: false })
+  }
+
+  get status(): number {
+    return CATALOGUE[this.code].status
+  }
+
+  get clickhouseCode(): number {
+    return CATALOGUE[this.code].clickhouseCode
+  }
+
+  /** The message in the engine's own shape. */
+  get clickhouseMessage(): string {
+    return `Code: ${this.clickhouseCode}. DB::Exception: ${this.message}. (${CATALOGUE[this.code].name})`
+  }
+}
