@@ -3,6 +3,7 @@ import { CLUSTER_INSERT_SETTINGS, RAW_INSERT_SETTINGS } from '../../schemas/clic
 import { ProcessorError } from './errors.ts'
 import type { RowBatch } from './rows.ts'
 import { agentKey, type AgentRef } from './sequence-guard.ts'
+import { COUNTER_LOOKBACK_S, seriesKey, type CounterPoint, type HostRef } from './counter-rates.ts'
 
 /**
  * Writes one chunk of Kafka messages to ClickHouse. Every table gets the same deduplication token,
@@ -91,6 +92,47 @@ export class ClickHouseSink {
       format: 'JSONEachRow',
     })
     for (const row of await rs.json<{ tenant: string; hosts: string[] }>()) found.set(row.tenant, row.hosts)
+    return found
+  }
+
+  /**
+   * The latest stored value of every series of these hosts within the counter lookback, to rebuild
+   * rate state after a rebalance. Gauges come back too (a name's type is known only in code) and are
+   * simply never asked for.
+   */
+  async storedCounters(hosts: HostRef[]): Promise<Map<string, CounterPoint>> {
+    const found = new Map<string, CounterPoint>()
+    if (hosts.length === 0) return found
+    const asked = new Set(hosts.map((h) => `${h.tenant}\u0000${h.host}`))
+    const rs = await this.client.query({
+      query: `SELECT tenant, host, metric, labels, argMax(value, ts) AS value,
+                     toString(toUnixTimestamp64Micro(max(ts))) AS ts_us
+              FROM ${this.database}.metrics_raw
+              WHERE tenant IN {tenants:Array(String)} AND host IN {hosts:Array(String)}
+                AND ts >= now64(6) - toIntervalSecond({lookback:UInt32})
+              GROUP BY tenant, host, metric, labels`,
+      query_params: {
+        tenants: [...new Set(hosts.map((h) => h.tenant))],
+        hosts: [...new Set(hosts.map((h) => h.host))],
+        lookback: COUNTER_LOOKBACK_S,
+      },
+      format: 'JSONEachRow',
+    })
+    for (const row of await rs.json<{
+      tenant: string
+      host: string
+      metric: string
+      labels: string
+      value: number
+      ts_us: string
+    }>()) {
+      // Tenants and hosts were matched apart: keep only the pairs asked for.
+      if (!asked.has(`${row.tenant}\u0000${row.host}`)) continue
+      found.set(seriesKey(row.tenant, row.host, row.metric, row.labels), {
+        tsUs: Number(row.ts_us),
+        value: row.value,
+      })
+    }
     return found
   }
 }

@@ -1,4 +1,5 @@
 import type { NatsConnection } from 'nats'
+import type { RatePoint } from './counter-rates.ts'
 import { dateTime64ToMicros, type RowBatch } from './rows.ts'
 
 /** `procstream.live.<tenant>.<host>`: one subject per host, so a chart subscribes to exactly its host. */
@@ -16,11 +17,17 @@ export function liveSubject(tenant: string, host: string): string {
   return `${LIVE_SUBJECT_PREFIX}.${subjectToken(tenant)}.${subjectToken(host)}`
 }
 
-/** One message: a host's points of one chunk, `[metric, labels (canonical JSON), ts (µs), value]`. */
+/**
+ * One message: a host's points of one chunk, `[metric, labels (canonical JSON), ts (µs), value]`, and
+ * the per-second rates of its counters at the same instants (`counter-rates.ts`), so a live chart of a
+ * counter needs no previous value of its own.
+ */
 export interface LiveMessage {
   tenant: string
   host: string
   points: [metric: string, labels: string, tsUs: number, value: number][]
+  /** Absent from processors older than this field. */
+  rates?: RatePoint[]
 }
 
 /**
@@ -31,19 +38,31 @@ export interface LiveMessage {
  */
 export class LivePublisher {
   private readonly encoder = new TextEncoder()
+  /** Messages NATS refused (connection closed); the stored points are unaffected. */
+  failures = 0
 
   constructor(private readonly nc: NatsConnection) {}
 
-  publish(rows: RowBatch): number {
+  /** `rates` keyed by tenant and host joined with a NUL, as CounterRates.derive returns them. */
+  publish(rows: RowBatch, rates: ReadonlyMap<string, RatePoint[]> = new Map()): number {
     const byHost = new Map<string, LiveMessage>()
     for (const [tenant, metric, host, labels, ts, value] of rows.raw) {
       const key = `${tenant}\u0000${host}`
       let m = byHost.get(key)
-      if (!m) byHost.set(key, (m = { tenant, host, points: [] }))
+      if (!m) byHost.set(key, (m = { tenant, host, points: [], rates: rates.get(key) ?? [] }))
       m.points.push([metric, labels, dateTime64ToMicros(ts), value])
     }
-    for (const m of byHost.values())
-      this.nc.publish(liveSubject(m.tenant, m.host), this.encoder.encode(JSON.stringify(m)))
-    return byHost.size
+    let sent = 0
+    for (const m of byHost.values()) {
+      try {
+        this.nc.publish(liveSubject(m.tenant, m.host), this.encoder.encode(JSON.stringify(m)))
+        sent++
+      } catch {
+        // A closed or draining connection: the points are stored, and a live view reloads from the
+        // API, so the partition must not stop over it.
+        this.failures++
+      }
+    }
+    return sent
   }
 }

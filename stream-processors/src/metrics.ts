@@ -31,6 +31,22 @@ const METRICS: Record<string, MetricMetadata> = {
     type: 'histogram',
     help: 'Time from a sample being taken to the end of the insert that stored it.',
   },
+  procstream_processor_live_rates_total: {
+    type: 'counter',
+    help: 'Per-second counter rates published on the live path.',
+  },
+  procstream_processor_counter_resets_total: {
+    type: 'counter',
+    help: 'Counter decreases read as a reset or as a 32-bit wrap, by kind.',
+  },
+  procstream_processor_live_rates_dropped_total: {
+    type: 'counter',
+    help: 'Counter points that gave no rate, by reason (out_of_order: not newer than the last; absurd).',
+  },
+  procstream_processor_live_publish_failures_total: {
+    type: 'counter',
+    help: 'Live messages NATS refused (connection closed); their points were stored all the same.',
+  },
   procstream_processor_consumer_lag_messages: {
     type: 'gauge',
     help: 'Messages not yet committed by the group, per partition.',
@@ -56,6 +72,21 @@ export async function processorMetricsText(processor: StreamProcessor): Promise<
   ]
   for (const [reason, n] of Object.entries(s.rejected))
     points.push({ name: 'procstream_processor_dead_letters_total', labels: { reason }, value: n })
+  const rates = processor.rates?.stats
+  if (rates) {
+    points.push(
+      {
+        name: 'procstream_processor_live_publish_failures_total',
+        labels: {},
+        value: processor.livePublishFailures,
+      },
+      { name: 'procstream_processor_live_rates_total', labels: {}, value: rates.rates },
+      { name: 'procstream_processor_counter_resets_total', labels: { kind: 'reset' }, value: rates.resets },
+      { name: 'procstream_processor_counter_resets_total', labels: { kind: 'wrap' }, value: rates.wraps },
+    )
+    for (const [reason, n] of Object.entries(rates.dropped))
+      points.push({ name: 'procstream_processor_live_rates_dropped_total', labels: { reason }, value: n })
+  }
   for (const { partition, messages } of await processor.lag())
     points.push({
       name: 'procstream_processor_consumer_lag_messages',

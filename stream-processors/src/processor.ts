@@ -19,6 +19,7 @@ import { SequenceGuard } from './sequence-guard.ts'
 import { TenantHostLimit } from './tenant-limits.ts'
 import { FreshnessHistogram } from './freshness.ts'
 import type { LivePublisher } from './live-publisher.ts'
+import { CounterRates } from './counter-rates.ts'
 
 export interface ProcessorOptions {
   kafka: Kafka
@@ -110,6 +111,9 @@ export class StreamProcessor {
   private lastRejectLog = 0
   private readonly sequences: SequenceGuard
   private readonly hostLimit: TenantHostLimit
+  /** Counter → rate state for the live path; only kept when there is a live path. */
+  readonly rates: CounterRates | undefined
+  private lastRateLookupLog = 0
   /** Sample → queryable latency of every stored envelope. */
   readonly freshness = new FreshnessHistogram()
 
@@ -124,12 +128,15 @@ export class StreamProcessor {
     this.admin = o.kafka.admin()
     this.sequences = new SequenceGuard((agents) => o.sink.storedSequences(agents))
     this.hostLimit = new TenantHostLimit(o.maxHostsPerTenant, (tenants) => o.sink.storedHosts(tenants))
+    this.rates = o.live && new CounterRates((hosts) => o.sink.storedCounters(hosts))
     this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
       this.intents = undefined
       this.carry.clear()
       // Another member may have stored more of an agent's envelopes while it owned the partition.
       this.sequences.reset()
       this.hostLimit.reset()
+      // The hosts this member owns may have changed, and others stored newer values of the ones it keeps.
+      this.rates?.reset()
     })
   }
 
@@ -145,6 +152,11 @@ export class StreamProcessor {
       partitionsConsumedConcurrently: this.o.concurrentPartitions,
       eachBatch: (payload) => this.handleBatch(payload),
     })
+  }
+
+  /** Live messages NATS refused; the points themselves were stored. */
+  get livePublishFailures(): number {
+    return this.o.live?.failures ?? 0
   }
 
   async stop(): Promise<void> {
@@ -215,16 +227,37 @@ export class StreamProcessor {
         await commitWithMetadata(p, topic, partition, intent.first, encodeIntent(intent))
       }
       const rows = await this.decodeChunk(messages.slice(i, end), topic, partition)
+      await this.prepareRates(rows)
       const inserted = await this.insertWithRetry(rows, dedupToken(topic, partition, intent), p)
       if (!inserted) return
       this.freshness.observe(rows.log, Date.now())
-      this.o.live?.publish(rows)
+      this.o.live?.publish(rows, this.rates?.derive(rows.raw))
       const next = (BigInt(intent.last) + 1n).toString()
       await commitWithMetadata(p, topic, partition, next, null)
       this.intents?.delete(partition)
       p.resolveOffset(intent.last)
       await p.heartbeat()
       i = end
+    }
+  }
+
+  /**
+   * Reads the stored latest values of the chunk's hosts new to this member, before the chunk itself
+   * is stored (after, the chunk would be its own previous value). The live path is best effort: when
+   * they cannot be read, rates come from what this member saw itself and the partition moves on.
+   */
+  private async prepareRates(rows: RowBatch): Promise<void> {
+    try {
+      await this.rates?.prepare(rows.raw)
+    } catch (err) {
+      const now = Date.now()
+      if (now - this.lastRateLookupLog > 10_000) {
+        this.lastRateLookupLog = now
+        this.o.logger.warn(
+          { err: String(err) },
+          'stored counter values unreadable; live rates from this member only',
+        )
+      }
     }
   }
 

@@ -28,7 +28,8 @@ const decoder = new TextDecoder()
 /**
  * `GET /api/live[?host=H][&metric=a,b]`: Server-Sent Events of the points the processors store, as
  * they are stored, for the key's tenant only. One event per host and chunk:
- * `data: {"host": H, "points": [[metric, labels, ts_us, value], …]}`.
+ * `data: {"host": H, "points": [[metric, labels, ts_us, value], …], "rates": [[metric, labels, ts_us,
+ * per_second], …]}`, the rates being the processor's per-second rates of the counters among the points.
  *
  * The tenant is the key's and is the subject's first token, escaped, so no host or metric asked for
  * can widen the subscription to another tenant (`host=>` is the host named ">"). The key goes in the
@@ -106,12 +107,14 @@ export function liveRoutes(app: FastifyInstance, o: LiveOptions): void {
         if (message.tenant !== tenant) continue
         const points = metrics ? message.points.filter((p) => metrics.has(p[0])) : message.points
         if (points.length === 0) continue
+        const allRates = message.rates ?? []
+        const rates = metrics ? allRates.filter((p) => metrics.has(p[0])) : allRates
         if (res.writableLength > o.maxBufferedBytes) {
           req.log.info({ tenant, buffered: res.writableLength }, 'live client too slow: stream closed')
           finish()
           return
         }
-        res.write(`data: ${JSON.stringify({ host: message.host, points })}\n\n`)
+        res.write(`data: ${JSON.stringify({ host: message.host, points, rates })}\n\n`)
       }
     })()
   })
