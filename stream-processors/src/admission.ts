@@ -16,6 +16,7 @@ import type { SchemaErrorCode } from '../../schemas/src/errors.ts'
  * | NON_FINITE_VALUE        | a value is NaN or ±Inf                                                  |
  * | TOO_MANY_SERIES         | one sample holds more series than PROCESSOR_MAX_SERIES_PER_ENVELOPE     |
  * | TENANT_HOST_LIMIT       | a new host for a tenant that already has TENANT_MAX_HOSTS hosts         |
+ * | HOST_SERIES_LIMIT       | new series past TENANT_MAX_SERIES_PER_HOST within PROCESSOR_SERIES_WINDOW_S |
  */
 export type RejectReason =
   | SchemaErrorCode
@@ -25,6 +26,7 @@ export type RejectReason =
   | 'NON_FINITE_VALUE'
   | 'TOO_MANY_SERIES'
   | 'TENANT_HOST_LIMIT'
+  | 'HOST_SERIES_LIMIT'
 
 export interface Rejection {
   reason: RejectReason

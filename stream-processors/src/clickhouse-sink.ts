@@ -4,6 +4,7 @@ import { ProcessorError } from './errors.ts'
 import type { RowBatch } from './rows.ts'
 import { agentKey, type AgentRef } from './sequence-guard.ts'
 import { COUNTER_LOOKBACK_S, seriesKey, type CounterPoint, type HostRef } from './counter-rates.ts'
+import { hostSeriesKey } from './series-budget.ts'
 
 /**
  * Writes one chunk of Kafka messages to ClickHouse. Every table gets the same deduplication token,
@@ -102,8 +103,31 @@ export class ClickHouseSink {
    */
   async storedCounters(hosts: HostRef[]): Promise<Map<string, CounterPoint>> {
     const found = new Map<string, CounterPoint>()
-    if (hosts.length === 0) return found
-    const asked = new Set(hosts.map((h) => `${h.tenant}\u0000${h.host}`))
+    for (const row of await this.latestPerSeries(hosts, COUNTER_LOOKBACK_S))
+      found.set(seriesKey(row.tenant, row.host, row.metric, row.labels), { tsUs: row.tsUs, value: row.value })
+    return found
+  }
+
+  /** Per host, the latest sample time of each series stored within the window (the series budget's). */
+  async storedSeries(hosts: HostRef[], windowS: number): Promise<Map<string, Map<string, number>>> {
+    const found = new Map<string, Map<string, number>>()
+    for (const row of await this.latestPerSeries(hosts, windowS)) {
+      const key = hostSeriesKey(row.tenant, row.host)
+      let series = found.get(key)
+      if (!series) found.set(key, (series = new Map<string, number>()))
+      series.set(`${row.metric}\u0000${row.labels}`, row.tsUs)
+    }
+    return found
+  }
+
+  private async latestPerSeries(
+    hosts: HostRef[],
+    lookbackS: number,
+  ): Promise<
+    { tenant: string; host: string; metric: string; labels: string; value: number; tsUs: number }[]
+  > {
+    if (hosts.length === 0) return []
+    const asked = new Set(hosts.map((h) => hostSeriesKey(h.tenant, h.host)))
     const rs = await this.client.query({
       query: `SELECT tenant, host, metric, labels, argMax(value, ts) AS value,
                      toString(toUnixTimestamp64Micro(max(ts))) AS ts_us
@@ -114,25 +138,21 @@ export class ClickHouseSink {
       query_params: {
         tenants: [...new Set(hosts.map((h) => h.tenant))],
         hosts: [...new Set(hosts.map((h) => h.host))],
-        lookback: COUNTER_LOOKBACK_S,
+        lookback: lookbackS,
       },
       format: 'JSONEachRow',
     })
-    for (const row of await rs.json<{
+    const rows = await rs.json<{
       tenant: string
       host: string
       metric: string
       labels: string
       value: number
       ts_us: string
-    }>()) {
-      // Tenants and hosts were matched apart: keep only the pairs asked for.
-      if (!asked.has(`${row.tenant}\u0000${row.host}`)) continue
-      found.set(seriesKey(row.tenant, row.host, row.metric, row.labels), {
-        tsUs: Number(row.ts_us),
-        value: row.value,
-      })
-    }
-    return found
+    }>()
+    // Tenants and hosts were matched apart: keep only the pairs asked for.
+    return rows
+      .filter((r) => asked.has(hostSeriesKey(r.tenant, r.host)))
+      .map((r) => ({ ...r, tsUs: Number(r.ts_us) }))
   }
 }

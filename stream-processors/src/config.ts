@@ -27,6 +27,9 @@ export interface ProcessorConfig {
   /** Cardinality guards: hosts per tenant, series per sample. */
   maxHostsPerTenant: number
   maxSeriesPerEnvelope: number
+  /** Series one host may have with a point in the last `seriesWindowS` of sample time. */
+  maxSeriesPerHost: number
+  seriesWindowS: number
   /** Partitions processed at the same time by one member (their inserts overlap). */
   concurrentPartitions: number
   /** NATS for the live path (stored points per tenant and host); undefined: no live publishing. */
@@ -69,6 +72,10 @@ export function readProcessorConfig(
     maxHostsPerTenant: r.int('TENANT_MAX_HOSTS', 10_000, { min: 1, max: 10_000_000 }),
     // A 256-CPU host's cpu family is ~2,600 series; far more in one sample is a cardinality bomb.
     maxSeriesPerEnvelope: r.int('PROCESSOR_MAX_SERIES_PER_ENVELOPE', 20_000, { min: 100, max: 10_000_000 }),
+    // node_exporter on a large host is a few thousand series; 50,000 leaves room for many devices
+    // while stopping a host that mints a new label value every sample.
+    maxSeriesPerHost: r.int('TENANT_MAX_SERIES_PER_HOST', 50_000, { min: 100, max: 10_000_000 }),
+    seriesWindowS: r.int('PROCESSOR_SERIES_WINDOW_S', 3_600, { min: 60, max: 7 * 86_400 }),
     concurrentPartitions: r.int('PROCESSOR_CONCURRENT_PARTITIONS', 3, { min: 1, max: 64 }),
     metricsListen: r.listenAddress('PROCESSOR_METRICS_LISTEN', '127.0.0.1:9465'),
     deadLetterTopic: r.string('PROCESSOR_DEAD_LETTER_TOPIC', `${topic}.dead-letters`),

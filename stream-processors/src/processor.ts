@@ -20,6 +20,7 @@ import { TenantHostLimit } from './tenant-limits.ts'
 import { FreshnessHistogram } from './freshness.ts'
 import type { LivePublisher } from './live-publisher.ts'
 import { CounterRates } from './counter-rates.ts'
+import { HostSeriesBudget } from './series-budget.ts'
 
 export interface ProcessorOptions {
   kafka: Kafka
@@ -35,6 +36,9 @@ export interface ProcessorOptions {
   maxHostsPerTenant: number
   /** Envelopes with more series than this are dead-lettered (TOO_MANY_SERIES). */
   maxSeriesPerEnvelope: number
+  /** Envelopes that would take their host past this many series in the window (HOST_SERIES_LIMIT). */
+  maxSeriesPerHost: number
+  seriesWindowS: number
   /** Partitions whose chunks are decoded and inserted at the same time. */
   concurrentPartitions: number
   sessionTimeoutMs: number
@@ -111,6 +115,7 @@ export class StreamProcessor {
   private lastRejectLog = 0
   private readonly sequences: SequenceGuard
   private readonly hostLimit: TenantHostLimit
+  private readonly seriesBudget: HostSeriesBudget
   /** Counter → rate state for the live path; only kept when there is a live path. */
   readonly rates: CounterRates | undefined
   private lastRateLookupLog = 0
@@ -128,6 +133,9 @@ export class StreamProcessor {
     this.admin = o.kafka.admin()
     this.sequences = new SequenceGuard((agents) => o.sink.storedSequences(agents))
     this.hostLimit = new TenantHostLimit(o.maxHostsPerTenant, (tenants) => o.sink.storedHosts(tenants))
+    this.seriesBudget = new HostSeriesBudget(o.maxSeriesPerHost, o.seriesWindowS, (hosts, windowS) =>
+      o.sink.storedSeries(hosts, windowS),
+    )
     this.rates = o.live && new CounterRates((hosts) => o.sink.storedCounters(hosts))
     this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
       this.intents = undefined
@@ -135,6 +143,7 @@ export class StreamProcessor {
       // Another member may have stored more of an agent's envelopes while it owned the partition.
       this.sequences.reset()
       this.hostLimit.reset()
+      this.seriesBudget.reset()
       // The hosts this member owns may have changed, and others stored newer values of the ones it keeps.
       this.rates?.reset()
     })
@@ -289,6 +298,7 @@ export class StreamProcessor {
     const all = decoded.flatMap((d) => d.envelopes)
     await this.sequences.prepare(all)
     await this.hostLimit.prepare(all)
+    await this.seriesBudget.prepare(all.map((e) => ({ tenant: e.tenant, host: e.host_id })))
     const rows = newRowBatch()
     for (const { m, envelopes } of decoded) {
       const key = parseSampleKey(m.key)
@@ -314,6 +324,7 @@ export class StreamProcessor {
           continue
         }
         // The tenant is the key's (checked equal above), never the sender's field alone.
+        const before = { raw: rows.raw.length, log: rows.log.length }
         const unstored = appendEnvelopeRows(
           rows,
           env,
@@ -323,6 +334,15 @@ export class StreamProcessor {
         )
         if (unstored) {
           refuse(unstored)
+          continue
+        }
+        if (!this.seriesBudget.admit(rows.raw.slice(before.raw))) {
+          rows.raw.length = before.raw
+          rows.log.length = before.log
+          refuse({
+            reason: 'HOST_SERIES_LIMIT',
+            detail: `host ${JSON.stringify(env.host_id)} of tenant ${JSON.stringify(key?.tenant ?? env.tenant)} has ${String(this.seriesBudget.count(key?.tenant ?? env.tenant, env.host_id))} series in the last ${String(this.seriesBudget.windowS)} s; this sample's new ones would pass ${String(this.seriesBudget.maxSeries)}`,
+          })
           continue
         }
         this.stats.envelopes++

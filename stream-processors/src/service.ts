@@ -51,6 +51,8 @@ export async function startProcessor(deps: {
     concurrentPartitions: config.concurrentPartitions,
     maxHostsPerTenant: config.maxHostsPerTenant,
     maxSeriesPerEnvelope: config.maxSeriesPerEnvelope,
+    maxSeriesPerHost: config.maxSeriesPerHost,
+    seriesWindowS: config.seriesWindowS,
     sessionTimeoutMs: config.sessionTimeoutMs,
     deadLetters: new DeadLetterSink(deps.kafka, config.deadLetterTopic),
     timeBounds: { maxPastMs: config.maxSampleAgeMs, maxFutureMs: config.maxSampleLeadMs },

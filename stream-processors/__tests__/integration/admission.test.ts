@@ -39,8 +39,12 @@ const encodeAll = (envs: Envelope[]): Buffer => Buffer.concat(envs.map((e) => co
 beforeAll(async () => {
   bed = await openProcessorTestbed('admission', {
     partitions: 1,
-    // Low guards, so the test can cross them: one host per tenant, 100 series per sample.
-    env: { TENANT_MAX_HOSTS: '1', PROCESSOR_MAX_SERIES_PER_ENVELOPE: '100' },
+    // Low guards, so the test can cross them: one host per tenant, 100 series per sample and per host.
+    env: {
+      TENANT_MAX_HOSTS: '1',
+      PROCESSOR_MAX_SERIES_PER_ENVELOPE: '100',
+      TENANT_MAX_SERIES_PER_HOST: '100',
+    },
   })
   ;({ config, clickhouse } = bed)
   kafka = createKafka(bed.brokers, 'it-admission', logger)
@@ -162,5 +166,51 @@ describe('processor admission', () => {
       tenant: 'globex',
       seq: 99,
     })
+  })
+
+  it('refuses a host that keeps minting new series, across a processor restart', async () => {
+    const vmstat = (seq: number, prefix: string): Envelope => ({
+      ...envelope(seq, { tenant: 'initech', host_id: 'db-1', hostname: 'db-1', agent_id: 'agent-i' }),
+      sample: {
+        family: 'vmstat',
+        data: {
+          fields: Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`${prefix}_${String(i)}`, i])),
+        },
+      },
+    })
+    const run = async (envs: Envelope[]): Promise<Partial<Record<string, number>>> => {
+      const producer = kafka.producer()
+      await producer.connect()
+      await producer.send({
+        topic: config.topic,
+        messages: envs.map((e) => ({ key: 'initech/db-1', value: codec.encode(e) })),
+      })
+      await producer.disconnect()
+      const processor = await startProcessor({ config, kafka, clickhouse, logger })
+      try {
+        await waitFor('the chunk handled', () =>
+          Promise.resolve(processor.stats.messages >= envs.length ? true : undefined),
+        )
+        await waitFor('its commit', async () =>
+          /^procstream_processor_consumer_lag_messages\{partition="0"\} 0$/m.test(
+            await processorMetricsText(processor),
+          )
+            ? true
+            : undefined,
+        )
+        return processor.stats.rejected
+      } finally {
+        await processor.stop()
+      }
+    }
+    // 60 series, then 60 new ones (past 100): refused; the first 60 again: stored.
+    expect(await run([vmstat(0, 'a'), vmstat(1, 'b'), vmstat(2, 'a')])).toEqual({ HOST_SERIES_LIMIT: 1 })
+    // A new processor knows nothing until it reads ClickHouse, and refuses the newcomers all the same.
+    expect(await run([vmstat(3, 'b'), vmstat(4, 'a')])).toEqual({ HOST_SERIES_LIMIT: 1 })
+    const rs = await clickhouse.query({
+      query: "SELECT seq FROM admission.sample_log WHERE tenant = 'initech' ORDER BY seq",
+      format: 'JSONEachRow',
+    })
+    expect((await rs.json<{ seq: string }>()).map((r) => Number(r.seq))).toEqual([0, 2, 4])
   })
 })

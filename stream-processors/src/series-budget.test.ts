@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest'
+import type { RawRow } from './rows.ts'
+import { HostSeriesBudget } from './series-budget.ts'
+
+const sample = (tsS: number, names: string[], host = 'web-1'): RawRow[] =>
+  names.map((n) => ['acme', n, host, '{}', `${String(tsS)}.000000`, 1])
+const none = (): Promise<Map<string, Map<string, number>>> =>
+  Promise.resolve(new Map<string, Map<string, number>>())
+const names = (prefix: string, n: number): string[] =>
+  Array.from({ length: n }, (_, i) => `${prefix}${String(i)}`)
+
+describe('HostSeriesBudget', () => {
+  it('admits known series always and new ones while the host is under its budget', async () => {
+    const budget = new HostSeriesBudget(5, 3600, none)
+    await budget.prepare([{ tenant: 'acme', host: 'web-1' }])
+    expect(budget.admit(sample(100, names('a', 4)))).toBe(true)
+    expect(budget.admit(sample(101, names('b', 2)))).toBe(false) // 4 + 2 > 5
+    expect(budget.admit(sample(102, names('a', 4)))).toBe(true)
+    expect(budget.admit(sample(103, names('b', 1)))).toBe(true)
+    expect(budget.count('acme', 'web-1')).toBe(5)
+    // Budgets are per host.
+    expect(budget.admit(sample(103, names('b', 5), 'web-2'))).toBe(true)
+  })
+
+  it('forgets series quiet for longer than the window of sample time', async () => {
+    const budget = new HostSeriesBudget(5, 60, none)
+    await budget.prepare([{ tenant: 'acme', host: 'web-1' }])
+    expect(budget.admit(sample(100, names('a', 5)))).toBe(true)
+    expect(budget.admit(sample(150, names('b', 5)))).toBe(false)
+    expect(budget.admit(sample(161, names('b', 5)))).toBe(true) // the a* series last seen at 100
+  })
+
+  it('starts from what is stored for the host', async () => {
+    const asked: unknown[] = []
+    const budget = new HostSeriesBudget(5, 3600, (hosts, windowS) => {
+      asked.push([hosts, windowS])
+      return Promise.resolve(
+        new Map([['acme\u0000web-1', new Map(names('a', 4).map((n) => [`${n}\u0000{}`, 99_000_000]))]]),
+      )
+    })
+    await budget.prepare([{ tenant: 'acme', host: 'web-1' }])
+    await budget.prepare([{ tenant: 'acme', host: 'web-1' }])
+    expect(asked).toEqual([[[{ tenant: 'acme', host: 'web-1' }], 3600]])
+    expect(budget.admit(sample(100, names('b', 2)))).toBe(false)
+    expect(budget.admit(sample(100, ['a0', 'b0']))).toBe(true)
+  })
+})
