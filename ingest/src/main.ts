@@ -6,15 +6,16 @@
 import { KeyAuthenticator } from '../../platform/auth/authenticator.ts'
 import { KeyStore } from '../../platform/auth/key-store.ts'
 import { createClickHouse, pingClickHouse } from '../../platform/clickhouse.ts'
-import { ConfigError, ProcstreamError } from '../../platform/errors.ts'
+import { ConfigError } from '../../platform/errors.ts'
 import { createKafka } from '../../platform/kafka.ts'
+import { runService } from '../../platform/service-main.ts'
 import { createLogger } from '../../platform/logger.ts'
 import { readIngestConfig } from './config.ts'
 import { startIngestGateway } from './service.ts'
 
 const logger = createLogger('ingest')
 
-async function main(): Promise<void> {
+async function main(): Promise<() => Promise<void>> {
   const config = readIngestConfig(process.env, process.cwd())
   if (config.clickhouse.url === undefined)
     throw new ConfigError([
@@ -45,23 +46,12 @@ async function main(): Promise<void> {
     ],
   })
   logger.info({ url: gateway.url, topic: config.topic }, 'ingest gateway listening')
-  const stop = async (): Promise<void> => {
+  return async () => {
     auth.stop()
     await gateway.stop()
     await admin.disconnect()
     await clickhouse.close()
-    process.exit(0)
   }
-  process.once('SIGINT', () => void stop())
-  process.once('SIGTERM', () => void stop())
 }
 
-main().catch((err: unknown) => {
-  if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`)
-  else if (err instanceof ProcstreamError) process.stderr.write(`ingest could not start: ${err.message}\n`)
-  else
-    process.stderr.write(
-      `ingest could not start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-    )
-  process.exit(1)
-})
+runService('ingest', main)

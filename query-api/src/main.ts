@@ -18,7 +18,7 @@ import {
   type ClickHouseConfig,
 } from '../../platform/clickhouse.ts'
 import { ConfigReader, type Env } from '../../platform/config.ts'
-import { ConfigError, ProcstreamError } from '../../platform/errors.ts'
+import { runService } from '../../platform/service-main.ts'
 import { createLogger, type Logger } from '../../platform/logger.ts'
 import { readQueryApiConfig } from './config.ts'
 import { buildQueryApi, DEFAULT_SQL_LIMITS } from './server.ts'
@@ -84,7 +84,7 @@ async function ensureAdminKey(store: KeyStore, key: string, logger: Logger): Pro
 
 const logger = createLogger('query-api')
 
-async function main(): Promise<void> {
+async function main(): Promise<() => Promise<void>> {
   const api = readQueryApiConfig(process.env)
   const config = readProcessConfig(process.env)
   const clickhouse = await createClickHouse(config.clickhouse)
@@ -138,27 +138,13 @@ async function main(): Promise<void> {
     },
     'query API listening',
   )
-  let stopping = false
-  const stop = async (): Promise<void> => {
-    if (stopping) return
-    stopping = true
+  return async () => {
     // Close the listener first so in-flight requests finish while nothing new arrives.
     await app.close()
     auth.stop()
     await nats?.drain()
     await clickhouse.close()
-    process.exit(0)
   }
-  process.once('SIGINT', () => void stop())
-  process.once('SIGTERM', () => void stop())
 }
 
-main().catch((err: unknown) => {
-  if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`)
-  else if (err instanceof ProcstreamError) process.stderr.write(`query API could not start: ${err.message}\n`)
-  else
-    process.stderr.write(
-      `query API could not start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-    )
-  process.exit(1)
-})
+runService('query API', main)

@@ -4,14 +4,14 @@
  * (chdb lets only one process open it). Point them at it with CLICKHOUSE_URL. Beyond one host, run a
  * ClickHouse server instead (deploy/).
  */
-import { ConfigError } from '../../platform/errors.ts'
 import { createLogger } from '../../platform/logger.ts'
+import { runService } from '../../platform/service-main.ts'
 import { ChdbExecutor } from './chdb-executor.ts'
 import { readStorageConfig } from './config.ts'
 import { buildStorageServer } from './server.ts'
 
-const logger = createLogger('storage')
-try {
+runService('storage', async () => {
+  const logger = createLogger('storage')
   const config = readStorageConfig(process.env, process.env.PROCSTREAM_DATA_DIR ?? '.data')
   const executor = new ChdbExecutor(config.dataPath)
   await executor.ping()
@@ -23,19 +23,9 @@ try {
   })
   await app.listen({ host: config.host, port: config.port })
   logger.info({ url: `http://${config.host}:${config.port}`, data: config.dataPath }, 'storage serving')
-  const stop = async (): Promise<void> => {
-    // Requests in flight finish first: an insert cut off here would be one the client retries anyway,
-    // but a clean stop should not make it.
+  return async () => {
+    // Statements in flight finish first, so a clean stop never leaves a client to retry one.
     await app.close()
     executor.close()
-    process.exit(0)
   }
-  process.once('SIGINT', () => void stop())
-  process.once('SIGTERM', () => void stop())
-} catch (err) {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`${err.message}\n`)
-    process.exit(2)
-  }
-  throw err
-}
+})

@@ -1,17 +1,18 @@
 /**
  * A stand-alone processor process, for the distributed mode (several of them share one consumer
- * group). With embedded ClickHouse only one process may own the data directory: use `npm start`.
+ * group). With embedded ClickHouse only one process may own the data directory: use `npm start`, or
+ * `npm run storage` and CLICKHOUSE_URL to run several on one machine.
  */
 import { connect } from 'nats'
 import { createClickHouse, describeClickHouse } from '../../platform/clickhouse.ts'
-import { ConfigError } from '../../platform/errors.ts'
 import { createKafka } from '../../platform/kafka.ts'
 import { createLogger } from '../../platform/logger.ts'
+import { runService } from '../../platform/service-main.ts'
 import { readProcessorConfig } from './config.ts'
 import { serveProcessorMetrics, startProcessor } from './service.ts'
 
-const logger = createLogger('stream-processor')
-try {
+runService('processor', async () => {
+  const logger = createLogger('stream-processor')
   const config = readProcessorConfig(process.env, process.env.PROCSTREAM_DATA_DIR ?? '.data')
   const clickhouse = await createClickHouse(config.clickhouse)
   const nats =
@@ -27,19 +28,10 @@ try {
   })
   logger.info({ clickhouse: describeClickHouse(config.clickhouse), topic: config.topic }, 'processor running')
   const metrics = await serveProcessorMetrics(processor, config, logger)
-  const stop = async (): Promise<void> => {
+  return async () => {
     await metrics?.close()
     await processor.stop()
     await nats?.drain()
     await clickhouse.close()
-    process.exit(0)
   }
-  process.once('SIGINT', () => void stop())
-  process.once('SIGTERM', () => void stop())
-} catch (err) {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`${err.message}\n`)
-    process.exit(2)
-  }
-  throw err
-}
+})

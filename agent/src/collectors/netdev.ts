@@ -80,9 +80,9 @@ export function parseNetDev(text: string, filter?: NetDevFilter, onError?: Probl
   return { interfaces }
 }
 
-function parseCounters(device: string, fields: readonly string[]): NetDevCounters | undefined {
-  if (fields.length < COLUMNS.length) return undefined
-  const counters: NetDevCounters = {
+/** An interface with every counter at zero, to fill in column by column. */
+export function zeroNetDevCounters(device: string): NetDevCounters {
+  return {
     device,
     rx_bytes: 0,
     rx_packets: 0,
@@ -101,6 +101,11 @@ function parseCounters(device: string, fields: readonly string[]): NetDevCounter
     tx_carrier: 0,
     tx_compressed: 0,
   }
+}
+
+function parseCounters(device: string, fields: readonly string[]): NetDevCounters | undefined {
+  if (fields.length < COLUMNS.length) return undefined
+  const counters = zeroNetDevCounters(device)
   for (let i = 0; i < COLUMNS.length; i++) {
     const column = COLUMNS[i]
     const value = parseInteger(fields[i] ?? '')

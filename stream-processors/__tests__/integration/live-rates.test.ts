@@ -10,7 +10,7 @@ import { createKafka } from '../../../platform/kafka.ts'
 import { createLogger } from '../../../platform/logger.ts'
 import { envelopeCodec } from '../../../schemas/src/codec.ts'
 import type { Envelope } from '../../../schemas/src/families.ts'
-import type { NetDevCounters } from '../../../schemas/src/records.ts'
+import { zeroNetDevCounters } from '../../../agent/src/collectors/netdev.ts'
 import { LivePublisher, liveSubject, type LiveMessage } from '../../src/live-publisher.ts'
 import { processorMetricsText } from '../../src/metrics.ts'
 import { startProcessor } from '../../src/service.ts'
@@ -36,25 +36,7 @@ afterAll(async () => {
 })
 
 function networkEnvelope(seq: number, rxBytes: number): Envelope {
-  const eth0: NetDevCounters = {
-    device: 'eth0',
-    rx_bytes: rxBytes,
-    rx_packets: 0,
-    rx_errs: 0,
-    rx_drop: 0,
-    rx_fifo: 0,
-    rx_frame: 0,
-    rx_compressed: 0,
-    rx_multicast: 0,
-    tx_bytes: 0,
-    tx_packets: 0,
-    tx_errs: 0,
-    tx_drop: 0,
-    tx_fifo: 0,
-    tx_colls: 0,
-    tx_carrier: 0,
-    tx_compressed: 0,
-  }
+  const eth0 = { ...zeroNetDevCounters('eth0'), rx_bytes: rxBytes }
   return {
     tenant: 'acme',
     host_id: 'web-1',
