@@ -16,6 +16,11 @@ export interface ClickHouseConfig {
   /** chdb data directory (embedded mode only). */
   embeddedPath: string
   /**
+   * chdb sessions on that directory (embedded mode only): statements in different sessions run at
+   * once. Optional so that a config built by hand gets the default.
+   */
+  embeddedSessions?: number
+  /**
    * The schema profile of schemas/clickhouse/ddl.ts: `single` (one server or chdb) or `cluster`
    * (Replicated*MergeTree `_local` tables under Distributed ones, every statement ON CLUSTER).
    * Optional so that a config built by hand means single, as an unset CLICKHOUSE_PROFILE does.
@@ -26,6 +31,11 @@ export interface ClickHouseConfig {
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
+/**
+ * Enough for the processor's concurrent partitions (3) and a query or two beside them; chdb needs
+ * about two running at once to keep both cores of this machine busy.
+ */
+const DEFAULT_EMBEDDED_SESSIONS = 4
 /** A `<remote_servers>` element name or a `{macro}`; what schemas/clickhouse/ddl.ts accepts. */
 const CLUSTER_NAME = /^[A-Za-z0-9_.{}-]+$/
 
@@ -56,6 +66,10 @@ export function readClickHouseConfig(reader: ConfigReader, dataDir: string): Cli
     password: reader.string('CLICKHOUSE_PASSWORD', ''),
     database,
     embeddedPath: `${dataDir}/clickhouse`,
+    embeddedSessions: reader.int('CLICKHOUSE_EMBEDDED_SESSIONS', DEFAULT_EMBEDDED_SESSIONS, {
+      min: 1,
+      max: 32,
+    }),
     profile,
     ...(profile === 'cluster' && { cluster }),
   }
@@ -73,9 +87,11 @@ export async function createClickHouse(config: ClickHouseConfig): Promise<ClickH
   }
   // Loaded lazily so processes that talk to a server never load the 500 MB engine.
   const { createChdbConnection } = await import('chdb/connection')
-  return createClient({ connection: createChdbConnection({ path: config.embeddedPath }) } as Parameters<
-    typeof createClient
-  >[0])
+  const { ChdbSessionPool } = await import('./chdb-session-pool.ts')
+  const sessions = Array.from({ length: config.embeddedSessions ?? DEFAULT_EMBEDDED_SESSIONS }, () =>
+    createChdbConnection({ path: config.embeddedPath }),
+  )
+  return createClient({ connection: new ChdbSessionPool(sessions) } as Parameters<typeof createClient>[0])
 }
 
 export function describeClickHouse(config: ClickHouseConfig): string {

@@ -1,0 +1,72 @@
+import type {
+  ChdbConnection,
+  Connection,
+  ConnBaseQueryParams,
+  ConnCommandResult,
+  ConnExecParams,
+  ConnExecResult,
+  ConnInsertParams,
+  ConnInsertResult,
+  ConnPingParams,
+  ConnPingResult,
+  ConnQueryResult,
+} from 'chdb/connection'
+import type { Readable } from 'node:stream'
+
+/**
+ * Several chdb sessions on one data folder behind one `@clickhouse/client` connection. A chdb session
+ * runs one statement at a time, so through a single session the processor's concurrent partitions
+ * wait for each other's inserts and every dashboard query waits behind them; separate sessions run
+ * at once and use both cores (measured: two inserts with rollup views in 400–500 ms on two sessions
+ * against 650–760 ms on one). Each statement goes to the session with the fewest in flight.
+ */
+export class ChdbSessionPool implements Connection<Readable> {
+  private readonly inFlight: number[]
+  private next = 0
+
+  constructor(private readonly sessions: readonly ChdbConnection[]) {
+    if (sessions.length === 0) throw new Error('a chdb session pool needs at least one session')
+    this.inFlight = sessions.map(() => 0)
+  }
+
+  private async run<T>(op: (session: ChdbConnection) => Promise<T>): Promise<T> {
+    let pick = this.next
+    for (let k = 0; k < this.sessions.length; k++) {
+      const i = (this.next + k) % this.sessions.length
+      if ((this.inFlight[i] ?? 0) < (this.inFlight[pick] ?? 0)) pick = i
+    }
+    this.next = (pick + 1) % this.sessions.length
+    const session = this.sessions[pick]
+    if (!session) throw new Error('no chdb session')
+    this.inFlight[pick] = (this.inFlight[pick] ?? 0) + 1
+    try {
+      return await op(session)
+    } finally {
+      this.inFlight[pick] = (this.inFlight[pick] ?? 1) - 1
+    }
+  }
+
+  ping(params: ConnPingParams): Promise<ConnPingResult> {
+    return this.run((s) => s.ping(params))
+  }
+
+  query(params: ConnBaseQueryParams): Promise<ConnQueryResult<Readable>> {
+    return this.run((s) => s.query(params))
+  }
+
+  insert(params: ConnInsertParams<Readable>): Promise<ConnInsertResult> {
+    return this.run((s) => s.insert(params))
+  }
+
+  command(params: ConnBaseQueryParams): Promise<ConnCommandResult> {
+    return this.run((s) => s.command(params))
+  }
+
+  exec(params: ConnExecParams<Readable>): Promise<ConnExecResult<Readable>> {
+    return this.run((s) => s.exec(params))
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.sessions.map((s) => s.close()))
+  }
+}
