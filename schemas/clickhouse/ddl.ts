@@ -301,8 +301,15 @@ export const ROLLUP_TIERS: readonly RollupTier[] = [
  * SELECT SETTINGS do not reach the insert pipeline (measured, both still counted 3,000). Passing it
  * per insert is harmless in chdb, where query settings stick to the whole session: 1 is 26.2+'s
  * default, and it only changes inserts into tables that have views.
+ *
+ * `parallel_view_processing: 1` runs the three rollup views of an insert at once instead of one
+ * after the other; the views are most of an insert's cost (bench/chdb-insert-ceiling.ts: 73K rows/s
+ * with them, 142K without), and this took a Native insert with views from ~100K to ~120K rows/s.
  */
-export const RAW_INSERT_SETTINGS = { deduplicate_blocks_in_dependent_materialized_views: 1 } as const
+export const RAW_INSERT_SETTINGS = {
+  deduplicate_blocks_in_dependent_materialized_views: 1,
+  parallel_view_processing: 1,
+} as const
 
 /**
  * One tier: an AggregatingMergeTree target and the view that fills it from metrics_raw. Every view
