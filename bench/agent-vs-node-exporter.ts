@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ensureKafkaJars, ensureTopics, startKafka } from '../deploy/local/kafka.ts'
 import { findFreePortPair, findFreePorts } from '../deploy/local/ports.ts'
-import { buildAgent } from '../agent/build.ts'
+import { AGENT_ENV, AGENT_NODE_FLAGS, buildAgent } from '../agent/build.ts'
 import { measure } from './process-usage.ts'
 
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url))
@@ -30,16 +30,23 @@ export interface CostRow {
   ratio: number
 }
 
-async function agentRow(
+export async function agentRow(
   agentBundle: string,
   hz: number,
   seconds: number,
   brokers: string,
   topic: string,
+  /** node/V8 flags, environment and a per-second look at the process (bench/agent-floor.ts). */
+  launch: {
+    nodeFlags?: readonly string[]
+    env?: Record<string, string>
+    onTick?: (pid: number) => void
+  } = {},
 ): Promise<{ cpu: number; rss: number }> {
   const child = spawn(
     process.execPath,
     [
+      ...(launch.nodeFlags ?? []),
       agentBundle,
       '--brokers',
       brokers,
@@ -50,11 +57,11 @@ async function agentRow(
       '--metrics-listen',
       'off',
     ],
-    { cwd: REPO_ROOT, stdio: 'ignore', env: { ...process.env, LOG_LEVEL: 'warn' } },
+    { cwd: REPO_ROOT, stdio: 'ignore', env: { ...process.env, LOG_LEVEL: 'warn', ...launch.env } },
   )
   try {
     await new Promise((r) => setTimeout(r, 5000)) // start-up and JIT warm-up are not steady state
-    const m = await measure(child.pid ?? 0, seconds)
+    const m = await measure(child.pid ?? 0, seconds, () => launch.onTick?.(child.pid ?? 0))
     return { cpu: m.cpuPercent, rss: m.peakRssBytes }
   } finally {
     child.kill('SIGKILL')
@@ -113,7 +120,11 @@ export async function benchAgentVsNodeExporter(seconds: number, rates: number[])
   const rows: CostRow[] = []
   try {
     for (const hz of rates) {
-      const agent = await agentRow(agentBundle, hz, seconds, kafka.brokers.join(','), topic)
+      // Launched as deploy/ launches it, so the numbers are the shipped agent's.
+      const agent = await agentRow(agentBundle, hz, seconds, kafka.brokers.join(','), topic, {
+        nodeFlags: AGENT_NODE_FLAGS,
+        env: AGENT_ENV,
+      })
       const ne = await nodeExporterRow(hz, seconds)
       const agentPerCollection = agent.cpu / hz
       const nePerCollection = ne.cpu / Math.max(ne.scrapesPerSecond, 1e-9)

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os'
 import { basename, dirname, join, relative, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parseAllDocuments } from 'yaml'
+import { AGENT_ENV, AGENT_NODE_FLAGS } from '../../agent/build.ts'
 
 const ROOT = resolve(import.meta.dirname, '../..')
 const DEPLOY = join(ROOT, 'deploy')
@@ -699,10 +700,21 @@ describe('the image', () => {
     expect(statSync(entry).mode & 0o111).not.toBe(0)
     const script = readFileSync(entry, 'utf8')
     for (const role of ROLES) expect(script).toMatch(new RegExp(`^  ${role}\\)$`, 'm'))
-    for (const m of script.matchAll(/exec node (?:--import tsx )?(\S+)/g)) {
+    for (const m of script.matchAll(/exec node (?:--import tsx |--[\w-]+=?\S* )*(\S+)/g)) {
       const file = m[1] as string
       expect(existsSync(join(ROOT, file)) || file === 'dist/agent/agent.mjs', file).toBe(true)
     }
+  })
+
+  it('launches the agent with the flags and environment agent/build.ts measured, as systemd does', () => {
+    const script = readFileSync(join(DEPLOY, 'docker/entrypoint.sh'), 'utf8')
+    const unit = readFileSync(join(DEPLOY, 'systemd/procstream-agent.service'), 'utf8')
+    const launch = `node ${AGENT_NODE_FLAGS.join(' ')} dist/agent/agent.mjs`
+    const env = Object.entries(AGENT_ENV).map(([k, v]) => `${k}=${v}`)
+    expect(script).toContain(`exec ${launch} "$@"`)
+    expect(script).toContain(`export ${env.join(' ')}\n`)
+    expect(unit).toMatch(new RegExp(`^ExecStart=/usr/bin/${launch}$`, 'm'))
+    expect(unit).toContain(`Environment=${env.join(' ')}\n`)
   })
 
   it('is built from a context that leaves out data, dependencies and secrets', () => {

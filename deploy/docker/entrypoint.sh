@@ -33,7 +33,9 @@ role="${1:-help}"
 if [ "$#" -gt 0 ]; then shift; fi
 case "$role" in
   agent)
-    exec node dist/agent/agent.mjs "$@"
+    # Flags and environment as agent/build.ts's AGENT_NODE_FLAGS and AGENT_ENV (a test keeps them equal).
+    export MALLOC_ARENA_MAX=1 UV_THREADPOOL_SIZE=1
+    exec node --max-semi-space-size=1 --single-threaded-gc --v8-pool-size=1 dist/agent/agent.mjs "$@"
     ;;
   ingest)
     need_clickhouse_url ingest

@@ -11,10 +11,10 @@ import { join } from 'node:path'
 import { createClient } from '@clickhouse/client'
 import { afterAll, describe, expect, it } from 'vitest'
 import { ensureTopics } from '../../../deploy/local/kafka.ts'
+import { findFreePorts } from '../../../deploy/local/ports.ts'
 import { createKafka, sampleKey } from '../../../platform/kafka.ts'
 import { createLogger } from '../../../platform/logger.ts'
 import { envelopeCodec } from '../../../schemas/src/codec.ts'
-import { freePort } from '../../support/free-port.ts'
 import { killAllChildren, NodeChild } from '../../support/node-child.ts'
 import { expectStoredExactlyOnce, waitForGroupCaughtUp } from '../../support/pipeline-audit.ts'
 import { parsePrometheusText } from '../../support/prometheus-text.ts'
@@ -92,7 +92,7 @@ describe('two processor processes over the storage server', () => {
     const group = `${topic}-group`
     await ensureTopics(brokers, [{ name: topic, partitions: 6 }])
 
-    const storagePort = await freePort()
+    const [storagePort = 0] = await findFreePorts(1)
     const storage = NodeChild.start('storage/src/main.ts', [], {
       STORAGE_PORT: String(storagePort),
       PROCSTREAM_DATA_DIR: dataDir,
@@ -102,7 +102,7 @@ describe('two processor processes over the storage server', () => {
       Promise.resolve(storage.logLines().some((l) => l.msg === 'storage serving') ? true : undefined),
     )
     const startProcessor = async (): Promise<{ child: NodeChild; metricsPort: number }> => {
-      const metricsPort = await freePort()
+      const [metricsPort = 0] = await findFreePorts(1)
       const child = NodeChild.start('stream-processors/src/main.ts', [], {
         KAFKA_BROKERS: brokers.join(','),
         KAFKA_TOPIC: topic,
