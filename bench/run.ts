@@ -2,6 +2,10 @@
  * `npm run bench`: measurements printed as tables (and JSON with --json), never pass/fail.
  *   --quick        only the in-process snapshot costs (seconds)
  *   --seconds N    measurement window per rate for the agent vs node_exporter run (default 60)
+ *   --floors       also the floors under the targets (about 15 min more): what the kernel, a bare
+ *                  node and V8's flags leave for the agent (bench/agent-floor.ts), and how many rows
+ *                  per second chdb alone takes into the schema, per insert format, with and without
+ *                  the rollup views (bench/chdb-insert-ceiling.ts)
  * Without --quick it also measures ClickHouse bytes per stored value per codec (bench/storage-codecs.ts)
  * how many values per second one processor stores (bench/processor-throughput.ts), how many
  * requests per second the ingest gateway takes into the broker (bench/ingest-gateway.ts), and how
@@ -12,13 +16,20 @@ import { cpus } from 'node:os'
 import { parseArgs } from 'node:util'
 import { benchAgentSnapshot } from './agent-snapshot.ts'
 import { benchAgentVsNodeExporter, type CostRow } from './agent-vs-node-exporter.ts'
+import { agentFloorMarkdown, benchAgentFloor } from './agent-floor.ts'
+import { benchChdbInsertCeiling, ceilingMarkdown } from './chdb-insert-ceiling.ts'
 import { benchIngestGateway, gatewayMarkdown } from './ingest-gateway.ts'
 import { benchProcessorThroughput, throughputMarkdown } from './processor-throughput.ts'
 import { benchQueryApi, queryApiMarkdown } from './query-api.ts'
 import { benchStorageCodecs, storageCodecsMarkdown } from './storage-codecs.ts'
 
 const { values } = parseArgs({
-  options: { json: { type: 'boolean' }, quick: { type: 'boolean' }, seconds: { type: 'string' } },
+  options: {
+    json: { type: 'boolean' },
+    quick: { type: 'boolean' },
+    floors: { type: 'boolean' },
+    seconds: { type: 'string' },
+  },
 })
 const seconds = Number(values.seconds ?? 60)
 if (!Number.isInteger(seconds) || seconds < 5 || seconds > 3600) {
@@ -33,10 +44,14 @@ const storage = values.quick ? undefined : await benchStorageCodecs({ hours: 6 }
 const throughput = values.quick ? undefined : await benchProcessorThroughput(200, 60)
 const gateway = values.quick ? undefined : await benchIngestGateway({ seconds: 60, connections: 128 })
 const query = values.quick ? undefined : await benchQueryApi({ hosts: 10, hours: 6 })
+const floors = values.floors ? await benchAgentFloor() : undefined
+const ceiling = values.floors
+  ? await benchChdbInsertCeiling({ rows: 2_000_000, batchRows: 50_000 })
+  : undefined
 
 if (values.json) {
   process.stdout.write(
-    `${JSON.stringify({ machine, snapshot, cost, storage, throughput, gateway, query }, null, 2)}\n`,
+    `${JSON.stringify({ machine, snapshot, cost, storage, throughput, gateway, query, floors, ceiling }, null, 2)}\n`,
   )
 } else {
   const out = (s: string): boolean => process.stdout.write(`${s}\n`)
@@ -72,5 +87,13 @@ if (values.json) {
   if (query) {
     out('')
     out(queryApiMarkdown(query))
+  }
+  if (floors) {
+    out('')
+    out(agentFloorMarkdown(floors))
+  }
+  if (ceiling) {
+    out('')
+    out(ceilingMarkdown(ceiling))
   }
 }
