@@ -30,7 +30,7 @@ import { Sampler } from '../agent/src/sampler.ts'
 import { ProcFile } from '../agent/src/source/proc-file.ts'
 import { envelopeCodec } from '../schemas/src/codec.ts'
 import { PROC_FAMILIES } from '../schemas/src/families.ts'
-import { benchAgentSnapshot } from './agent-snapshot.ts'
+import { benchAgentSnapshot, time } from './agent-snapshot.ts'
 import { agentRow } from './agent-vs-node-exporter.ts'
 import { withBenchBroker } from './bench-broker.ts'
 import { measure, processUsage } from './process-usage.ts'
@@ -144,18 +144,8 @@ interface Timing {
 }
 
 function timeUs(iterations: number, fn: () => void): Timing {
-  for (let i = 0; i < Math.min(1000, iterations); i++) fn()
-  const samples = new Float64Array(iterations)
-  for (let i = 0; i < iterations; i++) {
-    const t0 = process.hrtime.bigint()
-    fn()
-    samples[i] = Number(process.hrtime.bigint() - t0) / 1000
-  }
-  samples.sort()
-  return {
-    medianUs: samples[Math.floor(iterations / 2)] ?? NaN,
-    p99Us: samples[Math.floor(iterations * 0.99)] ?? NaN,
-  }
+  const { medianUs, p99Us } = time('', iterations, fn)
+  return { medianUs, p99Us }
 }
 
 /**

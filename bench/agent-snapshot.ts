@@ -20,7 +20,8 @@ export interface Timing {
   iterations: number
 }
 
-function time(name: string, iterations: number, fn: () => void): Timing {
+/** Median and p99 of `fn` over `iterations` runs, after up to 1,000 to warm up. */
+export function time(name: string, iterations: number, fn: () => void): Timing {
   for (let i = 0; i < Math.min(1000, iterations); i++) fn()
   const samples = new Float64Array(iterations)
   for (let i = 0; i < iterations; i++) {
