@@ -108,14 +108,41 @@ export class ClickHouseSink {
     return found
   }
 
-  /** Per host, the latest sample time of each series stored within the window (the series budget's). */
-  async storedSeries(hosts: HostRef[], windowS: number): Promise<Map<string, Map<string, number>>> {
+  /**
+   * Per host, when each series was last seen since `sinceUs`, for the series budget. Read from the
+   * 1 min tier, one row per series and minute, not from raw (a row per point: an hour of a
+   * 3,000-series host at 1 Hz is 10.8 M rows); a series counts as seen until the end of its last
+   * minute, which errs towards counting it.
+   */
+  async storedSeries(hosts: HostRef[], sinceUs: number): Promise<Map<string, Map<string, number>>> {
     const found = new Map<string, Map<string, number>>()
-    for (const row of await this.latestPerSeries(hosts, windowS)) {
+    if (hosts.length === 0) return found
+    const asked = new Set(hosts.map((h) => hostSeriesKey(h.tenant, h.host)))
+    const rs = await this.client.query({
+      query: `SELECT tenant, host, metric, labels, toString(toUnixTimestamp(max(bucket))) AS last_minute
+              FROM ${this.database}.metrics_1m
+              WHERE tenant IN {tenants:Array(String)} AND host IN {hosts:Array(String)}
+                AND bucket >= toStartOfMinute(toDateTime({since:UInt32}, 'UTC'))
+              GROUP BY tenant, host, metric, labels`,
+      query_params: {
+        tenants: [...new Set(hosts.map((h) => h.tenant))],
+        hosts: [...new Set(hosts.map((h) => h.host))],
+        since: Math.max(0, Math.floor(sinceUs / 1_000_000)),
+      },
+      format: 'JSONEachRow',
+    })
+    for (const row of await rs.json<{
+      tenant: string
+      host: string
+      metric: string
+      labels: string
+      last_minute: string
+    }>()) {
       const key = hostSeriesKey(row.tenant, row.host)
+      if (!asked.has(key)) continue
       let series = found.get(key)
       if (!series) found.set(key, (series = new Map<string, number>()))
-      series.set(`${row.metric}\u0000${row.labels}`, row.tsUs)
+      series.set(`${row.metric}\u0000${row.labels}`, (Number(row.last_minute) + 60) * 1_000_000 - 1)
     }
     return found
   }

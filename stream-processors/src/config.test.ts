@@ -45,3 +45,16 @@ describe('retention settings', () => {
     ])
   })
 })
+
+describe('cardinality settings', () => {
+  it('refuses a host budget below the per-sample cap', () => {
+    expect(
+      problemsOf({ TENANT_MAX_SERIES_PER_HOST: '1000', PROCESSOR_MAX_SERIES_PER_ENVELOPE: '2000' }),
+    ).toEqual([
+      'TENANT_MAX_SERIES_PER_HOST=1000 is below PROCESSOR_MAX_SERIES_PER_ENVELOPE=2000: one sample could pass one cap and fail the other',
+    ])
+    expect(
+      problemsOf({ TENANT_MAX_SERIES_PER_HOST: '2000', PROCESSOR_MAX_SERIES_PER_ENVELOPE: '2000' }),
+    ).toEqual([])
+  })
+})

@@ -57,6 +57,20 @@ export function readProcessorConfig(
   const ttl = readRetention(r)
   const topic = r.string('KAFKA_TOPIC', SAMPLES_TOPIC)
   const topicTenant = r.string('PROCESSOR_TOPIC_TENANT')
+  // A 256-CPU host's cpu family is ~2,600 series; far more in one sample is a cardinality bomb.
+  const maxSeriesPerEnvelope = r.int('PROCESSOR_MAX_SERIES_PER_ENVELOPE', 20_000, {
+    min: 100,
+    max: 10_000_000,
+  })
+  // node_exporter on a large host is a few thousand series; 50,000 leaves room for many devices
+  // while stopping a host that mints a new label value every sample.
+  const maxSeriesPerHost = r.int('TENANT_MAX_SERIES_PER_HOST', 50_000, { min: 100, max: 10_000_000 })
+  // Below it, a new host's first sample could pass the per-sample cap and fail the host budget after
+  // the host had taken one of its tenant's host slots.
+  if (maxSeriesPerHost < maxSeriesPerEnvelope)
+    r.problem(
+      `TENANT_MAX_SERIES_PER_HOST=${String(maxSeriesPerHost)} is below PROCESSOR_MAX_SERIES_PER_ENVELOPE=${String(maxSeriesPerEnvelope)}: one sample could pass one cap and fail the other`,
+    )
   const tenantProblem = topicTenant === undefined ? undefined : tenantNameProblem(topicTenant)
   if (tenantProblem) r.problem(`PROCESSOR_TOPIC_TENANT: ${tenantProblem}`)
   return r.done({
@@ -70,11 +84,8 @@ export function readProcessorConfig(
     ...ttl,
     natsUrl: r.url('NATS_URL', ['nats:', 'tls:']),
     maxHostsPerTenant: r.int('TENANT_MAX_HOSTS', 10_000, { min: 1, max: 10_000_000 }),
-    // A 256-CPU host's cpu family is ~2,600 series; far more in one sample is a cardinality bomb.
-    maxSeriesPerEnvelope: r.int('PROCESSOR_MAX_SERIES_PER_ENVELOPE', 20_000, { min: 100, max: 10_000_000 }),
-    // node_exporter on a large host is a few thousand series; 50,000 leaves room for many devices
-    // while stopping a host that mints a new label value every sample.
-    maxSeriesPerHost: r.int('TENANT_MAX_SERIES_PER_HOST', 50_000, { min: 100, max: 10_000_000 }),
+    maxSeriesPerEnvelope,
+    maxSeriesPerHost,
     seriesWindowS: r.int('PROCESSOR_SERIES_WINDOW_S', 3_600, { min: 60, max: 7 * 86_400 }),
     concurrentPartitions: r.int('PROCESSOR_CONCURRENT_PARTITIONS', 3, { min: 1, max: 64 }),
     metricsListen: r.listenAddress('PROCESSOR_METRICS_LISTEN', '127.0.0.1:9465'),

@@ -28,8 +28,11 @@ export interface RateStats {
 }
 
 const TWO_32 = 2 ** 32
-/** How far back a series' latest value still counts: the stored lookup's window and the sweep's. */
-export const COUNTER_LOOKBACK_S = 600
+/**
+ * How far back a series' latest value still counts: the stored lookup's window and the sweep's. Two
+ * minutes of raw rows is what a rebalance costs to read back (a longer gap just loses one rate point).
+ */
+export const COUNTER_LOOKBACK_S = 120
 const SWEEP_EVERY_MS = 60_000
 
 export function seriesKey(tenant: string, host: string, metric: string, labels: string): string {

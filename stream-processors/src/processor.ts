@@ -133,8 +133,8 @@ export class StreamProcessor {
     this.admin = o.kafka.admin()
     this.sequences = new SequenceGuard((agents) => o.sink.storedSequences(agents))
     this.hostLimit = new TenantHostLimit(o.maxHostsPerTenant, (tenants) => o.sink.storedHosts(tenants))
-    this.seriesBudget = new HostSeriesBudget(o.maxSeriesPerHost, o.seriesWindowS, (hosts, windowS) =>
-      o.sink.storedSeries(hosts, windowS),
+    this.seriesBudget = new HostSeriesBudget(o.maxSeriesPerHost, o.seriesWindowS, (hosts, sinceUs) =>
+      o.sink.storedSeries(hosts, sinceUs),
     )
     this.rates = o.live && new CounterRates((hosts) => o.sink.storedCounters(hosts))
     this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
@@ -237,6 +237,9 @@ export class StreamProcessor {
       }
       const rows = await this.decodeChunk(messages.slice(i, end), topic, partition)
       await this.prepareRates(rows)
+      // A rebalance while the chunk's lookups ran: its verdicts may rest on cleared state, and the
+      // partition may be another member's now. The intent stays, so the owner replays the range.
+      if (!p.isRunning() || p.isStale()) return
       const inserted = await this.insertWithRetry(rows, dedupToken(topic, partition, intent), p)
       if (!inserted) return
       this.freshness.observe(rows.log, Date.now())
@@ -298,7 +301,10 @@ export class StreamProcessor {
     const all = decoded.flatMap((d) => d.envelopes)
     await this.sequences.prepare(all)
     await this.hostLimit.prepare(all)
-    await this.seriesBudget.prepare(all.map((e) => ({ tenant: e.tenant, host: e.host_id })))
+    await this.seriesBudget.prepare(
+      all.map((e) => ({ tenant: e.tenant, host: e.host_id })),
+      all.reduce((min, e) => Math.min(min, e.ts_us), Number.POSITIVE_INFINITY),
+    )
     const rows = newRowBatch()
     for (const { m, envelopes } of decoded) {
       const key = parseSampleKey(m.key)
