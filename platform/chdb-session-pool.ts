@@ -16,9 +16,12 @@ import type { Readable } from 'node:stream'
 /**
  * Several chdb sessions on one data folder behind one `@clickhouse/client` connection. A chdb session
  * runs one statement at a time, so through a single session the processor's concurrent partitions
- * wait for each other's inserts and every dashboard query waits behind them; separate sessions run
- * at once and use both cores (measured: two inserts with rollup views in 400–500 ms on two sessions
- * against 650–760 ms on one). Each statement goes to the session with the fewest in flight.
+ * wait for each other's inserts and every query waits behind them; separate sessions run at once and
+ * use both cores (measured: two inserts with rollup views in 400–500 ms on two sessions against
+ * 650–760 ms on one). Each statement goes to the session with the fewest in flight. Two limits stay:
+ * chdb-node runs statements with bound parameters one at a time across the process, and settings
+ * passed as `clickhouse_settings` become SETs that stay on whichever session ran them (callers that
+ * need a setting for one statement put it in the statement's SETTINGS clause).
  */
 export class ChdbSessionPool implements Connection<Readable> {
   private readonly inFlight: number[]

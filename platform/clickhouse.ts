@@ -88,9 +88,14 @@ export async function createClickHouse(config: ClickHouseConfig): Promise<ClickH
   // Loaded lazily so processes that talk to a server never load the 500 MB engine.
   const { createChdbConnection } = await import('chdb/connection')
   const { ChdbSessionPool } = await import('./chdb-session-pool.ts')
-  const sessions = Array.from({ length: config.embeddedSessions ?? DEFAULT_EMBEDDED_SESSIONS }, () =>
-    createChdbConnection({ path: config.embeddedPath }),
-  )
+  const sessions: ReturnType<typeof createChdbConnection>[] = []
+  try {
+    for (let i = 0; i < (config.embeddedSessions ?? DEFAULT_EMBEDDED_SESSIONS); i++)
+      sessions.push(createChdbConnection({ path: config.embeddedPath }))
+  } catch (err) {
+    await Promise.all(sessions.map((s) => s.close()))
+    throw err
+  }
   return createClient({ connection: new ChdbSessionPool(sessions) } as Parameters<typeof createClient>[0])
 }
 

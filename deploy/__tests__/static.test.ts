@@ -712,7 +712,9 @@ describe('the image', () => {
     const launch = `node ${AGENT_NODE_FLAGS.join(' ')} dist/agent/agent.mjs`
     const env = Object.entries(AGENT_ENV).map(([k, v]) => `${k}=${v}`)
     expect(script).toContain(`exec ${launch} "$@"`)
-    expect(script).toContain(`export ${env.join(' ')}\n`)
+    // Defaults the container's own environment may override.
+    const defaults = Object.entries(AGENT_ENV).map(([k, v]) => `${k}="\${${k}:-${v}}"`)
+    expect(script).toContain(`export ${defaults.join(' ')}\n`)
     expect(unit).toMatch(new RegExp(`^ExecStart=/usr/bin/${launch}$`, 'm'))
     expect(unit).toContain(`Environment=${env.join(' ')}\n`)
   })

@@ -34,7 +34,7 @@ if [ "$#" -gt 0 ]; then shift; fi
 case "$role" in
   agent)
     # Flags and environment as agent/build.ts's AGENT_NODE_FLAGS and AGENT_ENV (a test keeps them equal).
-    export MALLOC_ARENA_MAX=1 UV_THREADPOOL_SIZE=1
+    export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-1}" UV_THREADPOOL_SIZE="${UV_THREADPOOL_SIZE:-1}"
     exec node --max-semi-space-size=1 --single-threaded-gc --v8-pool-size=1 dist/agent/agent.mjs "$@"
     ;;
   ingest)

@@ -11,7 +11,7 @@ export interface Statement {
   database: string | undefined
   /** The output format when the SQL names none (ClickHouse's `default_format`). */
   format: string
-  /** A GET: ClickHouse runs those with readonly=2, and so does this server. */
+  /** Not a POST: ClickHouse runs GETs with readonly=2, and so does this server. */
   readonly: boolean
 }
 
@@ -46,28 +46,48 @@ export function preludeOf(statement: Statement): string[] {
   return prelude
 }
 
+/** Statements run at once; more wait their turn, so bodies in memory and open sessions stay bounded. */
+export const MAX_CONCURRENT_STATEMENTS = 8
+
 /**
  * Runs statements on the embedded engine for several client processes at once. chdb binds one data
- * folder per process, but any number of sessions may share it, and each session has its own settings:
- * a statement that sets anything runs in a session of its own (about 1.5 ms to open), so nothing it
- * sets can leak into another client's statement, as it would through one shared session.
+ * folder per process, but any number of sessions may share it, each with its own settings and current
+ * database, and a session runs one statement at a time. So every statement gets a session of its own
+ * (about 1.5 ms to open): nothing one client sets, by URL or by a SET or USE in its SQL, reaches
+ * another's statement, and statements run at once, up to MAX_CONCURRENT_STATEMENTS.
  */
 export class ChdbExecutor {
   /** Held open for the server's life: it keeps the engine up between statements. */
   private readonly base: Session
+  private running = 0
+  private readonly waiting: (() => void)[] = []
 
   constructor(private readonly path: string) {
     this.base = new Session(path)
   }
 
+  private async acquire(): Promise<void> {
+    if (this.running < MAX_CONCURRENT_STATEMENTS) {
+      this.running++
+      return
+    }
+    // The finishing statement hands its slot over, so running never passes the limit.
+    await new Promise<void>((resolve) => this.waiting.push(resolve))
+  }
+
+  private release(): void {
+    const next = this.waiting.shift()
+    if (next) next()
+    else this.running--
+  }
+
   async run(statement: Statement): Promise<Outcome> {
     const prelude = preludeOf(statement)
-    const options = { format: statement.format }
-    let session = this.base
-    if (prelude.length > 0) session = new Session(this.path)
+    await this.acquire()
+    const session = new Session(this.path)
     try {
       const sql = prelude.length === 0 ? statement.sql : `${prelude.join(';\n')};\n${statement.sql}`
-      const result = await session.queryAsync(sql, options)
+      const result = await session.queryAsync(sql, { format: statement.format })
       return {
         bytes: Buffer.from(result.bytes()),
         rowsRead: result.rowsRead,
@@ -75,7 +95,8 @@ export class ChdbExecutor {
         elapsedSeconds: result.elapsed,
       }
     } finally {
-      if (session !== this.base) session.close()
+      session.close()
+      this.release()
     }
   }
 

@@ -5,10 +5,12 @@ export interface StorageConfig {
   port: number
   /** The chdb data folder this process opens and serves. */
   dataPath: string
-  /** What clients must present; the same variables the clients read, so one env file serves both. */
+  /** What clients must present: the same CLICKHOUSE_USER/PASSWORD names the clients read. */
   user: string
   password: string
   maxBodyBytes: number
+  /** Whether `host` is a loopback address. */
+  loopback: boolean
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost'])
@@ -19,15 +21,20 @@ export function readStorageConfig(env: Env, dataDir: string): Readonly<StorageCo
   const password = r.string('CLICKHOUSE_PASSWORD', '')
   if (r.string('CLICKHOUSE_URL') !== undefined)
     r.problem('CLICKHOUSE_URL is set, but the storage role is the server: it serves embedded chdb itself')
-  // Anyone who reaches this port can run any SQL: beyond this host it must not be open to all.
-  if (!LOOPBACK.has(host) && password === '')
-    r.problem(`STORAGE_HOST=${host} is reachable from other hosts: set CLICKHOUSE_PASSWORD`)
+  // Whoever reaches this port can run any SQL, file() included, as this process: even on loopback
+  // every local user could, so there is no password-less mode.
+  if (password === '')
+    r.problem(
+      'CLICKHOUSE_PASSWORD is required: without it anyone who reaches the storage server runs any SQL',
+    )
   return r.done({
     host,
     port: r.port('STORAGE_PORT', 8123),
     dataPath: `${dataDir}/clickhouse`,
     user: r.string('CLICKHOUSE_USER', 'default'),
     password,
-    maxBodyBytes: r.int('STORAGE_MAX_BODY_BYTES', 256 * 1024 * 1024, { min: 1024, max: 1024 ** 3 }),
+    loopback: LOOPBACK.has(host),
+    // A body is read into one string, and V8's strings end at 512 MiB.
+    maxBodyBytes: r.int('STORAGE_MAX_BODY_BYTES', 256 * 1024 * 1024, { min: 1024, max: 512 * 1024 * 1024 }),
   })
 }

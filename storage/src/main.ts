@@ -20,6 +20,7 @@ runService('storage', async () => {
     credentials: { user: config.user, password: config.password },
     maxBodyBytes: config.maxBodyBytes,
     logger,
+    loopbackOnly: config.loopback,
   })
   await app.listen({ host: config.host, port: config.port })
   logger.info({ url: `http://${config.host}:${config.port}`, data: config.dataPath }, 'storage serving')

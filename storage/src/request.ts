@@ -40,6 +40,7 @@ const HTTP_LAYER_SETTINGS = new Set([
 ])
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
+const QUERY_ID = /^[\x21-\x7e]{1,128}$/
 
 /**
  * A statement from the request line and body, by the rules of ClickHouse's HTTP interface: the SQL
@@ -74,6 +75,10 @@ export function statementOf(method: string, search: URLSearchParams, body: strin
   const database = search.get('database') ?? undefined
   if (database !== undefined && !IDENTIFIER.test(database))
     throw new StorageError('BAD_ARGUMENTS', `database ${JSON.stringify(database)} is not an identifier`)
+  const queryId = search.get('query_id')
+  // Echoed in a response header: checked before the statement runs, not when the header is written.
+  if (queryId !== null && !QUERY_ID.test(queryId))
+    throw new StorageError('BAD_ARGUMENTS', 'query_id must be 1 to 128 printable ASCII characters')
   const format = search.get('default_format') ?? 'TabSeparated'
   if (!IDENTIFIER.test(format))
     throw new StorageError('BAD_ARGUMENTS', `default_format ${JSON.stringify(format)} is not a format name`)
@@ -83,6 +88,7 @@ export function statementOf(method: string, search: URLSearchParams, body: strin
     settings,
     database: database === 'default' ? undefined : database,
     format,
-    readonly: method === 'GET',
+    // GET and HEAD (which fastify answers from the GET route): only a POST may write.
+    readonly: method !== 'POST',
   }
 }

@@ -11,6 +11,29 @@ export interface StorageServerOptions {
   credentials: Credentials
   maxBodyBytes: number
   logger: Logger
+  /** Listening on loopback only: then a Host header naming anything else is refused (DNS rebinding). */
+  loopbackOnly: boolean
+}
+
+const LOOPBACK_NAMES = new Set(['127.0.0.1', 'localhost', '[::1]'])
+
+/**
+ * Browsers, not clients: a web page open on this host can POST to a loopback port (a "simple"
+ * request needs no preflight) and, through DNS rebinding, read the answer. Clients of this server
+ * never send Origin or Sec-Fetch-Site; browsers always send one of them on such requests.
+ */
+function browserRefusal(
+  headers: import('node:http').IncomingHttpHeaders,
+  loopbackOnly: boolean,
+): string | undefined {
+  if (headers.origin !== undefined) return 'requests from web pages (with an Origin header) are refused'
+  const site = headers['sec-fetch-site']
+  if (site !== undefined && site !== 'none') return 'requests from web pages (Sec-Fetch-Site) are refused'
+  if (loopbackOnly) {
+    const host = (headers.host ?? '').replace(/:\d+$/, '')
+    if (!LOOPBACK_NAMES.has(host)) return `Host ${JSON.stringify(host)} is not this loopback server`
+  }
+  return undefined
 }
 
 /** HTTP statuses a server gives some engine errors; any other engine error is a 500, as there. */
@@ -63,7 +86,7 @@ function sendError(reply: FastifyReply, status: number, code: number, message: s
  * query APIs) share one chdb data folder, which only one process can open.
  */
 export function buildStorageServer(options: StorageServerOptions): FastifyInstance {
-  const { executor, credentials, maxBodyBytes, logger } = options
+  const { executor, credentials, maxBodyBytes, logger, loopbackOnly } = options
   const app = Fastify({
     loggerInstance: logger,
     // Every insert is a request: logging each one would log at the pipeline's rate.
@@ -96,6 +119,11 @@ export function buildStorageServer(options: StorageServerOptions): FastifyInstan
       const tooLarge = new StorageError('REQUEST_TOO_LARGE', `the body is over ${maxBodyBytes} bytes`)
       return sendError(reply, tooLarge.status, tooLarge.clickhouseCode, tooLarge.clickhouseMessage)
     }
+    if (status !== undefined && status >= 400 && status < 500) {
+      // fastify's own refusals (a malformed URL or length): the client's to fix, said as a server would.
+      const bad = new StorageError('BAD_ARGUMENTS', (err as Error).message)
+      return sendError(reply, bad.status, bad.clickhouseCode, bad.clickhouseMessage)
+    }
     req.log.error({ err }, 'request failed')
     return sendError(reply, 500, 1001, `Code: 1001. DB::Exception: ${String(err)}. (STD_EXCEPTION)`)
   })
@@ -114,6 +142,8 @@ export function buildStorageServer(options: StorageServerOptions): FastifyInstan
       return
     }
     try {
+      const refusal = browserRefusal(req.headers, loopbackOnly)
+      if (refusal !== undefined) throw new StorageError('AUTHENTICATION_FAILED', refusal)
       checkCredentials(
         credentialsOf(req.headers, new URL(req.url, 'http://storage').searchParams),
         credentials,

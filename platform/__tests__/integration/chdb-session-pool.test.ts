@@ -1,6 +1,6 @@
 /**
  * The embedded client's session pool: statements run at once instead of queueing behind one
- * session, and a statement's failure or settings stay with it.
+ * session, over one data folder.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'

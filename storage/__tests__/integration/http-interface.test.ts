@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { request } from 'node:http'
 import { gzipSync } from 'node:zlib'
 import { createClient, type ClickHouseClient } from '@clickhouse/client'
 import type { FastifyInstance } from 'fastify'
@@ -36,6 +37,7 @@ beforeAll(async () => {
     executor,
     credentials: { user: 'default', password: PASSWORD },
     maxBodyBytes: 64 * 1024,
+    loopbackOnly: true,
     logger: createLogger('storage-test', { level: 'silent' }),
   })
   await app.listen({ host: '127.0.0.1', port: 0 })
@@ -194,5 +196,69 @@ describe('storage server', () => {
     expect(await read.text()).toBe('4\n')
     const nowhere = await fetch(`${url}/play`, { headers: { authorization: auth } })
     expect(nowhere.status).toBe(404)
+  })
+
+  it('refuses web pages, foreign Host names, writes over HEAD and a query_id it could not echo', async () => {
+    const auth = `Basic ${Buffer.from(`default:${PASSWORD}`).toString('base64')}`
+    const post = (headers: Record<string, string>): Promise<Response> =>
+      fetch(`${url}/`, { method: 'POST', headers: { authorization: auth, ...headers }, body: 'SELECT 1' })
+    const webPages: Record<string, string>[] = [
+      { origin: 'http://evil.example' },
+      { 'sec-fetch-site': 'cross-site' },
+    ]
+    for (const headers of webPages) {
+      const res = await post(headers)
+      expect(res.status, JSON.stringify(headers)).toBe(403)
+      expect(await res.text()).toMatch(/AUTHENTICATION_FAILED/)
+    }
+    // fetch may not set Host; a rebound DNS name arrives as a plain request with another Host.
+    const rebound = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(
+        `${url}/`,
+        { method: 'POST', headers: { authorization: auth, host: 'rebound.example:8123' } },
+        (res) => {
+          let body = ''
+          res.on('data', (c: Buffer) => {
+            body += c.toString()
+          })
+          res.on('end', () => {
+            resolve({ status: res.statusCode ?? 0, body })
+          })
+        },
+      )
+      req.on('error', reject)
+      req.end('SELECT 1')
+    })
+    expect(rebound.status).toBe(403)
+    expect(rebound.body).toMatch(/Host "rebound.example" is not this loopback server/)
+    expect((await post({ 'sec-fetch-site': 'none' })).status).toBe(200)
+    const head = await fetch(
+      `${url}/?query=${encodeURIComponent('CREATE TABLE st.h (x UInt8) ENGINE = Memory')}`,
+      {
+        method: 'HEAD',
+        headers: { authorization: auth },
+      },
+    )
+    expect(head.status).toBe(403)
+    const exists = await client.query({ query: 'EXISTS TABLE st.h', format: 'JSONEachRow' })
+    expect(await exists.json()).toEqual([{ result: 0 }])
+    const badId = await fetch(`${url}/?query_id=${encodeURIComponent('a\r\nx: y')}`, {
+      method: 'POST',
+      headers: { authorization: auth },
+      body: 'CREATE TABLE st.q (x UInt8) ENGINE = Memory',
+    })
+    expect(badId.status).toBe(400)
+    expect(await badId.text()).toMatch(/query_id/)
+    const created = await client.query({ query: 'EXISTS TABLE st.q', format: 'JSONEachRow' })
+    expect(await created.json()).toEqual([{ result: 0 }])
+  })
+
+  it('keeps a SET or USE in one statement’s SQL out of the next', async () => {
+    await client.command({ query: 'SET max_threads = 1; USE st; SELECT 1' })
+    const rs = await client.query({
+      query: "SELECT getSetting('max_threads') != 1 AS untouched, currentDatabase() AS db",
+      format: 'JSONEachRow',
+    })
+    expect(await rs.json()).toEqual([{ untouched: 1, db: 'default' }])
   })
 })
