@@ -16,6 +16,8 @@ describe('counterIncrease', () => {
     expect(counterIncrease(100, 150)).toEqual({ increase: 50, kind: 'ok' })
     expect(counterIncrease(5_000, 20)).toEqual({ increase: 20, kind: 'reset' })
     expect(counterIncrease(2 ** 32 - 10, 5)).toEqual({ increase: 15, kind: 'wrap' })
+    // A 64-bit counter at 3.5 billion when its host rebooted: a reset, not a wrap.
+    expect(counterIncrease(3.5e9, 100)).toEqual({ increase: 100, kind: 'reset' })
     // Past 2^32 the counter is 64-bit: a decrease there is a reset.
     expect(counterIncrease(2 ** 40, 5)).toEqual({ increase: 5, kind: 'reset' })
   })

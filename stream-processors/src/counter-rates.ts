@@ -29,6 +29,12 @@ export interface RateStats {
 
 const TWO_32 = 2 ** 32
 /**
+ * How close to 2^32 a counter must have been, and how close to 0 it must be after, for a decrease to
+ * read as a 32-bit wrap: 2^28 (268 M) either side. Wider, a 64-bit counter that happened to sit at a
+ * few billion when its host rebooted would read as a wrap and spike the live rate.
+ */
+const WRAP_MARGIN = 2 ** 28
+/**
  * How far back a series' latest value still counts: the stored lookup's window and the sweep's. Two
  * minutes of raw rows is what a rebalance costs to read back (a longer gap just loses one rate point).
  */
@@ -46,15 +52,15 @@ function hostKey(h: HostRef): string {
 /**
  * The increase of a counter from `prev` to `value`. A decrease is a reset (the counter restarted from
  * zero, so the increase is the new value), as Prometheus reads it, unless it looks like a 32-bit
- * counter wrapping: the previous value in the top quarter of the 32-bit range and the new one in the
- * bottom quarter, where a reset would have had to happen just as the counter neared 2^32.
+ * counter wrapping: the previous value in the top margin of the 32-bit range and the new one in the
+ * bottom margin (WRAP_MARGIN), where a reset would have had to happen just as the counter neared 2^32.
  */
 export function counterIncrease(
   prev: number,
   value: number,
 ): { increase: number; kind: 'ok' | 'reset' | 'wrap' } {
   if (value >= prev) return { increase: value - prev, kind: 'ok' }
-  if (prev < TWO_32 && prev >= 0.75 * TWO_32 && value < 0.25 * TWO_32)
+  if (prev < TWO_32 && prev >= TWO_32 - WRAP_MARGIN && value < WRAP_MARGIN)
     return { increase: TWO_32 - prev + value, kind: 'wrap' }
   return { increase: value, kind: 'reset' }
 }
