@@ -20,7 +20,7 @@ import { KeyStore } from '../../platform/auth/key-store.ts'
 import { readIngestConfig } from '../../ingest/src/config.ts'
 import { startIngestGateway } from '../../ingest/src/service.ts'
 import { readQueryApiConfig } from '../../query-api/src/config.ts'
-import { buildQueryApi, DEFAULT_SQL_LIMITS } from '../../query-api/src/server.ts'
+import { buildQueryApi, queryApiOptionsFrom } from '../../query-api/src/server.ts'
 import { readProcessorConfig } from '../../stream-processors/src/config.ts'
 import { serveProcessorMetrics, startProcessor } from '../../stream-processors/src/service.ts'
 import { ensureKafkaJars, ensureTopics, startKafka, type LocalKafka } from './kafka.ts'
@@ -185,25 +185,7 @@ async function main(): Promise<void> {
     keys: auth,
     admin: { keys: auth, store },
     logger,
-    maxPoints: apiConfig.maxPoints,
-    live: {
-      nats: nc,
-      maxBufferedBytes: apiConfig.liveMaxBufferedBytes,
-      maxStreamsPerTenant: apiConfig.liveMaxStreamsPerTenant,
-    },
-    rateLimit: { requestsPerS: apiConfig.rateLimitPerKey, burstS: apiConfig.rateLimitBurstS },
-    sql: {
-      ...DEFAULT_SQL_LIMITS,
-      maxRows: apiConfig.sqlMaxRows,
-      maxExecutionSeconds: apiConfig.sqlTimeoutS,
-      maxMemoryBytes: apiConfig.sqlMaxMemoryBytes,
-    },
-    promql: {
-      timeoutMs: apiConfig.queryTimeoutMs,
-      maxBuckets: apiConfig.queryMaxBuckets,
-      cacheTtlMs: apiConfig.queryCacheTtlMs,
-    },
-    tls: apiConfig.tls,
+    ...queryApiOptionsFrom(apiConfig, nc),
     readiness,
   })
   await app.listen({ host: apiConfig.host, port: apiConfig.port })

@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import { QueryApiError } from './errors.ts'
-import { queryHosts, resolutionFor, type HostInfo, type Resolution } from './series-query.ts'
+import { chartGrid, queryHosts, type HostInfo, type Resolution } from './series-query.ts'
 
 export interface FleetRequest {
   tenant: string
@@ -227,9 +227,7 @@ export async function queryFleet(
   database: string,
   req: FleetRequest,
 ): Promise<FleetResponse> {
-  const { stepMs: step, tier } = resolutionFor(req.fromMs, req.toMs, req.points)
-  const first = Math.floor(req.fromMs / step) * step
-  const buckets = Math.max(0, Math.ceil((req.toMs - first) / step))
+  const { stepMs: step, tier, first, buckets, timestamps } = chartGrid(req.fromMs, req.toMs, req.points)
   const params = {
     tenant: req.tenant,
     from: first,
@@ -255,7 +253,7 @@ export async function queryFleet(
   return {
     step_ms: step,
     source: tier ?? 'metrics_raw',
-    timestamps: Array.from({ length: buckets }, (_, i) => (first + i * step) / 1000),
+    timestamps,
     hosts: assembleFleet(hosts, counters, gauges, { first, step, buckets }),
   }
 }

@@ -21,7 +21,7 @@ import { ConfigReader, type Env } from '../../platform/config.ts'
 import { runService } from '../../platform/service-main.ts'
 import { createLogger, type Logger } from '../../platform/logger.ts'
 import { readQueryApiConfig } from './config.ts'
-import { buildQueryApi, DEFAULT_SQL_LIMITS } from './server.ts'
+import { buildQueryApi, queryApiOptionsFrom } from './server.ts'
 
 /** The tenant the bootstrap admin key belongs to; the key carries the admin scope only, never read. */
 const ADMIN_TENANT = 'admin'
@@ -105,25 +105,7 @@ async function main(): Promise<() => Promise<void>> {
     keys: auth,
     admin: { keys: auth, store },
     logger,
-    maxPoints: api.maxPoints,
-    live: {
-      nats,
-      maxBufferedBytes: api.liveMaxBufferedBytes,
-      maxStreamsPerTenant: api.liveMaxStreamsPerTenant,
-    },
-    rateLimit: { requestsPerS: api.rateLimitPerKey, burstS: api.rateLimitBurstS },
-    sql: {
-      ...DEFAULT_SQL_LIMITS,
-      maxRows: api.sqlMaxRows,
-      maxExecutionSeconds: api.sqlTimeoutS,
-      maxMemoryBytes: api.sqlMaxMemoryBytes,
-    },
-    promql: {
-      timeoutMs: api.queryTimeoutMs,
-      maxBuckets: api.queryMaxBuckets,
-      cacheTtlMs: api.queryCacheTtlMs,
-    },
-    tls: api.tls,
+    ...queryApiOptionsFrom(api, nats),
     // ClickHouse only. Every read needs it; Kafka is never read here, and NATS carries only
     // /api/live (which answers 503 by itself without it): neither may take a replica out of the
     // load balancer while dashboards, Grafana and SQL still work.

@@ -52,6 +52,20 @@ export function resolutionFor(fromMs: number, toMs: number, points: number): Res
   return { stepMs: Math.max(MIN_STEP_MS, Math.ceil(raw / 1000) * 1000), tier: undefined }
 }
 
+/** The buckets a chart of [fromMs, toMs) gets: the resolution, the first bucket, their count and starts (s). */
+export function chartGrid(
+  fromMs: number,
+  toMs: number,
+  points: number,
+): Resolution & { first: number; buckets: number; timestamps: number[] } {
+  const resolution = resolutionFor(fromMs, toMs, points)
+  const step = resolution.stepMs
+  const first = Math.floor(fromMs / step) * step
+  const buckets = Math.max(0, Math.ceil((toMs - first) / step))
+  const timestamps = Array.from({ length: buckets }, (_, i) => (first + i * step) / 1000)
+  return { ...resolution, first, buckets, timestamps }
+}
+
 /**
  * Bucketed values of one metric of one host. Gauges are averaged per bucket. Counters become rates:
  * each sample's increase over its predecessor (a decrease means a counter reset, so the new value is
@@ -120,10 +134,7 @@ export async function querySeries(
   database: string,
   req: SeriesRequest,
 ): Promise<SeriesResponse> {
-  const { stepMs: step, tier } = resolutionFor(req.fromMs, req.toMs, req.points)
-  const first = Math.floor(req.fromMs / step) * step
-  const buckets = Math.max(0, Math.ceil((req.toMs - first) / step))
-  const timestamps = Array.from({ length: buckets }, (_, i) => (first + i * step) / 1000)
+  const { stepMs: step, tier, first, buckets, timestamps } = chartGrid(req.fromMs, req.toMs, req.points)
   let rows: { labels: string; t: string; v: number | null }[]
   try {
     const rs = await client.query({

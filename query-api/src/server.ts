@@ -18,6 +18,7 @@ import { keyRateLimit } from './key-rate-limit.ts'
 import { TenantRateLimiter } from '../../platform/rate-limit.ts'
 import type { NatsConnection } from 'nats'
 import type { SqlLimits } from './sql/run.ts'
+import type { QueryApiConfig } from './config.ts'
 
 export interface QueryApiDeps {
   clickhouse: ClickHouseClient
@@ -45,6 +46,37 @@ export const DEFAULT_SQL_LIMITS: SqlLimits = Object.freeze({
   maxExecutionSeconds: 30,
   maxMemoryBytes: 1024 ** 3,
 })
+
+/**
+ * The server's options that come from QueryApiConfig, for every process that serves the API (the
+ * stand-alone query API and the all-in-one `npm start`); they add what they connect to themselves.
+ */
+export function queryApiOptionsFrom(
+  api: QueryApiConfig,
+  nats: NatsConnection | undefined,
+): Pick<QueryApiDeps, 'maxPoints' | 'live' | 'rateLimit' | 'sql' | 'promql' | 'tls'> {
+  return {
+    maxPoints: api.maxPoints,
+    live: {
+      nats,
+      maxBufferedBytes: api.liveMaxBufferedBytes,
+      maxStreamsPerTenant: api.liveMaxStreamsPerTenant,
+    },
+    rateLimit: { requestsPerS: api.rateLimitPerKey, burstS: api.rateLimitBurstS },
+    sql: {
+      ...DEFAULT_SQL_LIMITS,
+      maxRows: api.sqlMaxRows,
+      maxExecutionSeconds: api.sqlTimeoutS,
+      maxMemoryBytes: api.sqlMaxMemoryBytes,
+    },
+    promql: {
+      timeoutMs: api.queryTimeoutMs,
+      maxBuckets: api.queryMaxBuckets,
+      cacheTtlMs: api.queryCacheTtlMs,
+    },
+    tls: api.tls,
+  }
+}
 
 export async function buildQueryApi(deps: QueryApiDeps): Promise<FastifyInstance> {
   // Typed as fastify's base logger so route modules take a plain FastifyInstance; it is the same pino.
