@@ -13,6 +13,9 @@ export interface ClickHouseConfig {
   user: string
   password: string
   database: string
+  /** The user tenant SQL runs as on a server (CLICKHOUSE_SQL_USER); unset: the main user. */
+  sqlUser?: string | undefined
+  sqlPassword?: string | undefined
   /** chdb data directory (embedded mode only). */
   embeddedPath: string
   /**
@@ -64,6 +67,8 @@ export function readClickHouseConfig(reader: ConfigReader, dataDir: string): Cli
     url,
     user: reader.string('CLICKHOUSE_USER', 'default'),
     password: reader.string('CLICKHOUSE_PASSWORD', ''),
+    sqlUser: reader.string('CLICKHOUSE_SQL_USER'),
+    sqlPassword: reader.string('CLICKHOUSE_SQL_PASSWORD'),
     database,
     embeddedPath: `${dataDir}/clickhouse`,
     embeddedSessions: reader.int('CLICKHOUSE_EMBEDDED_SESSIONS', DEFAULT_EMBEDDED_SESSIONS, {
@@ -97,6 +102,36 @@ export async function createClickHouse(config: ClickHouseConfig): Promise<ClickH
     throw err
   }
   return createClient({ connection: new ChdbSessionPool(sessions) } as Parameters<typeof createClient>[0])
+}
+
+/** Tenant SQL statements that run at once in embedded mode; more wait for a slot. */
+const TENANT_SQL_SESSIONS = 2
+
+/**
+ * The connection tenant SQL runs on, apart from the one ingestion and the dashboards use. Embedded:
+ * a fresh chdb session per statement (platform/chdb-fresh-sessions.ts says why), at most two at
+ * once, so a tenant's query never runs on, nor leaves anything in, a session that inserts. On a
+ * server: a client of its own, as CLICKHOUSE_SQL_USER when that is set (a user that may only SELECT
+ * the stored tables: schemas/clickhouse/README.md).
+ */
+export async function createTenantSqlClickHouse(config: ClickHouseConfig): Promise<ClickHouseClient> {
+  if (config.url !== undefined) {
+    return createClient({
+      url: config.url,
+      username: config.sqlUser ?? config.user,
+      password: config.sqlUser === undefined ? config.password : (config.sqlPassword ?? ''),
+      request_timeout: 60_000,
+      compression: { request: false, response: true },
+      max_open_connections: TENANT_SQL_SESSIONS * 2,
+    })
+  }
+  const { createChdbConnection } = await import('chdb/connection')
+  const { ChdbFreshSessions } = await import('./chdb-fresh-sessions.ts')
+  const connection = new ChdbFreshSessions(
+    () => createChdbConnection({ path: config.embeddedPath }),
+    TENANT_SQL_SESSIONS,
+  )
+  return createClient({ connection } as Parameters<typeof createClient>[0])
 }
 
 export function describeClickHouse(config: ClickHouseConfig): string {

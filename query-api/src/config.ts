@@ -23,6 +23,8 @@ export interface QueryApiConfig {
   sqlMaxRows: number
   sqlTimeoutS: number
   sqlMaxMemoryBytes: number
+  /** SQL queries one tenant may run at once in this process (QUERY_SQL_MAX_CONCURRENT). */
+  sqlMaxConcurrent: number
   tls: TlsFiles | undefined
 }
 
@@ -45,6 +47,7 @@ export function readQueryApiConfig(env: Env): Readonly<QueryApiConfig> {
     rateLimitBurstS: r.int('QUERY_RATE_LIMIT_BURST_S', 5, { min: 1, max: 3600 }),
     sqlMaxRows: r.int('QUERY_SQL_MAX_ROWS', 10_000, { min: 1, max: 10_000_000 }),
     sqlTimeoutS: r.int('QUERY_SQL_TIMEOUT_S', 30, { min: 1, max: 3600 }),
+    sqlMaxConcurrent: r.int('QUERY_SQL_MAX_CONCURRENT', 2, { min: 1, max: 64 }),
     sqlMaxMemoryBytes: r.int('QUERY_SQL_MAX_MEMORY_BYTES', 1024 ** 3, {
       min: 16 * 1024 ** 2,
       max: 1024 ** 4,

@@ -16,6 +16,7 @@ import { ProcstreamError } from '../../platform/errors.ts'
  * |                 |        |           | tables, a denied function, a syntax error, or a limit hit |
  * | NOT_FOUND       | 404    | no        | no such route or no such host for this tenant             |
  * | TOO_MANY_STREAMS| 429    | yes       | the tenant holds its limit of live streams in this process|
+ * | SQL_BUSY        | 429    | yes       | the tenant runs QUERY_SQL_MAX_CONCURRENT queries already  |
  * | RATE_LIMITED    | 429    | yes       | the key asked faster than QUERY_RATE_LIMIT_PER_KEY; see   |
  * |                 |        |           | Retry-After (answered by key-rate-limit.ts)               |
  * | BACKEND         | 503    | yes       | ClickHouse (or another dependency) failed or timed out    |
@@ -25,6 +26,7 @@ export const QUERY_API_ERRORS = {
   SQL_REJECTED: 400,
   NOT_FOUND: 404,
   TOO_MANY_STREAMS: 429,
+  SQL_BUSY: 429,
   BACKEND: 503,
 } as const
 
@@ -37,7 +39,7 @@ export class QueryApiError extends ProcstreamError {
 
   constructor(code: QueryApiErrorCode, message: string, options: { cause?: unknown } = {}) {
     super(code, message, {
-      retryable: code === 'BACKEND' || code === 'TOO_MANY_STREAMS',
+      retryable: code === 'BACKEND' || code === 'TOO_MANY_STREAMS' || code === 'SQL_BUSY',
       cause: options.cause,
     })
     this.statusCode = QUERY_API_ERRORS[code]

@@ -22,6 +22,12 @@ import type { QueryApiConfig } from './config.ts'
 
 export interface QueryApiDeps {
   clickhouse: ClickHouseClient
+  /**
+   * The connection tenant SQL runs on, apart from `clickhouse` (platform/clickhouse.ts
+   * createTenantSqlClickHouse). Without it POST /api/v1/sql answers 503: tenant SQL never falls back
+   * to the sessions ingestion and the dashboards share.
+   */
+  sqlClickhouse?: ClickHouseClient | undefined
   database: string
   keys: Authenticator
   /** With both, the admin API (tenants and keys) is served too. */
@@ -68,6 +74,7 @@ export function queryApiOptionsFrom(
       maxRows: api.sqlMaxRows,
       maxExecutionSeconds: api.sqlTimeoutS,
       maxMemoryBytes: api.sqlMaxMemoryBytes,
+      maxConcurrentPerTenant: api.sqlMaxConcurrent,
     },
     promql: {
       timeoutMs: api.queryTimeoutMs,
@@ -144,7 +151,7 @@ export async function buildQueryApi(deps: QueryApiDeps): Promise<FastifyInstance
     cacheTtlMs: deps.promql?.cacheTtlMs ?? 10_000,
   })
   sqlRoutes(app, {
-    clickhouse: deps.clickhouse,
+    clickhouse: deps.sqlClickhouse,
     database: deps.database,
     keys: deps.keys,
     limits: deps.sql ?? DEFAULT_SQL_LIMITS,

@@ -2,11 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ClickHouseClient } from '@clickhouse/client'
-import { createClickHouse } from '../../platform/clickhouse.ts'
+import { createClickHouse, createTenantSqlClickHouse } from '../../platform/clickhouse.ts'
 import { migrate } from '../../schemas/clickhouse/migrate.ts'
 
 export interface EmbeddedClickHouse {
   clickhouse: ClickHouseClient
+  /** Tenant SQL's own connection on the same data (platform/clickhouse.ts). */
+  sqlClickhouse: ClickHouseClient
   database: string
   /** Closes the client and removes the data folder. */
   close(): Promise<void>
@@ -21,14 +23,11 @@ export async function openEmbeddedClickHouse(
   dedupWindow = 100,
 ): Promise<EmbeddedClickHouse> {
   const dir = mkdtempSync(join(tmpdir(), `procstream-${database}-`))
-  const clickhouse = await createClickHouse({
-    url: undefined,
-    user: 'default',
-    password: '',
-    database,
-    embeddedPath: dir,
-  })
+  const config = { url: undefined, user: 'default', password: '', database, embeddedPath: dir }
+  const clickhouse = await createClickHouse(config)
+  const sqlClickhouse = await createTenantSqlClickHouse(config)
   const close = async (): Promise<void> => {
+    await sqlClickhouse.close()
     await clickhouse.close()
     rmSync(dir, { recursive: true, force: true })
   }
@@ -45,5 +44,5 @@ export async function openEmbeddedClickHouse(
     await close()
     throw err
   }
-  return { clickhouse, database, close }
+  return { clickhouse, sqlClickhouse, database, close }
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ClickHouseClient } from '@clickhouse/client'
-import { createClickHouse } from '../../platform/clickhouse.ts'
+import { createClickHouse, createTenantSqlClickHouse } from '../../platform/clickhouse.ts'
 import { ensureTopics } from '../../deploy/local/kafka.ts'
 import { readProcessorConfig, type ProcessorConfig } from '../../stream-processors/src/config.ts'
 
@@ -10,6 +10,8 @@ export interface ProcessorTestbed {
   brokers: string[]
   config: ProcessorConfig
   clickhouse: ClickHouseClient
+  /** Tenant SQL's own connection on the same data (platform/clickhouse.ts). */
+  sqlClickhouse: ClickHouseClient
   close(): Promise<void>
 }
 
@@ -36,11 +38,14 @@ export async function openProcessorTestbed(
     { brokers },
   )
   const clickhouse = await createClickHouse(config.clickhouse)
+  const sqlClickhouse = await createTenantSqlClickHouse(config.clickhouse)
   return {
     brokers,
     config,
     clickhouse,
+    sqlClickhouse,
     close: async () => {
+      await sqlClickhouse.close()
       await clickhouse.close()
       rmSync(dataDir, { recursive: true, force: true })
     },
