@@ -1,9 +1,15 @@
 import { Session } from 'chdb'
+import { PARSE_QUERY, SingleStatementGuard } from './single-statement.ts'
 
 /** One statement as the HTTP interface received it, its parameters and settings still in text form. */
 export interface Statement {
   /** The SQL, with an INSERT's data after it (ClickHouse's `query` parameter + body rule). */
   sql: string
+  /**
+   * The `query` parameter when a body follows it, else undefined: when it is an INSERT taking data,
+   * the body is that data, and the parameter is the whole statement (SingleStatementGuard).
+   */
+  head: string | undefined
   /** `{name:Type}` parameters in ClickHouse's text form (what `param_name=` carries). */
   params: ReadonlyMap<string, string>
   /** Settings for this statement only, values in text form. */
@@ -46,6 +52,14 @@ export function preludeOf(statement: Statement): string[] {
   return prelude
 }
 
+/** The engine's parser on a session, the text bound as a parameter: it is parsed, never run. */
+function parserOn(session: Session): (text: string) => Promise<string> {
+  return async (text) =>
+    Buffer.from(
+      (await session.queryBindAsync(PARSE_QUERY, { q: text }, { format: 'RawBLOB' })).bytes(),
+    ).toString('utf8')
+}
+
 /** Statements run at once; more wait their turn, so bodies in memory and open sessions stay bounded. */
 export const MAX_CONCURRENT_STATEMENTS = 8
 
@@ -60,6 +74,8 @@ export class ChdbExecutor {
   /** Held open for the server's life: it keeps the engine up between statements. */
   private readonly base: Session
   private running = 0
+  /** INSERT heads proven to take data, shared by every statement's guard. */
+  private readonly provenHeads = new Set<string>()
   private readonly waiting: (() => void)[] = []
 
   constructor(private readonly path: string) {
@@ -86,6 +102,9 @@ export class ChdbExecutor {
     await this.acquire()
     const session = new Session(this.path)
     try {
+      // On the statement's own fresh session, before its settings, so nothing the request set can
+      // change how the parser judges it.
+      await new SingleStatementGuard(parserOn(session), this.provenHeads).check(statement)
       const sql = prelude.length === 0 ? statement.sql : `${prelude.join(';\n')};\n${statement.sql}`
       const result = await session.queryAsync(sql, { format: statement.format })
       return {

@@ -10,15 +10,19 @@ import { ProcstreamError } from '../../platform/errors.ts'
  * - `BAD_ARGUMENTS` (36, HTTP 400): a request parameter this server does not support (sessions,
  *   roles, native compression) or a malformed one (a setting or parameter name that is not an
  *   identifier, a query on neither the `query` parameter nor the body, a write over GET).
+ *   An `INSERT … VALUES` with its rows in the text, whose tail the engine would run as statements.
+ * - `SYNTAX_ERROR` (62, HTTP 400): the request's SQL is not exactly one statement (more than one, or
+ *   one that does not parse), as the engine's parser judged it before anything ran.
  * - `REQUEST_TOO_LARGE` (36, HTTP 413): the body is over `STORAGE_MAX_BODY_BYTES`.
  * - `UNKNOWN_HANDLER` (HTTP 404): a path other than `/` and `/ping`.
  */
 export type StorageErrorCode =
-  'AUTHENTICATION_FAILED' | 'BAD_ARGUMENTS' | 'REQUEST_TOO_LARGE' | 'UNKNOWN_HANDLER'
+  'AUTHENTICATION_FAILED' | 'BAD_ARGUMENTS' | 'SYNTAX_ERROR' | 'REQUEST_TOO_LARGE' | 'UNKNOWN_HANDLER'
 
 const CATALOGUE: Record<StorageErrorCode, { clickhouseCode: number; name: string; status: number }> = {
   AUTHENTICATION_FAILED: { clickhouseCode: 516, name: 'AUTHENTICATION_FAILED', status: 403 },
   BAD_ARGUMENTS: { clickhouseCode: 36, name: 'BAD_ARGUMENTS', status: 400 },
+  SYNTAX_ERROR: { clickhouseCode: 62, name: 'SYNTAX_ERROR', status: 400 },
   REQUEST_TOO_LARGE: { clickhouseCode: 36, name: 'BAD_ARGUMENTS', status: 413 },
   UNKNOWN_HANDLER: { clickhouseCode: 36, name: 'BAD_ARGUMENTS', status: 404 },
 }

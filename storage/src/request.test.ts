@@ -9,7 +9,10 @@ describe('statementOf', () => {
   it('joins the query parameter and the body, as an INSERT and its data', () => {
     const s = statementOf('POST', search([['query', 'INSERT INTO t FORMAT TSV']]), 'a\t1\n')
     expect(s.sql).toBe('INSERT INTO t FORMAT TSV\na\t1\n')
-    expect(statementOf('POST', search([]), 'SELECT 1').sql).toBe('SELECT 1')
+    // The parameter before a body is what the single-statement check proves alone, when it is an INSERT.
+    expect(s.head).toBe('INSERT INTO t FORMAT TSV')
+    expect(statementOf('POST', search([]), 'SELECT 1')).toMatchObject({ sql: 'SELECT 1', head: undefined })
+    expect(statementOf('GET', search([['query', 'SELECT 1']]), '').head).toBeUndefined()
   })
 
   it('sorts parameters, settings and the HTTP layer’s own', () => {

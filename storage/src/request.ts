@@ -84,6 +84,7 @@ export function statementOf(method: string, search: URLSearchParams, body: strin
     throw new StorageError('BAD_ARGUMENTS', `default_format ${JSON.stringify(format)} is not a format name`)
   return {
     sql,
+    head: query !== '' && body !== '' ? query : undefined,
     params,
     settings,
     database: database === 'default' ? undefined : database,

@@ -153,6 +153,71 @@ describe('storage server', () => {
     expect(await rs.json()).toEqual([{ n: 4 }])
   })
 
+  it('runs one statement per request and nothing more, refused before any of it runs', async () => {
+    const auth = `Basic ${Buffer.from(`default:${PASSWORD}`).toString('base64')}`
+    const exists = async (table: string): Promise<number> => {
+      const rs = await client.query({ query: `EXISTS TABLE st.${table}`, format: 'JSONEachRow' })
+      return ((await rs.json<{ result: number }>())[0] as { result: number }).result
+    }
+    const rows = async (): Promise<string> =>
+      await (await client.query({ query: 'SELECT k, v FROM st.t ORDER BY k, v', format: 'CSV' })).text()
+    const before = await rows()
+    const post = (query: string | undefined, body: string): Promise<Response> =>
+      fetch(`${url}/${query === undefined ? '' : `?query=${encodeURIComponent(query)}`}`, {
+        method: 'POST',
+        headers: { authorization: auth },
+        body,
+      })
+    const create = (n: number): string => `CREATE TABLE st.evil${String(n)} (a UInt8) ENGINE = Memory`
+    const multi =
+      /^Code: 62\. DB::Exception: the request holds more than one statement; send one statement per request \(nothing was run\)\. \(SYNTAX_ERROR\)\n$/
+    const attempts: [string | undefined, string, RegExp][] = [
+      [undefined, `SELECT 1; ${create(1)}`, multi],
+      [`SELECT 1`, `; ${create(2)}`, multi],
+      // A query parameter that is one statement does not vouch for a body that is SQL.
+      [`INSERT INTO st.t SELECT 'evil', 1 FORMAT CSV`, `;${create(3)}`, multi],
+      [`SELECT 1; ${create(4)}`, '', multi],
+      [undefined, `INSERT INTO st.t SELECT 'evil', 2; ${create(5)}`, multi],
+      // The engine would run what follows a VALUES list's ';' although its parser stops at the rows.
+      [undefined, `INSERT INTO st.t VALUES ('evil', 3); ${create(6)}`, /INSERT … VALUES is not accepted/],
+      [`INSERT INTO st.t VALUES`, `('evil', 4); ${create(7)}`, /INSERT … VALUES is not accepted/],
+      [`INSERT INTO st.t FORMAT Values`, `('evil', 5); ${create(8)}`, /INSERT … VALUES is not accepted/],
+    ]
+    for (const [query, body, message] of attempts) {
+      const res = await post(query, body)
+      expect(res.status, `${String(query)} + ${body}`).toBe(400)
+      expect(await res.text()).toMatch(message)
+    }
+    // Over GET too, where the query parameter is the whole statement.
+    const get = await fetch(`${url}/?query=${encodeURIComponent(`SELECT 1; ${create(9)}`)}`, {
+      headers: { authorization: auth },
+    })
+    expect(get.status).toBe(400)
+    expect(get.headers.get('x-clickhouse-exception-code')).toBe('62')
+    // After an INSERT's FORMAT everything is data: a statement there is bad data, never run.
+    const inData = await post('INSERT INTO st.t FORMAT TSV', `evil\t6\n;${create(10)}\n`)
+    expect(inData.status).toBe(500)
+    expect(await inData.text()).toMatch(/Cannot parse input/)
+    for (let n = 1; n <= 10; n++) expect(await exists(`evil${String(n)}`), `evil${String(n)}`).toBe(0)
+    expect(await rows()).toBe(before)
+
+    // Through the client, as the processors and query APIs use it.
+    const err = await rejection(client.command({ query: `SELECT 1; ${create(11)}` }))
+    expect(err).toMatchObject({ code: '62', type: 'SYNTAX_ERROR' })
+    expect(await exists('evil11')).toBe(0)
+    const bad = await rejection(client.query({ query: 'SELECT (1' }))
+    expect(bad.code).toBe('62')
+    expect(bad.message).toMatch(/^the statement does not parse \(nothing was run\): Syntax error/)
+    expect(bad.message).not.toMatch(/formatQuerySingleLine/)
+    // One statement with a trailing ';', comments and an INSERT in any named format still run.
+    expect(await (await post(undefined, 'SELECT 41 + 1; -- the answer\n')).text()).toBe('42\n')
+    await client.command({ query: 'CREATE TABLE st.inline (k String, v UInt64) ENGINE = Memory' })
+    expect((await post(undefined, 'INSERT INTO st.inline FORMAT TSV\nok\t7\n')).status).toBe(200)
+    expect((await post('INSERT INTO st.inline FORMAT TSV', 'ok\t8\n')).status).toBe(200)
+    const inline = await client.query({ query: 'SELECT k, v FROM st.inline ORDER BY v', format: 'CSV' })
+    expect(await inline.text()).toBe('"ok",7\n"ok",8\n')
+  })
+
   it('refuses a wrong password without running the statement, naming no secret', async () => {
     const intruder = createClient({ url, password: 'wrong' })
     try {
@@ -254,7 +319,8 @@ describe('storage server', () => {
   })
 
   it('keeps a SET or USE in one statement’s SQL out of the next', async () => {
-    await client.command({ query: 'SET max_threads = 1; USE st; SELECT 1' })
+    await client.command({ query: 'SET max_threads = 1' })
+    await client.command({ query: 'USE st' })
     const rs = await client.query({
       query: "SELECT getSetting('max_threads') != 1 AS untouched, currentDatabase() AS db",
       format: 'JSONEachRow',
