@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util'
+import { ROLES, SCOPES } from '../platform/auth/api-key.ts'
 
 export type AdminCommand =
   | { kind: 'tenant-create'; name: string }
@@ -22,14 +23,19 @@ export const USAGE = `usage: npm run admin -- COMMAND [options]
 commands:
   tenant create NAME
   tenant list
-  key create --tenant NAME --scopes ingest,read,admin [--name TEXT] [--expires 30d|12h|ISO-8601]
+  key create --tenant NAME --scopes ingest,read,sql,admin,operator
+             [--name TEXT] [--expires 30d|12h|ISO-8601]
   key list [--tenant NAME]
   key revoke KEY_ID
 
+scopes:
+${SCOPES.map((s) => `  ${s.padEnd(9)}  ${ROLES[s].may}`).join('\n')}
+  A tenant admin key (admin) works on its own tenant only, and may grant every scope but operator.
+
 options:
   --url URL    the query API (env PROCSTREAM_URL, default http://127.0.0.1:8080)
-  --key KEY    a key with the admin scope (env PROCSTREAM_ADMIN_KEY; default: .data/local-key,
-               the key npm start prints)
+  --key KEY    a key with the operator scope, or admin for its own tenant's keys (env
+               PROCSTREAM_ADMIN_KEY; default: .data/local-key, the installation's operator key)
   --json       machine-readable output
 `
 

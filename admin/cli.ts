@@ -117,7 +117,7 @@ async function main(): Promise<number> {
   const key = inv.key ?? localKeyFile()
   if (key === undefined) {
     process.stderr.write(
-      'no admin key: pass --key or set PROCSTREAM_ADMIN_KEY (npm start keeps one in .data/local-key)\n',
+      'no key: pass --key or set PROCSTREAM_ADMIN_KEY (npm start keeps its operator key in .data/local-key)\n',
     )
     return 2
   }

@@ -11,7 +11,9 @@ export const LOCAL_TENANT = 'local'
 /**
  * A key of the all-in-one installation, made once and kept (mode 0600) in the data folder so a restart
  * keeps it, and registered in the key table if the table does not hold it (a new data folder, or a
- * key given through the environment). A revoked key stays revoked: the operator meant it.
+ * key given through the environment) or holds it with other scopes than `scopes` (the local key of a
+ * release before the operator scope, which also read and ingested, is narrowed to what it is for now).
+ * A revoked key stays revoked: the operator meant it.
  */
 export async function ensureLocalKey(o: {
   store: KeyStore
@@ -42,7 +44,8 @@ export async function ensureLocalKey(o: {
   await o.store.createTenant(LOCAL_TENANT, { ifMissing: true })
   const stored = (await o.store.loadKeys(LOCAL_TENANT)).find((k) => k.keyId === keyId)
   if (stored?.revokedAt) return { key, file, revoked: true }
-  if (!stored || !(await verifyKey(key, stored.hash)))
+  const sameScopes = stored !== undefined && stored.scopes.join() === [...new Set(o.scopes)].sort().join()
+  if (!stored || !sameScopes || !(await verifyKey(key, stored.hash)))
     await o.store.registerKey(key, { tenant: LOCAL_TENANT, scopes: o.scopes, name: o.name })
   return { key, file, revoked: false }
 }

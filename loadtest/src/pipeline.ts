@@ -8,7 +8,7 @@
 import { KeyAuthenticator } from '../../platform/auth/authenticator.ts'
 import { generateKey } from '../../platform/auth/api-key.ts'
 import { KeyStore } from '../../platform/auth/key-store.ts'
-import { createClickHouse } from '../../platform/clickhouse.ts'
+import { createClickHouse, createTenantSqlClickHouse } from '../../platform/clickhouse.ts'
 import { createKafka } from '../../platform/kafka.ts'
 import { createLogger } from '../../platform/logger.ts'
 import { buildQueryApi } from '../../query-api/src/server.ts'
@@ -54,11 +54,12 @@ async function main(): Promise<void> {
   const store = new KeyStore(clickhouse, config.clickhouse.database)
   await store.createTenant(spec.tenant, { ifMissing: true })
   const { key } = generateKey()
-  await store.registerKey(key, { tenant: spec.tenant, scopes: ['read'], name: 'loadtest' })
+  await store.registerKey(key, { tenant: spec.tenant, scopes: ['read', 'sql'], name: 'loadtest' })
   const auth = new KeyAuthenticator(store, { refreshMs: 60_000, logger })
   await auth.start()
   const api = await buildQueryApi({
     clickhouse,
+    sqlClickhouse: await createTenantSqlClickHouse(config.clickhouse),
     database: config.clickhouse.database,
     keys: auth,
     logger,

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest'
-import { generateKey, parseKey, tenantNameProblem } from './api-key.ts'
+import {
+  generateKey,
+  KEY_MANAGER_SCOPES,
+  keyReach,
+  parseKey,
+  ROLES,
+  SCOPES,
+  TENANT_MANAGER_SCOPES,
+  tenantNameProblem,
+  ungrantable,
+} from './api-key.ts'
 
 describe('API keys', () => {
   it('are psk_<id>_<secret> with a public id and 32 random bytes of secret', () => {
@@ -34,5 +44,22 @@ describe('API keys', () => {
     for (const ok of ['acme', 'a', 'team-1', 'x_y']) expect(tenantNameProblem(ok)).toBeUndefined()
     for (const bad of ['', 'Acme', 'a/b', 'a.b', '-a', 'a b', 'é', 'x'.repeat(64)])
       expect(tenantNameProblem(bad), bad).toMatch(/must be 1–63/)
+  })
+
+  it('declares every scope once, with what it may do', () => {
+    expect(SCOPES).toEqual(['ingest', 'read', 'sql', 'admin', 'operator'])
+    expect(Object.keys(ROLES).sort()).toEqual([...SCOPES].sort())
+    expect(KEY_MANAGER_SCOPES).toEqual(['admin', 'operator'])
+    expect(TENANT_MANAGER_SCOPES).toEqual(['operator'])
+  })
+
+  it('lets a tenant admin grant every scope but operator, an operator every scope, others none', () => {
+    expect(keyReach(['read', 'sql'])).toBe('none')
+    expect(keyReach(['admin', 'read'])).toBe('own')
+    expect(keyReach(['admin', 'operator'])).toBe('any')
+    expect(ungrantable(['admin'], ['ingest', 'read', 'sql', 'admin'])).toEqual([])
+    expect(ungrantable(['admin'], ['read', 'operator'])).toEqual(['operator'])
+    expect(ungrantable(['operator'], [...SCOPES])).toEqual([])
+    expect(ungrantable(['read', 'sql'], ['read'])).toEqual(['read'])
   })
 })

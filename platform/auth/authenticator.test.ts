@@ -72,6 +72,15 @@ describe('KeyAuthenticator', () => {
     )
   })
 
+  it('takes any one of a list of scopes, and names them all when the key has none', async () => {
+    const { auth, a, b } = await setup()
+    expect((await auth.authenticate(a.key, ['admin', 'ingest'])).tenant).toBe('acme')
+    await expect(auth.authenticate(b.key, ['admin', 'operator'])).rejects.toEqual(
+      refusal('FORBIDDEN', 'this API key lacks the admin or operator scope'),
+    )
+    await expect(auth.authenticate(b.key, [])).rejects.toMatchObject({ code: 'FORBIDDEN' })
+  })
+
   it('takes as long for an unknown key id as for a wrong secret of a known one', async () => {
     const { auth, a } = await setup()
     const wrongSecret = `${a.key.slice(0, -4)}AAAA`

@@ -15,7 +15,8 @@ export interface Principal {
 
 /** What every service asks of authentication; KeyAuthenticator is the implementation. */
 export interface Authenticator {
-  authenticate(presented: string | undefined, scope: Scope): Promise<Principal>
+  /** `scope`: the scope the path needs, or a list of which any one will do. */
+  authenticate(presented: string | undefined, scope: Scope | readonly Scope[]): Promise<Principal>
 }
 
 /** AUTH_KEYS_REFRESH_MS, the same setting in every service that checks keys: the revocation delay. */
@@ -90,7 +91,7 @@ export class KeyAuthenticator implements Authenticator {
     this.loaded = true
   }
 
-  async authenticate(presented: string | undefined, scope: Scope): Promise<Principal> {
+  async authenticate(presented: string | undefined, scope: Scope | readonly Scope[]): Promise<Principal> {
     if (!this.loaded) throw new Error('KeyAuthenticator used before start()')
     if (presented === undefined || presented.length === 0)
       throw new AuthError('UNAUTHENTICATED', 'missing API key: send Authorization: Bearer <key>')
@@ -109,8 +110,9 @@ export class KeyAuthenticator implements Authenticator {
     if (record.revokedAt !== null) throw new AuthError('UNAUTHENTICATED', 'API key revoked')
     if (record.expiresAt !== null && Date.parse(record.expiresAt) <= Date.now())
       throw new AuthError('UNAUTHENTICATED', 'API key expired')
-    if (!record.scopes.includes(scope))
-      throw new AuthError('FORBIDDEN', `this API key lacks the ${scope} scope`)
+    const anyOf: readonly Scope[] = typeof scope === 'string' ? [scope] : scope
+    if (!anyOf.some((s) => record.scopes.includes(s)))
+      throw new AuthError('FORBIDDEN', `this API key lacks the ${anyOf.join(' or ')} scope`)
     return { tenant: record.tenant, keyId: record.keyId, scopes: record.scopes }
   }
 

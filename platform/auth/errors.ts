@@ -6,10 +6,13 @@ import { ProcstreamError } from '../errors.ts'
  * | code            | status | meaning                                                                 |
  * | --------------- | ------ | ----------------------------------------------------------------------- |
  * | UNAUTHENTICATED | 401    | no key, a key that is not valid, revoked or expired                      |
- * | FORBIDDEN       | 403    | a valid key without the scope this path needs (ingest, read or admin)    |
+ * | FORBIDDEN       | 403    | a valid key without the scope this path needs (api-key.ts ROLES), or a   |
+ * |                 |        | tenant admin key naming another tenant, or granting `operator`; the      |
+ * |                 |        | message never says whether the other tenant exists                       |
  * | INVALID         | 400    | a bad tenant name, scope, expiry or key id in a key-management request   |
  * | CONFLICT        | 409    | the tenant already exists                                                |
- * | UNKNOWN         | 404    | no such tenant or key                                                    |
+ * | UNKNOWN         | 404    | no such tenant or key; to a tenant admin, another tenant's key is        |
+ * |                 |        | unknown too, answered word for word as a key id that does not exist     |
  * | BUSY            | 503    | too many unverified keys waiting for their check (a flood of bad keys);  |
  * |                 |        | keys this process has verified before are not affected. Retryable        |
  *

@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client'
-import { generateKey, isScope, parseKey, tenantNameProblem, type Scope } from './api-key.ts'
+import { generateKey, isScope, parseKey, SCOPES, tenantNameProblem, type Scope } from './api-key.ts'
 import { AuthError } from './errors.ts'
 import { hashKey } from './key-hash.ts'
 
@@ -147,14 +147,19 @@ export class KeyStore {
     return (await rs.json<KeyRow>()).map(recordOf)
   }
 
-  /** Revokes a key for good; revoking a revoked key keeps its first revocation time. */
-  async revokeKey(keyId: string): Promise<KeyInfo> {
+  /**
+   * Revokes a key for good; revoking a revoked key keeps its first revocation time. With `tenant`, a
+   * key of another tenant is looked up by the same single query as any key and so is refused exactly
+   * as a key id that does not exist: a tenant admin learns nothing of other tenants' keys.
+   */
+  async revokeKey(keyId: string, options: { tenant?: string } = {}): Promise<KeyInfo> {
     const rs = await this.client.query({
       query: `SELECT key_id, tenant, name, scopes, hash, toString(created_at) AS created_at,
         if(isNull(expires_at), NULL, toString(expires_at)) AS expires_at,
         if(isNull(revoked_at), NULL, toString(revoked_at)) AS revoked_at
-        FROM ${this.database}.api_keys FINAL WHERE key_id = {keyId:String}`,
-      query_params: { keyId },
+        FROM ${this.database}.api_keys FINAL WHERE key_id = {keyId:String}
+        ${options.tenant === undefined ? '' : 'AND tenant = {tenant:String}'}`,
+      query_params: options.tenant === undefined ? { keyId } : { keyId, tenant: options.tenant },
       format: 'JSONEachRow',
     })
     const [row] = await rs.json<KeyRow>()
@@ -188,12 +193,16 @@ export class KeyStore {
   }
 }
 
-function checkScopes(scopes: readonly string[]): Scope[] {
+/** The scopes of a new key, deduplicated and sorted; unknown names are refused, never dropped. */
+export function checkScopes(scopes: readonly string[]): Scope[] {
   if (scopes.length === 0)
-    throw new AuthError('INVALID', 'a key needs at least one scope: ingest, read, admin')
+    throw new AuthError('INVALID', `a key needs at least one scope: ${SCOPES.join(', ')}`)
   const bad = scopes.filter((s) => !isScope(s))
   if (bad.length > 0)
-    throw new AuthError('INVALID', `unknown scope(s) ${bad.join(', ')}: valid are ingest, read, admin`)
+    throw new AuthError(
+      'INVALID',
+      `unknown scope(s) ${bad.map((s) => JSON.stringify(s)).join(', ')}: valid are ${SCOPES.join(', ')}`,
+    )
   return [...new Set(scopes as Scope[])].sort()
 }
 

@@ -6,6 +6,10 @@ import { presentedKey, type Authenticator, type Principal } from '../../platform
  * The caller of a request, from its key (a bearer token, or the password of HTTP basic auth as Grafana
  * can send it). The tenant of every read is this principal's; nothing in the request can change it.
  */
-export function principalOf(req: FastifyRequest, auth: Authenticator, scope: Scope): Promise<Principal> {
+export function principalOf(
+  req: FastifyRequest,
+  auth: Authenticator,
+  scope: Scope | readonly Scope[],
+): Promise<Principal> {
   return auth.authenticate(presentedKey(req.headers.authorization), scope)
 }

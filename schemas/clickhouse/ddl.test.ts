@@ -47,7 +47,7 @@ function creates(list: string[]): Map<string, string> {
 describe('single profile', () => {
   it('emits exactly the statements already applied to users’ data', async () => {
     // The snapshot was written from the generator before the cluster profile existed: migrations
-    // 1 and 2 have run on users' databases, so not one character of them may change.
+    // 1 to 3 have run on users' databases, so not one character of them may change (4 was appended).
     await expect(script(bootstrapStatements(BASE.database), BASE)).toMatchFileSnapshot(
       './__snapshots__/single-profile.sql',
     )
@@ -69,11 +69,18 @@ describe('cluster profile', () => {
     )
   })
 
-  it('runs every statement ON CLUSTER', () => {
+  it('runs every statement ON CLUSTER, but the rows migration 4 writes into a table every node replicates', () => {
     // Bootstrap 2; migration 1: two tables, each local + Distributed; migration 2: local, Distributed and
-    // view per tier, two ALTERs; migration 3: tenants and api_keys.
-    expect(all.length).toBe(2 + 4 + 3 * ROLLUP_TIERS.length + 2 + 2)
-    for (const s of all) {
+    // view per tier, two ALTERs; migration 3: tenants and api_keys; migration 4: one INSERT.
+    expect(all.length).toBe(2 + 4 + 3 * ROLLUP_TIERS.length + 2 + 2 + 1)
+    const inserts = all.filter((s) => s.startsWith('INSERT'))
+    expect(inserts.length).toBe(1)
+    // Not ON CLUSTER: api_keys is one replicated table on every node, so one node's insert reaches all.
+    expect(inserts[0]).toMatch(/^INSERT INTO procstream\.api_keys \(/)
+    expect(tables.get('api_keys')).toContain(
+      "ReplicatedReplacingMergeTree('/clickhouse/tables/{database}/api_keys'",
+    )
+    for (const s of all.filter((x) => !x.startsWith('INSERT'))) {
       const head = s.split('\n')[0] ?? ''
       expect(head).toMatch(
         /^(CREATE DATABASE IF NOT EXISTS|CREATE TABLE IF NOT EXISTS|CREATE MATERIALIZED VIEW IF NOT EXISTS|ALTER TABLE) procstream(\.\w+)? ON CLUSTER 'metrics-cluster'( |$)/,

@@ -167,6 +167,33 @@ ORDER BY name`,
 ORDER BY key_id`,
       ],
     },
+    {
+      version: 4,
+      description:
+        'scopes sql and operator: stored read keys keep SQL, stored admin keys stay installation-wide',
+      // `read` no longer runs SQL (that is `sql`) and `admin` is a tenant's own keys only (the
+      // installation is `operator`), so every stored key is given what its scopes meant when it was
+      // made. A new version of each row, not a mutation: readers already take the latest version
+      // with FINAL, and an INSERT is immediate where ALTER UPDATE is asynchronous (and replicated
+      // separately in the cluster profile, where this INSERT reaches every node through api_keys'
+      // own replication, so it runs on one node and not ON CLUSTER). Idempotent: a row that already
+      // has the new scope is not selected. It changes nothing once version 4 is recorded, so a process
+      // that read the applied versions before another recorded it cannot give sql or operator to a
+      // read or admin key made after the upgrade.
+      statements: [
+        `INSERT INTO ${db}.api_keys (key_id, tenant, name, scopes, hash, created_at, expires_at, revoked_at, version)
+SELECT key_id, tenant, name,
+  arraySort(arrayDistinct(arrayConcat(
+    CAST(scopes, 'Array(String)'),
+    if(has(scopes, 'read'), ['sql'], []),
+    if(has(scopes, 'admin'), ['operator'], [])
+  ))),
+  hash, created_at, expires_at, revoked_at, version + 1
+FROM ${db}.api_keys FINAL
+WHERE ((has(scopes, 'read') AND NOT has(scopes, 'sql')) OR (has(scopes, 'admin') AND NOT has(scopes, 'operator')))
+  AND (SELECT count() FROM ${db}.schema_migrations FINAL WHERE version = 4) = 0`,
+      ],
+    },
   ]
 }
 

@@ -1,6 +1,7 @@
 /**
  * `npm run admin` against a running query API over the real key table: tenants and keys made by the
- * CLI authenticate (and only as their tenant and scopes), list without secrets, and revoke.
+ * CLI authenticate (and only as their tenant and scopes), list without secrets, and revoke; an
+ * operator key does all of it, a tenant admin key only its own tenant's keys.
  */
 import { execFile } from 'node:child_process'
 import { resolve } from 'node:path'
@@ -39,7 +40,7 @@ beforeAll(async () => {
   await migrate(bed.clickhouse, ddlOptions(bed.config))
   const store = new KeyStore(bed.clickhouse, bed.config.clickhouse.database)
   await store.createTenant('ops')
-  adminKey = (await store.createKey({ tenant: 'ops', scopes: ['admin'] })).key
+  adminKey = (await store.createKey({ tenant: 'ops', scopes: ['operator'] })).key
   auth = new KeyAuthenticator(store, { refreshMs: 60_000, logger: createLogger('it', { level: 'silent' }) })
   await auth.start()
   api = await buildQueryApi({
@@ -98,7 +99,10 @@ describe('npm run admin', () => {
     expect(await who.json()).toMatchObject({ tenant: 'acme', key_id: created.keyId })
     // A read key is not an admin key.
     expect((await cli(['tenant', 'list'], created.key)).stderr).toBe(
-      'error 403 FORBIDDEN: this API key lacks the admin scope\n',
+      'error 403 FORBIDDEN: this API key lacks the operator scope\n',
+    )
+    expect((await cli(['key', 'list'], created.key)).stderr).toBe(
+      'error 403 FORBIDDEN: this API key lacks the admin or operator scope\n',
     )
 
     const listed = await cli(['key', 'list', '--tenant', 'acme'])
@@ -118,6 +122,34 @@ describe('npm run admin', () => {
     expect(await after.json()).toEqual({ error: 'API key revoked', code: 'UNAUTHENTICATED' })
   })
 
+  it("gives a tenant admin key its own tenant's keys and nothing else", async () => {
+    await cli(['tenant', 'create', 'globex'])
+    const tenantAdmin = (
+      JSON.parse(
+        (await cli(['key', 'create', '--tenant', 'globex', '--scopes', 'admin', '--json'])).stdout,
+      ) as { key: string }
+    ).key
+    const own = await cli(
+      ['key', 'create', '--tenant', 'globex', '--scopes', 'read,sql', '--json'],
+      tenantAdmin,
+    )
+    expect(own.code).toBe(0)
+    expect(JSON.parse(own.stdout)).toMatchObject({ tenant: 'globex', scopes: ['read', 'sql'] })
+    const listed = JSON.parse((await cli(['key', 'list', '--json'], tenantAdmin)).stdout) as {
+      keys: { tenant: string }[]
+    }
+    expect(new Set(listed.keys.map((k) => k.tenant))).toEqual(new Set(['globex']))
+    expect(await cli(['key', 'create', '--tenant', 'ops', '--scopes', 'read'], tenantAdmin)).toMatchObject({
+      code: 1,
+      stderr: "error 403 FORBIDDEN: a tenant admin key manages its own tenant's keys only\n",
+    })
+    expect(await cli(['tenant', 'create', 'initech'], tenantAdmin)).toMatchObject({
+      code: 1,
+      stderr: 'error 403 FORBIDDEN: this API key lacks the operator scope\n',
+    })
+    expect((await cli(['tenant', 'list', '--json'])).stdout).not.toContain('initech')
+  })
+
   it('refuses bad requests with a message naming the problem', async () => {
     const cases: [string[], number, string][] = [
       [
@@ -133,7 +165,7 @@ describe('npm run admin', () => {
       [
         ['key', 'create', '--tenant', 'acme', '--scopes', 'read,root'],
         1,
-        'error 400 INVALID: unknown scope(s) root: valid are ingest, read, admin\n',
+        'error 400 INVALID: unknown scope(s) "root": valid are ingest, read, sql, admin, operator\n',
       ],
       [['key', 'revoke', 'ffffffffffff'], 1, 'error 404 UNKNOWN: no key with id "ffffffffffff"\n'],
     ]

@@ -177,3 +177,16 @@ CREATE TABLE IF NOT EXISTS procstream.api_keys ON CLUSTER 'metrics-cluster' (
   version UInt64
 ) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{database}/api_keys', '{shard}-{replica}', version)
 ORDER BY key_id;
+
+-- migration 4: scopes sql and operator: stored read keys keep SQL, stored admin keys stay installation-wide
+INSERT INTO procstream.api_keys (key_id, tenant, name, scopes, hash, created_at, expires_at, revoked_at, version)
+SELECT key_id, tenant, name,
+  arraySort(arrayDistinct(arrayConcat(
+    CAST(scopes, 'Array(String)'),
+    if(has(scopes, 'read'), ['sql'], []),
+    if(has(scopes, 'admin'), ['operator'], [])
+  ))),
+  hash, created_at, expires_at, revoked_at, version + 1
+FROM procstream.api_keys FINAL
+WHERE ((has(scopes, 'read') AND NOT has(scopes, 'sql')) OR (has(scopes, 'admin') AND NOT has(scopes, 'operator')))
+  AND (SELECT count() FROM procstream.schema_migrations FINAL WHERE version = 4) = 0;
