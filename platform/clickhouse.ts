@@ -63,12 +63,18 @@ export function readClickHouseConfig(reader: ConfigReader, dataDir: string): Cli
     // and turning them into replicated, sharded ones later means copying the data: refuse the mix-up.
     reader.problem('CLICKHOUSE_CLUSTER is set but CLICKHOUSE_PROFILE is not cluster')
   }
+  const sqlUser = reader.string('CLICKHOUSE_SQL_USER')
+  const sqlPassword = reader.string('CLICKHOUSE_SQL_PASSWORD')
+  if (sqlUser !== undefined && url === undefined)
+    reader.problem('CLICKHOUSE_SQL_USER needs CLICKHOUSE_URL: embedded chdb has no users')
+  if (sqlUser !== undefined && (sqlPassword ?? '').length < 16)
+    reader.problem('CLICKHOUSE_SQL_PASSWORD of at least 16 characters is required with CLICKHOUSE_SQL_USER')
   return {
     url,
     user: reader.string('CLICKHOUSE_USER', 'default'),
     password: reader.string('CLICKHOUSE_PASSWORD', ''),
-    sqlUser: reader.string('CLICKHOUSE_SQL_USER'),
-    sqlPassword: reader.string('CLICKHOUSE_SQL_PASSWORD'),
+    sqlUser,
+    sqlPassword,
     database,
     embeddedPath: `${dataDir}/clickhouse`,
     embeddedSessions: reader.int('CLICKHOUSE_EMBEDDED_SESSIONS', DEFAULT_EMBEDDED_SESSIONS, {

@@ -28,6 +28,8 @@ export interface QueryApiDeps {
    * to the sessions ingestion and the dashboards share.
    */
   sqlClickhouse?: ClickHouseClient | undefined
+  /** Whether `sqlClickhouse` is a server user with the tenant row policy (CLICKHOUSE_SQL_USER). */
+  sqlTenantSetting?: boolean
   database: string
   keys: Authenticator
   /** With both, the admin API (tenants and keys) is served too. */
@@ -152,6 +154,7 @@ export async function buildQueryApi(deps: QueryApiDeps): Promise<FastifyInstance
   })
   sqlRoutes(app, {
     clickhouse: deps.sqlClickhouse,
+    tenantSetting: deps.sqlTenantSetting ?? false,
     database: deps.database,
     keys: deps.keys,
     limits: deps.sql ?? DEFAULT_SQL_LIMITS,

@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client'
+import { tenantSqlAccessStatements, type TenantSqlUser } from './access.ts'
 import { bootstrapStatements, migrations, type DdlOptions } from './ddl.ts'
 
 /**
@@ -8,7 +9,11 @@ import { bootstrapStatements, migrations, type DdlOptions } from './ddl.ts'
  * fails when one has not within the server's distributed_ddl_task_timeout), and the version is
  * recorded in a table every node replicates.
  */
-export async function migrate(client: ClickHouseClient, options: DdlOptions): Promise<number[]> {
+export async function migrate(
+  client: ClickHouseClient,
+  options: DdlOptions,
+  access: { tenantSqlUser?: TenantSqlUser | undefined } = {},
+): Promise<number[]> {
   for (const query of bootstrapStatements(options.database, options)) await client.command({ query })
   const rs = await client.query({
     query: `SELECT version FROM ${options.database}.schema_migrations FINAL`,
@@ -26,5 +31,9 @@ export async function migrate(client: ClickHouseClient, options: DdlOptions): Pr
     })
     done.push(m.version)
   }
+  // Not a numbered migration: it follows the configured user and password on every start.
+  if (access.tenantSqlUser)
+    for (const query of tenantSqlAccessStatements(options, access.tenantSqlUser))
+      await client.command({ query })
   return done
 }

@@ -37,7 +37,11 @@ export async function startProcessor(deps: {
   nats?: NatsConnection
 }): Promise<StreamProcessor> {
   const { config } = deps
-  const applied = await migrate(deps.clickhouse, ddlOptions(config))
+  const { sqlUser, sqlPassword, url } = config.clickhouse
+  const applied = await migrate(deps.clickhouse, ddlOptions(config), {
+    tenantSqlUser:
+      url !== undefined && sqlUser !== undefined ? { name: sqlUser, password: sqlPassword ?? '' } : undefined,
+  })
   if (applied.length > 0) deps.logger.info({ applied }, 'ClickHouse migrations applied')
   const processor = new StreamProcessor({
     kafka: deps.kafka,

@@ -13,6 +13,8 @@ export interface SqlRouteDeps {
   database: string
   keys: Authenticator
   limits: SqlLimits
+  /** Pass the tenant in the row policy's setting too (on a server as CLICKHOUSE_SQL_USER). */
+  tenantSetting: boolean
 }
 
 /**
@@ -43,7 +45,9 @@ export function sqlRoutes(app: FastifyInstance, deps: SqlRouteDeps): void {
         throw new QueryApiError('BACKEND', 'ad-hoc SQL is not set up in this process')
       try {
         return await slots.run(principal.tenant, () =>
-          runTenantSql(clickhouse, deps.database, principal.tenant, query, deps.limits),
+          runTenantSql(clickhouse, deps.database, principal.tenant, query, deps.limits, {
+            tenantSetting: deps.tenantSetting,
+          }),
         )
       } catch (err) {
         if (err instanceof SqlRejected) throw new QueryApiError('SQL_REJECTED', err.message, { cause: err })

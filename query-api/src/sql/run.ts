@@ -2,6 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client'
 import { SqlBusy, SqlRejected } from './errors.ts'
 import { parseSelect } from './parser.ts'
 import { renderTenantQuery } from './render.ts'
+import { TENANT_SETTING } from '../../../schemas/clickhouse/access.ts'
 import { TENANT_PARAM } from './scope.ts'
 
 export interface SqlLimits {
@@ -145,6 +146,11 @@ export async function runTenantSql(
   tenant: string,
   sql: string,
   limits: SqlLimits,
+  /**
+   * On a server as CLICKHOUSE_SQL_USER: the tenant also goes in the setting its row policy reads
+   * (schemas/clickhouse/access.ts), so the engine enforces it under the rendering's own filter.
+   */
+  options: { tenantSetting?: boolean } = {},
 ): Promise<SqlAnswer> {
   if (sql.length > limits.maxQueryChars)
     throw new SqlRejected(
@@ -158,6 +164,7 @@ export async function runTenantSql(
       query: statement,
       query_params: { [TENANT_PARAM]: tenant },
       format: 'JSONCompact',
+      ...(options.tenantSetting === true && { clickhouse_settings: { [TENANT_SETTING]: tenant } }),
     })
     // The engine's own result limit does not cover every path (chdb materialises the whole answer),
     // so the text is measured too before it is parsed and sent.

@@ -1,0 +1,97 @@
+import type { DdlOptions } from './ddl.ts'
+
+/**
+ * The ClickHouse user tenant SQL runs as on a server (CLICKHOUSE_SQL_USER), with what the engine
+ * itself enforces under the query API's own checks (query-api/src/sql/): it may SELECT the stored
+ * tables a tenant's SQL reads and nothing else (no other table, no system table beyond what the
+ * server's `select_from_system_db_requires_grant` leaves, no table function, file, URL, dictionary or
+ * DDL), and a row policy shows it only the rows of the tenant the query API names in the custom
+ * setting `SQL_procstream_tenant` for each query. A query without that setting fails (getSetting of an
+ * unset custom setting is an error): it fails closed.
+ *
+ * Run by migrate() on every start when a user is configured (idempotent: CREATE … IF NOT EXISTS, OR
+ * REPLACE), never in embedded mode: chdb has no access control (its default user may not create users
+ * or policies). Written from ClickHouse's documentation; this machine has no server to run it on.
+ */
+export interface TenantSqlUser {
+  name: string
+  password: string
+}
+
+/** The custom setting each tenant query carries; `SQL_` is ClickHouse's default custom prefix. */
+export const TENANT_SETTING = 'SQL_procstream_tenant'
+
+/** The tables a tenant's SQL reads (query-api/src/sql/scope.ts) and the columns it needs of each. */
+export const TENANT_SQL_GRANTS: Readonly<Record<string, readonly string[]>> = {
+  metrics_raw: ['tenant', 'metric', 'host', 'labels', 'ts', 'value'],
+  sample_log: ['tenant', 'host', 'hostname', 'agent_id', 'seq', 'family', 'ts', 'points'],
+  metrics_10s: [
+    'tenant',
+    'metric',
+    'host',
+    'labels',
+    'bucket',
+    'value_min',
+    'value_max',
+    'value_sum',
+    'value_count',
+    'value_last',
+  ],
+  metrics_1m: [
+    'tenant',
+    'metric',
+    'host',
+    'labels',
+    'bucket',
+    'value_min',
+    'value_max',
+    'value_sum',
+    'value_count',
+    'value_last',
+  ],
+  metrics_1h: [
+    'tenant',
+    'metric',
+    'host',
+    'labels',
+    'bucket',
+    'value_min',
+    'value_max',
+    'value_sum',
+    'value_count',
+    'value_last',
+  ],
+}
+
+const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/
+
+function literal(s: string): string {
+  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`
+}
+
+export function tenantSqlAccessStatements(o: DdlOptions, user: TenantSqlUser): string[] {
+  if (!NAME.test(user.name))
+    throw new Error(`CLICKHOUSE_SQL_USER ${JSON.stringify(user.name)} is not a plain name`)
+  if (user.password.length < 16) throw new Error('CLICKHOUSE_SQL_PASSWORD must be at least 16 characters')
+  const db = o.database
+  const cluster = (o.profile ?? 'single') === 'cluster'
+  const on = cluster ? ` ON CLUSTER '${o.cluster ?? ''}'` : ''
+  // In the cluster profile rows live in <name>_local; the Distributed <name> is read first, then each
+  // shard's local table as the same user (the nodes' shared secret passes the initiating user on).
+  const tables = Object.keys(TENANT_SQL_GRANTS).flatMap((t) => (cluster ? [t, `${t}_local`] : [t]))
+  const u = user.name
+  return [
+    `CREATE USER IF NOT EXISTS ${u}${on} IDENTIFIED WITH sha256_password BY ${literal(user.password)}`,
+    // readonly = 2: the query API passes the tenant as a setting of each query; the user cannot write.
+    `ALTER USER ${u}${on} IDENTIFIED WITH sha256_password BY ${literal(user.password)} SETTINGS readonly = 2`,
+    `REVOKE${on} ALL ON *.* FROM ${u}`,
+    ...tables.map((t) => {
+      const columns = TENANT_SQL_GRANTS[t.replace(/_local$/, '')] ?? []
+      return `GRANT${on} SELECT(${columns.join(', ')}) ON ${db}.${t} TO ${u}`
+    }),
+    `CREATE ROW POLICY OR REPLACE procstream_tenant_sql${on} ON ${tables.map((t) => `${db}.${t}`).join(', ')} FOR SELECT USING tenant = getSetting('${TENANT_SETTING}') TO ${u}`,
+    // Every other user (the processors, the dashboards' queries) keeps every row, whatever the
+    // server's users_without_row_policies_can_read_rows says.
+    `CREATE ROW POLICY OR REPLACE procstream_service_rows${on} ON ${tables.map((t) => `${db}.${t}`).join(', ')} FOR SELECT USING 1 TO ALL EXCEPT ${u}`,
+  ]
+}
