@@ -1,17 +1,5 @@
-import type {
-  ChdbConnection,
-  Connection,
-  ConnBaseQueryParams,
-  ConnCommandResult,
-  ConnExecParams,
-  ConnExecResult,
-  ConnInsertParams,
-  ConnInsertResult,
-  ConnPingParams,
-  ConnPingResult,
-  ConnQueryResult,
-} from 'chdb/connection'
-import type { Readable } from 'node:stream'
+import type { ChdbConnection } from 'chdb/connection'
+import { ChdbRoutedConnection } from './chdb-routed-connection.ts'
 
 /**
  * Every statement on a chdb session of its own, opened for it and closed after it (about 1.5 ms),
@@ -23,16 +11,18 @@ import type { Readable } from 'node:stream'
  * one tenant's partial rows to whoever runs next, and any `SET` would outlive its statement. A session
  * per statement leaves nothing behind for anyone.
  */
-export class ChdbFreshSessions implements Connection<Readable> {
+export class ChdbFreshSessions extends ChdbRoutedConnection {
   private running = 0
   private readonly waiting: (() => void)[] = []
 
   constructor(
     private readonly open: () => ChdbConnection,
     private readonly maxConcurrent: number,
-  ) {}
+  ) {
+    super()
+  }
 
-  private async run<T>(op: (session: ChdbConnection) => Promise<T>): Promise<T> {
+  protected async run<T>(op: (session: ChdbConnection) => Promise<T>): Promise<T> {
     if (this.running < this.maxConcurrent) this.running++
     else await new Promise<void>((resolve) => this.waiting.push(resolve))
     let session: ChdbConnection | undefined
@@ -48,27 +38,7 @@ export class ChdbFreshSessions implements Connection<Readable> {
     }
   }
 
-  ping(params: ConnPingParams): Promise<ConnPingResult> {
-    return this.run((s) => s.ping(params))
-  }
-
-  query(params: ConnBaseQueryParams): Promise<ConnQueryResult<Readable>> {
-    return this.run((s) => s.query(params))
-  }
-
-  insert(params: ConnInsertParams<Readable>): Promise<ConnInsertResult> {
-    return this.run((s) => s.insert(params))
-  }
-
-  command(params: ConnBaseQueryParams): Promise<ConnCommandResult> {
-    return this.run((s) => s.command(params))
-  }
-
-  exec(params: ConnExecParams<Readable>): Promise<ConnExecResult<Readable>> {
-    return this.run((s) => s.exec(params))
-  }
-
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     // Sessions close after their statement; nothing is held between statements.
   }
 }

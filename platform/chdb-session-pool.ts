@@ -1,17 +1,5 @@
-import type {
-  ChdbConnection,
-  Connection,
-  ConnBaseQueryParams,
-  ConnCommandResult,
-  ConnExecParams,
-  ConnExecResult,
-  ConnInsertParams,
-  ConnInsertResult,
-  ConnPingParams,
-  ConnPingResult,
-  ConnQueryResult,
-} from 'chdb/connection'
-import type { Readable } from 'node:stream'
+import type { ChdbConnection } from 'chdb/connection'
+import { ChdbRoutedConnection } from './chdb-routed-connection.ts'
 
 /**
  * Several chdb sessions on one data folder behind one `@clickhouse/client` connection. A chdb session
@@ -23,16 +11,17 @@ import type { Readable } from 'node:stream'
  * passed as `clickhouse_settings` become SETs that stay on whichever session ran them (callers that
  * need a setting for one statement put it in the statement's SETTINGS clause).
  */
-export class ChdbSessionPool implements Connection<Readable> {
+export class ChdbSessionPool extends ChdbRoutedConnection {
   private readonly inFlight: number[]
   private next = 0
 
   constructor(private readonly sessions: readonly ChdbConnection[]) {
+    super()
     if (sessions.length === 0) throw new Error('a chdb session pool needs at least one session')
     this.inFlight = sessions.map(() => 0)
   }
 
-  private async run<T>(op: (session: ChdbConnection) => Promise<T>): Promise<T> {
+  protected async run<T>(op: (session: ChdbConnection) => Promise<T>): Promise<T> {
     let pick = this.next
     for (let k = 0; k < this.sessions.length; k++) {
       const i = (this.next + k) % this.sessions.length
@@ -49,27 +38,7 @@ export class ChdbSessionPool implements Connection<Readable> {
     }
   }
 
-  ping(params: ConnPingParams): Promise<ConnPingResult> {
-    return this.run((s) => s.ping(params))
-  }
-
-  query(params: ConnBaseQueryParams): Promise<ConnQueryResult<Readable>> {
-    return this.run((s) => s.query(params))
-  }
-
-  insert(params: ConnInsertParams<Readable>): Promise<ConnInsertResult> {
-    return this.run((s) => s.insert(params))
-  }
-
-  command(params: ConnBaseQueryParams): Promise<ConnCommandResult> {
-    return this.run((s) => s.command(params))
-  }
-
-  exec(params: ConnExecParams<Readable>): Promise<ConnExecResult<Readable>> {
-    return this.run((s) => s.exec(params))
-  }
-
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     await Promise.all(this.sessions.map((s) => s.close()))
   }
 }

@@ -21,46 +21,26 @@ export interface TenantSqlUser {
 /** The custom setting each tenant query carries; `SQL_` is ClickHouse's default custom prefix. */
 export const TENANT_SETTING = 'SQL_procstream_tenant'
 
+const ROLLUP = [
+  'tenant',
+  'metric',
+  'host',
+  'labels',
+  'bucket',
+  'value_min',
+  'value_max',
+  'value_sum',
+  'value_count',
+  'value_last',
+]
+
 /** The tables a tenant's SQL reads (query-api/src/sql/scope.ts) and the columns it needs of each. */
 export const TENANT_SQL_GRANTS: Readonly<Record<string, readonly string[]>> = {
   metrics_raw: ['tenant', 'metric', 'host', 'labels', 'ts', 'value'],
   sample_log: ['tenant', 'host', 'hostname', 'agent_id', 'seq', 'family', 'ts', 'points'],
-  metrics_10s: [
-    'tenant',
-    'metric',
-    'host',
-    'labels',
-    'bucket',
-    'value_min',
-    'value_max',
-    'value_sum',
-    'value_count',
-    'value_last',
-  ],
-  metrics_1m: [
-    'tenant',
-    'metric',
-    'host',
-    'labels',
-    'bucket',
-    'value_min',
-    'value_max',
-    'value_sum',
-    'value_count',
-    'value_last',
-  ],
-  metrics_1h: [
-    'tenant',
-    'metric',
-    'host',
-    'labels',
-    'bucket',
-    'value_min',
-    'value_max',
-    'value_sum',
-    'value_count',
-    'value_last',
-  ],
+  metrics_10s: ROLLUP,
+  metrics_1m: ROLLUP,
+  metrics_1h: ROLLUP,
 }
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/
