@@ -240,3 +240,32 @@ describe('agent config', () => {
     expect(readAgentConfig(['--help'], {})).toBe('help')
   })
 })
+
+describe('agent config: NATS control', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'procstream-agent-nats-'))
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true })
+  })
+  const credential = join(dir, 'globex.json')
+  writeFileSync(credential, JSON.stringify({ tenant: 'globex', user: 'tenant-globex', password: 'pw' }), {
+    mode: 0o600,
+  })
+
+  it('takes its tenant, for control and the envelope, from the credential', () => {
+    const cfg = readAgentConfig(['--nats', 'nats://n:4222', '--nats-credentials', credential], {})
+    expect(cfg).toMatchObject({ tenant: 'globex', nats: { tenant: 'globex', user: 'tenant-globex' } })
+  })
+
+  it('refuses a --tenant that names another tenant than the credential, naming both', () => {
+    expect(() =>
+      readAgentConfig(['--tenant', 'acme', '--nats', 'nats://n:4222', '--nats-credentials', credential], {}),
+    ).toThrow(/--tenant \(AGENT_TENANT\) is "acme" but the NATS credential is tenant "globex"'s/)
+  })
+
+  it('refuses NATS without a credential, and the service credential', () => {
+    expect(() => readAgentConfig(['--nats', 'nats://n:4222'], {})).toThrow(/no NATS credential/)
+    expect(() =>
+      readAgentConfig(['--nats', 'nats://n:4222'], { NATS_USER: 'procstream', NATS_PASSWORD: 'pw' }),
+    ).toThrow(/not a tenant's/)
+  })
+})

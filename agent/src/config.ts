@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { readKafkaSecurity, type KafkaSecurity } from '../../platform/kafka-security.ts'
 import { ConfigReader, type Env } from '../../platform/config.ts'
+import { readNatsClient, type NatsClientConfig } from '../../platform/nats-client.ts'
 import { SAMPLES_TOPIC as DEFAULT_TOPIC } from '../../platform/kafka.ts'
 import { DEFAULT_VMSTAT_FIELDS } from '../../schemas/src/node-exporter.ts'
 import { FAMILIES, isFamily } from '../../schemas/src/families.ts'
@@ -22,10 +23,12 @@ export interface AgentConfig {
   topic: string
   /** Send through the ingest gateway instead of Kafka; `key` must never be logged. */
   ingest: { url: string; key: string } | undefined
+  /** With a NATS credential, its tenant (the server lets it reach no other); else --tenant. */
   tenant: string
   hostId: string | undefined
   rootfs: string
-  natsUrl: string | undefined
+  /** Live control over NATS, with a tenant's credential (never the service's); password never logged. */
+  nats: (NatsClientConfig & { tenant: string }) | undefined
   groups: string[]
   /** Where unsent records go while Kafka or the gateway is away; undefined keeps them in memory only. */
   spoolDir: string | undefined
@@ -86,7 +89,11 @@ const FLAGS = [
   ],
   ['--key-file PATH', 'AGENT_KEY_FILE', 'file holding the ingest key (trimmed); keeps the key out of ps'],
   ['--key KEY', 'AGENT_KEY', 'the ingest key itself (shows in ps: prefer --key-file or the env)'],
-  ['--tenant NAME', 'AGENT_TENANT', 'tenant written in the envelope (default local)'],
+  [
+    '--tenant NAME',
+    'AGENT_TENANT',
+    'tenant written in the envelope (default local; with a NATS credential: its tenant)',
+  ],
   ['--host-id ID', 'AGENT_HOST_ID', 'host identity (default: machine-id, else hostname)'],
   [
     '--rootfs DIR',
@@ -96,7 +103,12 @@ const FLAGS = [
   [
     '--nats URL',
     'NATS_URL',
-    'listen for live control (intervals, families) on NATS; see agent/README.md (default: off)',
+    'listen for live control (intervals, families) on NATS; needs a tenant credential (default: off)',
+  ],
+  [
+    '--nats-credentials F',
+    'NATS_CREDENTIALS_FILE',
+    "the tenant's NATS credential, JSON from npm run nats-credential (or NATS_USER + NATS_PASSWORD_FILE)",
   ],
   ['--groups LIST', 'AGENT_GROUPS', 'comma-separated groups this host answers control requests for'],
   [
@@ -161,6 +173,7 @@ export function readAgentConfig(argv: string[], env: Env): Readonly<AgentConfig>
       'host-id': { type: 'string' },
       rootfs: { type: 'string' },
       nats: { type: 'string' },
+      'nats-credentials': { type: 'string' },
       groups: { type: 'string' },
       'spool-dir': { type: 'string' },
       'spool-max-bytes': { type: 'string' },
@@ -196,6 +209,7 @@ export function readAgentConfig(argv: string[], env: Env): Readonly<AgentConfig>
     ...(values['host-id'] !== undefined && { AGENT_HOST_ID: values['host-id'] }),
     ...(values.rootfs !== undefined && { ROOTFS: values.rootfs }),
     ...(values.nats !== undefined && { NATS_URL: values.nats }),
+    ...(values['nats-credentials'] !== undefined && { NATS_CREDENTIALS_FILE: values['nats-credentials'] }),
     ...(values.groups !== undefined && { AGENT_GROUPS: values.groups }),
     ...(values['spool-dir'] !== undefined && { AGENT_SPOOL_DIR: values['spool-dir'] }),
     ...(values['spool-max-bytes'] !== undefined && { AGENT_SPOOL_MAX_BYTES: values['spool-max-bytes'] }),
@@ -222,6 +236,14 @@ export function readAgentConfig(argv: string[], env: Env): Readonly<AgentConfig>
     r.problem(
       'Kafka SASL/TLS settings (KAFKA_SASL_*, KAFKA_TLS*) are for --brokers; with --ingest the key authenticates',
     )
+  const nats = readNatsClient(r, 'tenant')
+  const tenantFlag = r.string('AGENT_TENANT')
+  // The control subjects follow the credential; an envelope naming another tenant would say one
+  // thing while the server enforces another.
+  if (nats?.tenant !== undefined && tenantFlag !== undefined && tenantFlag !== nats.tenant)
+    r.problem(
+      `--tenant (AGENT_TENANT) is ${JSON.stringify(tenantFlag)} but the NATS credential is tenant ${JSON.stringify(nats.tenant)}'s: give the credential of the same tenant, or leave --tenant out`,
+    )
   return r.done({
     once,
     format,
@@ -231,10 +253,10 @@ export function readAgentConfig(argv: string[], env: Env): Readonly<AgentConfig>
     kafkaSecurity,
     topic: r.string('KAFKA_TOPIC', DEFAULT_TOPIC),
     ingest,
-    tenant: r.string('AGENT_TENANT', 'local'),
+    tenant: nats?.tenant ?? tenantFlag ?? 'local',
     hostId: r.string('AGENT_HOST_ID'),
     rootfs: r.string('ROOTFS', ''),
-    natsUrl: r.url('NATS_URL', ['nats:', 'tls:']),
+    nats: nats?.tenant === undefined ? undefined : { ...nats, tenant: nats.tenant },
     groups: (r.string('AGENT_GROUPS') ?? '')
       .split(',')
       .map((g) => g.trim())

@@ -1,4 +1,5 @@
 import { redactUrl } from '../../platform/config.ts'
+import { connectNats } from '../../platform/nats-client.ts'
 import { ConfigError } from '../../platform/errors.ts'
 import { createKafka, sampleKey } from '../../platform/kafka.ts'
 import { createLogger } from '../../platform/logger.ts'
@@ -134,33 +135,33 @@ function runContinuously(config: AgentConfig, id: AgentIdentity): void {
 
   // Control is optional and never holds up sampling: the connection is made (and remade) in the background.
   let nats: Promise<NatsConnection | undefined> = Promise.resolve(undefined)
-  if (config.natsUrl !== undefined) {
-    const servers = config.natsUrl
-    // Loaded only when asked for: the NATS client is a third of the agent's code.
-    nats = import('nats')
-      .then(({ connect }) =>
-        connect({
-          servers,
-          name: `procstream-agent-${id.hostId}`,
-          waitOnFirstConnect: true,
-          maxReconnectAttempts: -1,
-        }),
-      )
+  if (config.nats !== undefined) {
+    const natsConfig = config.nats
+    nats = connectNats(natsConfig, `procstream-agent-${id.hostId}`, {
+      waitOnFirstConnect: true,
+      maxReconnectAttempts: -1,
+    })
       .then((nc) => {
         listenForControl({
           nc,
-          tenant: config.tenant,
+          tenant: natsConfig.tenant,
           hostId: id.hostId,
           agentId: id.agentId,
           groups: config.groups,
           scheduler,
           logger,
         })
-        logger.info({ groups: config.groups }, 'listening for control requests')
+        logger.info(
+          { tenant: natsConfig.tenant, user: natsConfig.user, groups: config.groups },
+          'listening for control requests',
+        )
         return nc
       })
       .catch((err: unknown) => {
-        logger.warn({ error: String(err) }, 'NATS not reachable: live control is off')
+        logger.warn(
+          { error: String(err) },
+          'no NATS connection (unreachable, or the credential refused): live control is off',
+        )
         return undefined
       })
   }

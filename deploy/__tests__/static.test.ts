@@ -345,21 +345,61 @@ describe('compose cluster.yaml topology', () => {
   })
 
   it('runs a 3-node NATS cluster with JetStream, and 3 processors and 2 query APIs', () => {
+    const conf = readFileSync(join(COMPOSE_DIR, 'nats/cluster.conf'), 'utf8').replace(/#.*$/gm, '')
+    expect(conf).toMatch(/^jetstream \{/m)
+    expect(conf).toMatch(/^server_name: \$SERVER_NAME$/m)
+    const cluster = /^cluster \{([\s\S]*?)^\}/m.exec(conf)?.[1] ?? ''
+    expect(cluster).toMatch(/^\s*name: procstream$/m)
+    const routes = [...cluster.matchAll(/"nats:\/\/([\w-]+):6222"/g)]
+    expect(routes.map((m) => m[1]).sort()).toEqual(['nats-1', 'nats-2', 'nats-3'])
     for (const n of ['nats-1', 'nats-2', 'nats-3']) {
-      const args = list(byName.get(n)?.spec.command).map(String)
-      expect(args).toContain('--jetstream')
-      expect(args).toContain('--cluster_name=procstream')
-      const routes =
-        args
-          .find((a) => a.startsWith('--routes='))
-          ?.slice('--routes='.length)
-          .split(',') ?? []
-      expect(routes.sort()).toEqual(
-        ['nats-1', 'nats-2', 'nats-3'].filter((x) => x !== n).map((x) => `nats://${x}:6222`),
-      )
+      const spec = obj(byName.get(n)?.spec)
+      expect(composeEnv(spec).SERVER_NAME).toBe(n)
+      expect(list(spec.volumes).map(String)).toContain('./nats/cluster.conf:/etc/nats/nats.conf:ro')
     }
     expect(obj(byName.get('processor')?.spec.deploy).replicas).toBe(3)
     expect(all.filter((s) => composeRole(s.spec) === 'query-api').length).toBe(2)
+  })
+})
+
+describe.each(COMPOSE_FILES.map(rel))('compose %s: NATS requires a login', (file) => {
+  const path = join(ROOT, file)
+  const all = services(path)
+  const [doc] = loadYaml(path)
+  const secrets = obj(doc?.secrets)
+  const natsServers = all.filter((s) => text(s.spec.image).startsWith('nats:'))
+
+  it('starts every NATS server from a configuration file that includes the generated users, and no flag', () => {
+    expect(natsServers.length).toBeGreaterThan(0)
+    expect(text(obj(secrets.nats_auth).file)).toBe('./secrets/nats-auth.conf')
+    for (const s of natsServers) {
+      // Flags are lost on a reload (JetStream with them): everything is in the file.
+      expect(list(s.spec.command).map(String), s.name).toEqual(['--config', '/etc/nats/nats.conf'])
+      expect(list(s.spec.secrets).map(text), s.name).toContain('nats_auth')
+      const mount = list(s.spec.volumes)
+        .map(String)
+        .find((v) => v.endsWith(':/etc/nats/nats.conf:ro'))
+      const conf = readFileSync(resolve(COMPOSE_DIR, mount?.split(':')[0] ?? ''), 'utf8').replace(
+        /#.*$/gm,
+        '',
+      )
+      // Compose mounts a secret at /run/secrets/<name>; includes are relative to /etc/nats.
+      expect(conf).toMatch(/^include \.\.\/\.\.\/run\/secrets\/nats_auth$/m)
+      expect(conf).not.toMatch(/no_auth_user|authorization/)
+    }
+  })
+
+  it('gives every procstream service that reaches NATS the service user and its password secret', () => {
+    const clients = all.filter(isProcstream).filter((s) => composeEnv(s.spec).NATS_URL !== undefined)
+    expect(clients.length).toBeGreaterThan(0)
+    expect(text(obj(secrets.nats_password).file)).toBe('./secrets/nats-service.password')
+    for (const s of clients) {
+      const env = composeEnv(s.spec)
+      expect(env.NATS_USER, s.name).toBe('procstream')
+      expect(env.NATS_PASSWORD_FILE, s.name).toBe('/run/secrets/nats_password')
+      expect(env.NATS_PASSWORD, s.name).toBeUndefined()
+      expect(list(s.spec.secrets).map(text), s.name).toContain('nats_password')
+    }
   })
 })
 
@@ -527,6 +567,48 @@ describe('kubernetes workloads', () => {
       for (const key of Object.keys(obj(o.data))) expect(KNOWN, `${nameOf(o)}: ${key}`).toContain(key)
     for (const g of generated)
       for (const key of Object.keys(g.data)) expect(KNOWN, `${g.file}: ${key}`).toContain(key)
+  })
+
+  it('has NATS require a login: the chart includes the generated users, clients mount their credential', () => {
+    for (const overlay of ['single', 'cluster']) {
+      const [values] = loadYaml(join(K8S_DIR, 'overlays', overlay, 'infra/nats-values.yaml'))
+      const include = text(obj(obj(values?.config).merge)['00$include'])
+      expect(include, overlay).toBe('../procstream-nats-auth/auth.conf')
+      const volume = list(obj(values?.podTemplate).patch)
+        .map(obj)
+        .map((p) => obj(p.value))
+      expect(volume, overlay).toContainEqual({
+        name: 'procstream-nats-auth',
+        secret: { secretName: 'procstream-nats-auth' },
+      })
+      const mount = list(obj(values?.container).patch)
+        .map(obj)
+        .map((p) => obj(p.value))
+      // A folder, not a subPath: an updated Secret then reaches the running server for a reload.
+      expect(mount, overlay).toContainEqual({
+        name: 'procstream-nats-auth',
+        mountPath: '/etc/procstream-nats-auth',
+        readOnly: true,
+      })
+      expect(resolve('/etc/nats-config', include)).toBe('/etc/procstream-nats-auth/auth.conf')
+    }
+    const base = generatedConfig().find((g) => g.name === 'procstream')?.data ?? {}
+    expect(base.NATS_USER).toBe('procstream')
+    const passwordDir = dirname(base.NATS_PASSWORD_FILE ?? '')
+    for (const role of ['processor', 'query-api']) {
+      const { o } = WORKLOADS.find(({ o: w }) => nameOf(w) === `Deployment/${role}`) ?? { o: {} }
+      const volume = list(podSpec(o).volumes)
+        .map(obj)
+        .find((v) => obj(v.secret).secretName === 'procstream-nats')
+      expect(volume, role).toBeDefined()
+      const mounts = containers(o).flatMap((c) => list(c.volumeMounts).map(obj))
+      expect(mounts.find((m) => m.name === volume?.name)?.mountPath, role).toBe(passwordDir)
+    }
+    // The agent never gets the service credential: NATS only with a tenant's credential file.
+    const agentConfig = OBJECTS.find(({ o }) => nameOf(o) === 'ConfigMap/procstream-agent')?.o
+    const agentData = obj(agentConfig?.data)
+    if (agentData.NATS_URL !== undefined) expect(agentData.NATS_CREDENTIALS_FILE).toBeDefined()
+    expect(agentData.NATS_USER).toBeUndefined()
   })
 
   it('gives every Deployment a PodDisruptionBudget, and every Service a workload port to reach', () => {

@@ -6,15 +6,22 @@
  * with a key of its own that can only ingest.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createWriteStream, mkdirSync } from 'node:fs'
+import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { connect, type NatsConnection } from 'nats'
+import type { NatsConnection } from 'nats'
 import { pino } from 'pino'
-import { createClickHouse, describeClickHouse, pingClickHouse } from '../../platform/clickhouse.ts'
+import {
+  createClickHouse,
+  createTenantSqlClickHouse,
+  describeClickHouse,
+  pingClickHouse,
+} from '../../platform/clickhouse.ts'
 import { ConfigReader } from '../../platform/config.ts'
 import { ConfigError, ProcstreamError } from '../../platform/errors.ts'
 import { createKafka } from '../../platform/kafka.ts'
 import { createLogger } from '../../platform/logger.ts'
+import { natsCredentialFor } from '../../platform/nats-auth.ts'
+import { connectNats, readNatsClient, type NatsClientConfig } from '../../platform/nats-client.ts'
 import { KeyAuthenticator } from '../../platform/auth/authenticator.ts'
 import { KeyStore } from '../../platform/auth/key-store.ts'
 import { readIngestConfig } from '../../ingest/src/config.ts'
@@ -25,7 +32,7 @@ import { readProcessorConfig } from '../../stream-processors/src/config.ts'
 import { serveProcessorMetrics, startProcessor } from '../../stream-processors/src/service.ts'
 import { ensureKafkaJars, ensureTopics, startKafka, type LocalKafka } from './kafka.ts'
 import { ensureLocalKey, LOCAL_TENANT } from './local-keys.ts'
-import { startNats, type LocalNats } from './nats.ts'
+import { followTenants, startNats, type LocalNats } from './nats.ts'
 
 const REPO_ROOT = resolve(import.meta.dirname, '../..')
 // Structured logs go to a file in the data folder once it is known; the terminal gets short lines.
@@ -72,7 +79,8 @@ async function main(): Promise<void> {
   const r = new ConfigReader(process.env)
   const dataDir = resolve(r.string('PROCSTREAM_DATA_DIR', resolve(REPO_ROOT, '.data')))
   const externalBrokers = r.hostPorts('KAFKA_BROKERS')
-  const externalNats = r.url('NATS_URL', ['nats:', 'tls:'])
+  // External NATS: its service credential from the environment, required (platform/nats-client.ts).
+  const externalNats = readNatsClient(r, 'service')
   const partitions = r.int('KAFKA_PARTITIONS', 6, { min: 1, max: 1000 })
   const retentionHours = r.int('KAFKA_RETENTION_HOURS', 24, { min: 1, max: 24 * 365 })
   r.done({})
@@ -99,16 +107,19 @@ async function main(): Promise<void> {
     say(`Kafka: broker up at ${brokers.join(',')} (log: ${kafka.logFile})`)
   }
 
-  let natsUrl: string
+  let natsClient: NatsClientConfig
+  let localNats: LocalNats | undefined
   if (externalNats) {
-    natsUrl = externalNats
+    natsClient = externalNats
   } else {
-    const nats: LocalNats = await startNats({ dataDir: resolve(dataDir, 'nats'), log })
+    // Tenants are added once the key store can be read, below; until then only the service user.
+    localNats = await startNats({ dataDir: resolve(dataDir, 'nats'), log })
+    const nats = localNats
     stops.push(() => nats.stop())
-    natsUrl = nats.url
-    say(`NATS: up at ${natsUrl} (log: ${nats.logFile})`)
+    natsClient = { url: nats.url, ...nats.credential, tenant: undefined }
+    say(`NATS: up at ${nats.url}, users and passwords required (log: ${nats.logFile})`)
   }
-  const nc: NatsConnection = await connect({ servers: natsUrl, name: 'procstream-core' })
+  const nc: NatsConnection = await connectNats(natsClient, 'procstream-core')
   stops.push(() => nc.drain())
 
   const processorConfig = readProcessorConfig(process.env, dataDir, { brokers })
@@ -117,6 +128,7 @@ async function main(): Promise<void> {
   ])
   const clickhouse = await createClickHouse(processorConfig.clickhouse)
   stops.push(() => clickhouse.close())
+  const sqlClickhouse = await createTenantSqlClickHouse(processorConfig.clickhouse)
   say(`ClickHouse: ${describeClickHouse(processorConfig.clickhouse)}`)
 
   const kafka = createKafka(brokers, 'procstream-core', logger, processorConfig.kafkaSecurity)
@@ -133,8 +145,9 @@ async function main(): Promise<void> {
     dataDir,
     file: 'local-key',
     keyId: 'local',
-    scopes: ['ingest', 'read', 'admin'],
-    name: 'all-in-one local key',
+    // The installation operator's, for npm run admin; never printed, so it is in no browser history.
+    scopes: ['operator'],
+    name: 'all-in-one operator key',
     fromEnv: process.env.PROCSTREAM_LOCAL_KEY,
     envName: 'PROCSTREAM_LOCAL_KEY',
   })
@@ -149,6 +162,35 @@ async function main(): Promise<void> {
     scopes: ['ingest'],
     name: 'all-in-one agent',
   })
+  // What the dashboard link and the examples carry: a tenant's key that reads and runs SQL, no more.
+  const dashboardKey = await ensureLocalKey({
+    store,
+    dataDir,
+    file: 'dashboard-key',
+    keyId: 'localdash',
+    scopes: ['read', 'sql'],
+    name: 'all-in-one dashboard',
+  })
+  if (dashboardKey.revoked)
+    say(`warning: the dashboard key in ${dashboardKey.file} is revoked; make a new one with npm run admin`)
+  let agentNatsEnv: NodeJS.ProcessEnv = {}
+  if (localNats) {
+    // The server's users follow the tenant table, so a tenant created with `npm run admin` gets a
+    // working NATS credential (npm run nats-credential) within one refresh.
+    const following = await followTenants(localNats, store, apiConfig.keysRefreshMs, logger)
+    stops.push(() => {
+      following.stop()
+      return Promise.resolve()
+    })
+    // The agent's control subscription is its credential's tenant's, and the server enforces that.
+    const agentCredential = resolve(dataDir, 'nats', 'agent-credential.json')
+    writeFileSync(agentCredential, JSON.stringify(natsCredentialFor(LOCAL_TENANT, localNats.secret)), {
+      mode: 0o600,
+    })
+    agentNatsEnv = { NATS_URL: natsClient.url, NATS_CREDENTIALS_FILE: agentCredential }
+  } else {
+    say('NATS: external, so the local agent gets no tenant credential and its live control is off')
+  }
   const auth = new KeyAuthenticator(store, { refreshMs: apiConfig.keysRefreshMs, logger })
   await auth.start()
   stops.push(() => {
@@ -181,6 +223,8 @@ async function main(): Promise<void> {
 
   const app = await buildQueryApi({
     clickhouse,
+    sqlClickhouse,
+    sqlTenantSetting: processorConfig.clickhouse.sqlUser !== undefined,
     database: processorConfig.clickhouse.database,
     keys: auth,
     admin: { keys: auth, store },
@@ -192,10 +236,10 @@ async function main(): Promise<void> {
   stops.push(() => app.close())
 
   const agentLog = resolve(dataDir, 'agent.log')
-  // The agent sends through the gateway; Kafka settings meant for the core must not reach it.
+  // The agent sends through the gateway; Kafka and NATS settings meant for the core must not reach it.
   const agentEnv = Object.fromEntries(
     Object.entries(process.env).filter(
-      ([name]) => name !== 'KAFKA_BROKERS' && !name.startsWith('KAFKA_SASL_'),
+      ([name]) => name !== 'KAFKA_BROKERS' && !name.startsWith('KAFKA_SASL_') && !name.startsWith('NATS_'),
     ),
   )
   const agent = spawnAgent(
@@ -206,7 +250,7 @@ async function main(): Promise<void> {
       AGENT_TENANT: LOCAL_TENANT,
       // Samples taken while Kafka is away wait on disk, and survive a restart of npm start.
       AGENT_SPOOL_DIR: resolve(dataDir, 'agent-spool'),
-      NATS_URL: natsUrl,
+      ...agentNatsEnv,
       // A self-signed gateway certificate is its own CA: the agent trusts it.
       ...(process.env.TLS_CERT_FILE !== undefined && { NODE_EXTRA_CA_CERTS: process.env.TLS_CERT_FILE }),
     },
@@ -220,13 +264,13 @@ async function main(): Promise<void> {
   })
 
   const url = `${apiConfig.tls ? 'https' : 'http'}://${apiConfig.host}:${String(apiConfig.port)}`
-  const key = local.key
+  const key = dashboardKey.key
   say('')
   say(`procstream is running (data in ${dataDir}; logs: ${logFile}, ${agentLog})`)
   say(`  dashboard:  ${url}/#key=${key}`)
   say(`  API key:    ${key}`)
   say(`  try:        curl -H 'Authorization: Bearer ${key}' ${url}/api/hosts`)
-  say(`  admin:      npm run admin -- key list   (uses ${local.file})`)
+  say(`  admin:      npm run admin -- key list   (uses the operator key in ${local.file})`)
   say('Press Ctrl-C to stop.')
 }
 

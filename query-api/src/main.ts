@@ -5,13 +5,14 @@
  * refuses to start without CLICKHOUSE_URL: embedded chdb belongs to exactly one process.
  */
 import { readFileSync } from 'node:fs'
-import { connect, type NatsConnection } from 'nats'
+import type { NatsConnection } from 'nats'
 import { parseKey } from '../../platform/auth/api-key.ts'
 import { KeyAuthenticator } from '../../platform/auth/authenticator.ts'
 import { verifyKey } from '../../platform/auth/key-hash.ts'
 import { KeyStore } from '../../platform/auth/key-store.ts'
 import {
   createClickHouse,
+  createTenantSqlClickHouse,
   describeClickHouse,
   pingClickHouse,
   readClickHouseConfig,
@@ -20,17 +21,19 @@ import {
 import { ConfigReader, type Env } from '../../platform/config.ts'
 import { runService } from '../../platform/service-main.ts'
 import { createLogger, type Logger } from '../../platform/logger.ts'
+import { connectNats, readNatsClient, type NatsClientConfig } from '../../platform/nats-client.ts'
 import { readQueryApiConfig } from './config.ts'
 import { buildQueryApi, queryApiOptionsFrom } from './server.ts'
 
-/** The tenant the bootstrap admin key belongs to; the key carries the admin scope only, never read. */
+/** The tenant the bootstrap key belongs to; the key carries the operator scope only, never read. */
 const ADMIN_TENANT = 'admin'
 
 /** What only the stand-alone process needs; the routes' own settings are readQueryApiConfig's. */
 interface ProcessConfig {
   clickhouse: ClickHouseConfig
-  natsUrl: string | undefined
-  /** A key registered with the admin scope at start-up, so a new installation can be administered. */
+  /** The service credential: /api/live subscribes to whichever tenant's subjects a key asks for. */
+  nats: NatsClientConfig | undefined
+  /** A key registered with the operator scope at start-up, so a new installation can be administered. */
   adminKey: string | undefined
 }
 
@@ -41,7 +44,7 @@ function readProcessConfig(env: Env): Readonly<ProcessConfig> {
     r.problem(
       'CLICKHOUSE_URL is required: the query API reads the installation’s ClickHouse server (npm start runs it in-process instead)',
     )
-  const natsUrl = r.url('NATS_URL', ['nats:', 'tls:'])
+  const nats = readNatsClient(r, 'service')
   const adminKeyFile = r.string('PROCSTREAM_ADMIN_KEY_FILE')
   let adminKey: string | undefined
   if (adminKeyFile !== undefined) {
@@ -56,14 +59,15 @@ function readProcessConfig(env: Env): Readonly<ProcessConfig> {
       r.problem(`PROCSTREAM_ADMIN_KEY_FILE=${adminKeyFile} cannot be read: ${(err as Error).message}`)
     }
   }
-  return r.done({ clickhouse, natsUrl, adminKey })
+  return r.done({ clickhouse, nats, adminKey })
 }
 
 /**
  * Registers the bootstrap key unless the key table already holds it. A distributed installation has
  * no local key file for `npm run admin` to fall back on, and keys are made through the admin API,
- * which itself wants an admin key: this is the way in. Idempotent, so every replica may run it at
- * every start; a key an operator revoked stays revoked, as the all-in-one local key does.
+ * which itself wants an operator key: this is the way in. Idempotent, so every replica may run it at
+ * every start; a key an operator revoked stays revoked, as the all-in-one local key does. A key stored
+ * with other scopes (an `admin` key from before the operator scope) is stored again as `operator`.
  */
 async function ensureAdminKey(store: KeyStore, key: string, logger: Logger): Promise<void> {
   const keyId = (parseKey(key) as { keyId: string }).keyId
@@ -73,13 +77,13 @@ async function ensureAdminKey(store: KeyStore, key: string, logger: Logger): Pro
     logger.warn({ keyId }, 'the key in PROCSTREAM_ADMIN_KEY_FILE is revoked; it stays revoked')
     return
   }
-  if (stored && (await verifyKey(key, stored.hash))) return
+  if (stored && stored.scopes.join() === 'operator' && (await verifyKey(key, stored.hash))) return
   await store.registerKey(key, {
     tenant: ADMIN_TENANT,
-    scopes: ['admin'],
-    name: 'bootstrap admin key (PROCSTREAM_ADMIN_KEY_FILE)',
+    scopes: ['operator'],
+    name: 'bootstrap operator key (PROCSTREAM_ADMIN_KEY_FILE)',
   })
-  logger.info({ keyId, tenant: ADMIN_TENANT }, 'registered the bootstrap admin key')
+  logger.info({ keyId, tenant: ADMIN_TENANT }, 'registered the bootstrap operator key')
 }
 
 const logger = createLogger('query-api')
@@ -88,6 +92,7 @@ async function main(): Promise<() => Promise<void>> {
   const api = readQueryApiConfig(process.env)
   const config = readProcessConfig(process.env)
   const clickhouse = await createClickHouse(config.clickhouse)
+  const sqlClickhouse = await createTenantSqlClickHouse(config.clickhouse)
   const store = new KeyStore(clickhouse, config.clickhouse.database)
   // The key tables are created by the processors' migrations: until one has run, this start fails
   // here and the supervisor (compose, Kubernetes) starts it again.
@@ -96,11 +101,13 @@ async function main(): Promise<() => Promise<void>> {
   await auth.start()
   // No reconnect limit: a NATS restart must not end live streams for good.
   const nats: NatsConnection | undefined =
-    config.natsUrl === undefined
+    config.nats === undefined
       ? undefined
-      : await connect({ servers: config.natsUrl, name: 'procstream-query-api', maxReconnectAttempts: -1 })
+      : await connectNats(config.nats, 'procstream-query-api', { maxReconnectAttempts: -1 })
   const app = await buildQueryApi({
     clickhouse,
+    sqlClickhouse,
+    sqlTenantSetting: config.clickhouse.sqlUser !== undefined,
     database: config.clickhouse.database,
     keys: auth,
     admin: { keys: auth, store },
@@ -125,6 +132,7 @@ async function main(): Promise<() => Promise<void>> {
     await app.close()
     auth.stop()
     await nats?.drain()
+    await sqlClickhouse.close()
     await clickhouse.close()
   }
 }

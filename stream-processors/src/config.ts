@@ -3,6 +3,7 @@ import { readClickHouseConfig, type ClickHouseConfig } from '../../platform/clic
 import { SAMPLES_TOPIC } from '../../platform/kafka.ts'
 import { readKafkaSecurity, type KafkaSecurity } from '../../platform/kafka-security.ts'
 import { tenantNameProblem } from '../../platform/auth/api-key.ts'
+import { readNatsClient, type NatsClientConfig } from '../../platform/nats-client.ts'
 
 export interface ProcessorConfig {
   brokers: string[]
@@ -32,8 +33,11 @@ export interface ProcessorConfig {
   seriesWindowS: number
   /** Partitions processed at the same time by one member (their inserts overlap). */
   concurrentPartitions: number
-  /** NATS for the live path (stored points per tenant and host); undefined: no live publishing. */
-  natsUrl: string | undefined
+  /**
+   * NATS for the live path (stored points per tenant and host), with the service credential: it
+   * publishes every tenant's subjects. Undefined: no live publishing.
+   */
+  nats: NatsClientConfig | undefined
   /** Where refused payloads go, with the reason in headers (stream-processors/src/dead-letters.ts). */
   deadLetterTopic: string
   /** How far a sample may lie before / after its Kafka message's timestamp and still be stored. */
@@ -82,7 +86,7 @@ export function readProcessorConfig(
     clickhouse: readClickHouseConfig(r, dataDir),
     maxMessagesPerInsert: r.int('PROCESSOR_MAX_MESSAGES_PER_INSERT', 5_000, { min: 1, max: 1_000_000 }),
     ...ttl,
-    natsUrl: r.url('NATS_URL', ['nats:', 'tls:']),
+    nats: readNatsClient(r, 'service'),
     maxHostsPerTenant: r.int('TENANT_MAX_HOSTS', 10_000, { min: 1, max: 10_000_000 }),
     maxSeriesPerEnvelope,
     maxSeriesPerHost,

@@ -3,10 +3,10 @@
  * group). With embedded ClickHouse only one process may own the data directory: use `npm start`, or
  * `npm run storage` and CLICKHOUSE_URL to run several on one machine.
  */
-import { connect } from 'nats'
 import { createClickHouse, describeClickHouse } from '../../platform/clickhouse.ts'
 import { createKafka } from '../../platform/kafka.ts'
 import { createLogger } from '../../platform/logger.ts'
+import { connectNats } from '../../platform/nats-client.ts'
 import { runService } from '../../platform/service-main.ts'
 import { readProcessorConfig } from './config.ts'
 import { serveProcessorMetrics, startProcessor } from './service.ts'
@@ -16,9 +16,9 @@ runService('processor', async () => {
   const config = readProcessorConfig(process.env, process.env.PROCSTREAM_DATA_DIR ?? '.data')
   const clickhouse = await createClickHouse(config.clickhouse)
   const nats =
-    config.natsUrl === undefined
+    config.nats === undefined
       ? undefined
-      : await connect({ servers: config.natsUrl, name: 'procstream-processor', maxReconnectAttempts: -1 })
+      : await connectNats(config.nats, 'procstream-processor', { maxReconnectAttempts: -1 })
   const processor = await startProcessor({
     config,
     kafka: createKafka(config.brokers, 'procstream-processor', logger, config.kafkaSecurity),

@@ -9,13 +9,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ClickHouseClient } from '@clickhouse/client'
 import type { FastifyInstance } from 'fastify'
-import { connect, type NatsConnection } from 'nats'
+import type { NatsConnection } from 'nats'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createClickHouse } from '../../../platform/clickhouse.ts'
 import { createLogger } from '../../../platform/logger.ts'
 import { liveSubject, type LiveMessage } from '../../../stream-processors/src/live-publisher.ts'
 import { memoryKeys } from '../../../test/support/keys.ts'
 import { waitFor } from '../../../test/support/wait-for.ts'
+import { connectService } from '../../../test/support/nats.ts'
 import { buildQueryApi } from '../../src/server.ts'
 
 const logger = createLogger('it-live', { level: 'error' })
@@ -36,7 +37,7 @@ beforeAll(async () => {
     database: 'live',
     embeddedPath: dir,
   })
-  nc = await connect({ servers: process.env.NATS_URL ?? '' })
+  nc = await connectService('it-live')
   const { auth, keys } = await memoryKeys([
     { tenant: 'acme', scopes: ['read'] },
     { tenant: 'globex', scopes: ['read'] },
@@ -199,7 +200,7 @@ describe('GET /api/live', () => {
 
     // Points for the stalled client from a connection of their own (as a processor publishes): far
     // more than socket buffers absorb, where the route allows a backlog of 64 KiB.
-    const publisher = await connect({ servers: process.env.NATS_URL ?? '' })
+    const publisher = await connectService('it-live')
     const big: LiveMessage = {
       tenant: 'acme',
       host: 'busy',

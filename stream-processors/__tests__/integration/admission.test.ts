@@ -6,7 +6,6 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client'
 import type { Kafka } from 'kafkajs'
-import { connect } from 'nats'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createKafka } from '../../../platform/kafka.ts'
 import { createLogger } from '../../../platform/logger.ts'
@@ -20,6 +19,7 @@ import { startProcessor } from '../../src/service.ts'
 import { openProcessorTestbed, type ProcessorTestbed } from '../../../test/support/processor-testbed.ts'
 import { loadEnvelope } from '../../../test/support/envelopes.ts'
 import { waitFor } from '../../../test/support/wait-for.ts'
+import { connectService } from '../../../test/support/nats.ts'
 
 const logger = createLogger('it-admission', { level: 'error' })
 const codec = envelopeCodec()
@@ -79,7 +79,7 @@ describe('processor admission', () => {
     await producer.disconnect()
 
     // The live path: what was stored is published per host once the insert succeeded.
-    const nc = await connect({ servers: process.env.NATS_URL ?? '' })
+    const nc = await connectService('it-admission')
     const live: LiveMessage[] = []
     const sub = nc.subscribe(liveSubject('acme', 'web-1'))
     void (async () => {

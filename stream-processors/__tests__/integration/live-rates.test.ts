@@ -4,7 +4,7 @@
  * (state lost, as after a rebalance) rebuilds the host's latest values from ClickHouse and rates the
  * very next sample, reset included.
  */
-import { connect, type NatsConnection } from 'nats'
+import type { NatsConnection } from 'nats'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createKafka } from '../../../platform/kafka.ts'
 import { createLogger } from '../../../platform/logger.ts'
@@ -16,6 +16,7 @@ import { processorMetricsText } from '../../src/metrics.ts'
 import { startProcessor } from '../../src/service.ts'
 import { openProcessorTestbed, type ProcessorTestbed } from '../../../test/support/processor-testbed.ts'
 import { waitFor } from '../../../test/support/wait-for.ts'
+import { connectService } from '../../../test/support/nats.ts'
 
 const logger = createLogger('it-live-rates', { level: 'error' })
 const codec = envelopeCodec()
@@ -27,7 +28,7 @@ let nc: NatsConnection
 
 beforeAll(async () => {
   bed = await openProcessorTestbed('rates', { partitions: 1 })
-  nc = await connect({ servers: process.env.NATS_URL ?? '' })
+  nc = await connectService('it-live-rates')
 })
 
 afterAll(async () => {
@@ -113,7 +114,7 @@ describe('live counter rates', () => {
   })
 
   it('never stops a partition when NATS is gone: the publish is counted as failed', async () => {
-    const gone = await connect({ servers: process.env.NATS_URL ?? '' })
+    const gone = await connectService('it-live-rates')
     await gone.close()
     const publisher = new LivePublisher(gone)
     const sent = publisher.publish({

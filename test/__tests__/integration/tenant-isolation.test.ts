@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify'
 import type { Kafka } from 'kafkajs'
-import { connect, type NatsConnection } from 'nats'
+import type { NatsConnection } from 'nats'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createKafka } from '../../../platform/kafka.ts'
 import { createLogger } from '../../../platform/logger.ts'
@@ -19,6 +19,7 @@ import { startProcessor } from '../../../stream-processors/src/service.ts'
 import { loadEnvelope } from '../../support/envelopes.ts'
 import { openGatewayTestbed, type GatewayTestbed } from '../../support/gateway-testbed.ts'
 import { waitFor } from '../../support/wait-for.ts'
+import { connectService } from '../../support/nats.ts'
 
 const logger = createLogger('it-isolation', { level: 'error' })
 const codec = envelopeCodec()
@@ -41,10 +42,10 @@ const live: { subject: string; message: LiveMessage }[] = []
 beforeAll(async () => {
   bed = await openGatewayTestbed('isolation', { partitions: 2 })
   keys.acmeIngest = await bed.key('acme', ['ingest'])
-  keys.acmeRead = await bed.key('acme', ['read'])
+  keys.acmeRead = await bed.key('acme', ['read', 'sql'])
   keys.globexIngest = await bed.key('globex', ['ingest'])
-  keys.globexRead = await bed.key('globex', ['read'])
-  nc = await connect({ servers: process.env.NATS_URL ?? '' })
+  keys.globexRead = await bed.key('globex', ['read', 'sql'])
+  nc = await connectService('it-tenant-isolation')
   const sub = nc.subscribe(`${LIVE_SUBJECT_PREFIX}.>`)
   void (async () => {
     for await (const m of sub) live.push({ subject: m.subject, message: m.json<LiveMessage>() })
@@ -59,6 +60,7 @@ beforeAll(async () => {
   })
   api = await buildQueryApi({
     clickhouse: bed.clickhouse,
+    sqlClickhouse: bed.sqlClickhouse,
     database: bed.config.clickhouse.database,
     keys: bed.auth,
     logger,

@@ -1,11 +1,34 @@
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect, StringCodec, type NatsConnection } from 'nats'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ServiceError } from '../../../../platform/errors.ts'
+import { createLogger } from '../../../../platform/logger.ts'
+import { natsCredentialFor } from '../../../../platform/nats-auth.ts'
 import { findFreePortPair } from '../../ports.ts'
-import { startNats, type LocalNats } from '../../nats.ts'
+import { followTenants, readNatsSecret, startNats, type LocalNats } from '../../nats.ts'
+
+/** A connection as the service user of this server (the only user it has without tenants). */
+function connectAsService(nats: LocalNats): Promise<NatsConnection> {
+  return connect({
+    servers: nats.url,
+    user: nats.credential.user,
+    pass: nats.credential.password,
+    name: 'it-nats',
+  })
+}
+
+function connectAsTenant(nats: LocalNats, tenant: string): Promise<NatsConnection> {
+  const c = natsCredentialFor(tenant, nats.secret)
+  return connect({
+    servers: nats.url,
+    user: c.user,
+    pass: c.password,
+    inboxPrefix: c.inbox_prefix,
+    name: 'it-nats-tenant',
+  })
+}
 
 describe('local nats-server with JetStream', () => {
   let dir: string
@@ -19,7 +42,7 @@ describe('local nats-server with JetStream', () => {
     dir = await mkdtemp(join(tmpdir(), 'procstream-nats-it-'))
     ;[port, monitorPort] = await findFreePortPair()
     nats = await startNats({ dataDir: join(dir, 'nats'), port, monitorPort })
-    nc = await connect({ servers: nats.url, name: 'it-nats' })
+    nc = await connectAsService(nats)
   })
 
   afterAll(async () => {
@@ -39,9 +62,9 @@ describe('local nats-server with JetStream', () => {
     const jsm = await nc.jetstreamManager()
     const info = await jsm.getAccountInfo()
     expect(info.limits).toBeDefined()
-    await jsm.streams.add({ name: 'IT', subjects: ['it.js.>'] })
+    await jsm.streams.add({ name: 'IT', subjects: ['procstream.it-js.>'] })
     const js = nc.jetstream()
-    const ack = await js.publish('it.js.one', sc.encode('stored'))
+    const ack = await js.publish('procstream.it-js.one', sc.encode('stored'))
     expect(ack.stream).toBe('IT')
     expect(ack.seq).toBe(1)
     const msg = await jsm.streams.getMessage('IT', { seq: 1 })
@@ -49,14 +72,74 @@ describe('local nats-server with JetStream', () => {
   })
 
   it('round-trips core pub/sub', async () => {
-    const sub = nc.subscribe('it.live.>', { max: 3 })
+    const sub = nc.subscribe('procstream.live.it.>', { max: 3 })
     const got: string[] = []
     const done = (async () => {
       for await (const m of sub) got.push(`${m.subject}=${sc.decode(m.data)}`)
     })()
-    for (const i of [1, 2, 3]) nc.publish(`it.live.h${i}`, sc.encode(String(i)))
+    for (const i of [1, 2, 3]) nc.publish(`procstream.live.it.h${i}`, sc.encode(String(i)))
     await done
-    expect(got).toEqual(['it.live.h1=1', 'it.live.h2=2', 'it.live.h3=3'])
+    expect(got).toEqual(['procstream.live.it.h1=1', 'procstream.live.it.h2=2', 'procstream.live.it.h3=3'])
+  })
+
+  it('refuses a client without credentials and one with a wrong password', async () => {
+    await expect(connect({ servers: nats.url, reconnect: false })).rejects.toThrow(/authorization/i)
+    await expect(
+      connect({
+        servers: nats.url,
+        user: nats.credential.user,
+        pass: `${nats.credential.password}x`,
+        reconnect: false,
+      }),
+    ).rejects.toThrow(/authorization/i)
+  })
+
+  it('keeps its secrets and configuration to its owner (mode 0600)', async () => {
+    for (const file of ['nats.conf', 'nats-secret', 'service-password']) {
+      expect(((await stat(join(dir, 'nats', file))).mode & 0o777).toString(8)).toBe('600')
+    }
+    expect(await readNatsSecret(join(dir, 'nats'))).toBe(nats.secret)
+    expect(await readFile(nats.configFile, 'utf8')).toContain('"procstream"')
+  })
+
+  it('reloads for a new tenant without restarting: its credential works, a removed one stops working', async () => {
+    const pid = nats.pid
+    await expect(connectAsTenant(nats, 'newco')).rejects.toThrow(/authorization/i)
+    expect(await nats.reload(['newco'])).toBe(true)
+    const newco = await connectAsTenant(nats, 'newco')
+    // Its own subjects work through the reloaded permissions.
+    const sub = newco.subscribe('procstream.live.newco.>', { max: 1 })
+    await newco.flush()
+    nc.publish('procstream.live.newco.h1', sc.encode('hello'))
+    for await (const m of sub) expect(sc.decode(m.data)).toBe('hello')
+    expect(await nats.reload(['newco'])).toBe(false)
+    expect(nats.pid).toBe(pid)
+    await newco.close()
+    expect(await nats.reload([])).toBe(true)
+    await expect(connectAsTenant(nats, 'newco')).rejects.toThrow(/authorization/i)
+  })
+
+  it('follows a tenant table: a tenant added to it can log in at the next refresh', async () => {
+    const table = [{ name: 'first' }]
+    const logger = createLogger('it-nats', { level: 'silent' })
+    const following = await followTenants(nats, { listTenants: () => Promise.resolve(table) }, 100, logger)
+    try {
+      await (await connectAsTenant(nats, 'first')).close()
+      await expect(connectAsTenant(nats, 'second')).rejects.toThrow(/authorization/i)
+      // A name the renderer refuses is left out; the others still get their users.
+      table.push({ name: 'second' }, { name: 'Bad Name"' })
+      const until = Date.now() + 10_000
+      let second: NatsConnection | undefined
+      while (second === undefined && Date.now() < until) {
+        second = await connectAsTenant(nats, 'second').catch(() => undefined)
+        if (second === undefined) await new Promise((r) => setTimeout(r, 100))
+      }
+      expect(second).toBeDefined()
+      await second?.close()
+      expect(await readFile(nats.configFile, 'utf8')).not.toContain('Bad Name')
+    } finally {
+      following.stop()
+    }
   })
 
   it('refuses a port already in use with a clear error', async () => {
@@ -75,8 +158,11 @@ describe('local nats-server with JetStream', () => {
     const res = await fetch(`http://127.0.0.1:${monitorPort}/healthz`).catch(() => null)
     expect(res).toBeNull()
 
+    const before = { ...nats.credential, secret: nats.secret }
     nats = await startNats({ dataDir: join(dir, 'nats'), port, monitorPort })
-    nc = await connect({ servers: nats.url, name: 'it-nats' })
+    // The same secrets: credentials handed out before the restart keep working.
+    expect({ ...nats.credential, secret: nats.secret }).toEqual(before)
+    nc = await connectAsService(nats)
     const jsm = await nc.jetstreamManager()
     const info = await jsm.streams.info('IT')
     expect(info.state.messages).toBe(1)
