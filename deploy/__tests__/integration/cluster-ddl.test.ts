@@ -108,7 +108,7 @@ describe('the cluster profile on the deployed cluster', () => {
     expect(new Set(configured)).toEqual(new Set([CLUSTER]))
   })
 
-  it('parses every statement with ClickHouse, each ON that cluster', async () => {
+  it('parses every statement with ClickHouse, each DDL statement ON that cluster', async () => {
     // The parser does refuse what it cannot read, so the passes below mean something.
     await expect(format(`CREATE TABLE t ON CLUSTER '${CLUSTER}' (a UInt8 ENGINE = Memory`)).rejects.toThrow(
       /Syntax error/,
@@ -116,7 +116,9 @@ describe('the cluster profile on the deployed cluster', () => {
     expect(STATEMENTS.length).toBeGreaterThan(10)
     for (const statement of STATEMENTS) {
       const formatted = await format(statement)
-      expect(formatted, statement).toContain(` ON CLUSTER ${CLUSTER}`)
+      // Data written to a table every node replicates (the key migration) is written once, on one node.
+      if (statement.startsWith('INSERT')) expect(formatted, statement).not.toContain(' ON CLUSTER ')
+      else expect(formatted, statement).toContain(` ON CLUSTER ${CLUSTER}`)
     }
   })
 
