@@ -9,6 +9,7 @@ import { CompressionTypes, type Producer } from 'kafkajs'
 import { afterAll, describe, expect, it } from 'vitest'
 import { KafkaWriter } from '../ingest/src/kafka-writer.ts'
 import { buildIngestGateway } from '../ingest/src/server.ts'
+import { ControlRelay } from '../ingest/src/control-relay.ts'
 import { buildQueryApi } from '../query-api/src/server.ts'
 import { envelopeCodec } from '../schemas/src/codec.ts'
 import { caught } from '../test/support/caught.ts'
@@ -113,6 +114,11 @@ describe('HTTPS', () => {
       maxDecodedBytes: 1024,
       maxMessageBytes: 1024,
       maxQueuedBytes: 1024,
+      control: new ControlRelay(
+        { waitMs: 1000, replyWaitMs: 1000, maxPolls: 1, tenantMaxPolls: 1 },
+        logger,
+        false,
+      ),
       tls: files,
     })
     apps.push(gateway)

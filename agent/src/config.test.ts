@@ -27,6 +27,15 @@ describe('agent config', () => {
     })
   })
 
+  it('takes control through the gateway unless told not to', () => {
+    expect(readAgentConfig([], {})).toMatchObject({ gatewayControl: true })
+    expect(readAgentConfig(['--gateway-control', 'off'], {})).toMatchObject({ gatewayControl: false })
+    expect(readAgentConfig([], { AGENT_GATEWAY_CONTROL: 'off' })).toMatchObject({ gatewayControl: false })
+    expect(() => readAgentConfig(['--gateway-control', 'maybe'], {})).toThrow(
+      /AGENT_GATEWAY_CONTROL="maybe" is not one of on, off/,
+    )
+  })
+
   it('rejects out-of-range intervals and unknown formats, naming them', () => {
     expect(() => readAgentConfig(['--interval', '5', '--format', 'xml'], {})).toThrow(ConfigError)
     expect(() => readAgentConfig(['--interval', '5'], {})).toThrow(

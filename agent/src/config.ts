@@ -29,6 +29,8 @@ export interface AgentConfig {
   rootfs: string
   /** Live control over NATS, with a tenant's credential (never the service's); password never logged. */
   nats: (NatsClientConfig & { tenant: string }) | undefined
+  /** With --ingest and no NATS credential: long-poll the gateway for control requests. */
+  gatewayControl: boolean
   groups: string[]
   /** Where unsent records go while Kafka or the gateway is away; undefined keeps them in memory only. */
   spoolDir: string | undefined
@@ -110,6 +112,11 @@ const FLAGS = [
     'NATS_CREDENTIALS_FILE',
     "the tenant's NATS credential, JSON from npm run nats-credential (or NATS_USER + NATS_PASSWORD_FILE)",
   ],
+  [
+    '--gateway-control M',
+    'AGENT_GATEWAY_CONTROL',
+    'on (default) or off: with --ingest and no NATS credential, take control requests through the gateway',
+  ],
   ['--groups LIST', 'AGENT_GROUPS', 'comma-separated groups this host answers control requests for'],
   [
     '--spool-dir DIR',
@@ -175,6 +182,7 @@ export function readAgentConfig(argv: string[], env: Env): Readonly<AgentConfig>
       nats: { type: 'string' },
       'nats-credentials': { type: 'string' },
       groups: { type: 'string' },
+      'gateway-control': { type: 'string' },
       'spool-dir': { type: 'string' },
       'spool-max-bytes': { type: 'string' },
       'spool-fsync': { type: 'string' },
@@ -211,6 +219,7 @@ export function readAgentConfig(argv: string[], env: Env): Readonly<AgentConfig>
     ...(values.nats !== undefined && { NATS_URL: values.nats }),
     ...(values['nats-credentials'] !== undefined && { NATS_CREDENTIALS_FILE: values['nats-credentials'] }),
     ...(values.groups !== undefined && { AGENT_GROUPS: values.groups }),
+    ...(values['gateway-control'] !== undefined && { AGENT_GATEWAY_CONTROL: values['gateway-control'] }),
     ...(values['spool-dir'] !== undefined && { AGENT_SPOOL_DIR: values['spool-dir'] }),
     ...(values['spool-max-bytes'] !== undefined && { AGENT_SPOOL_MAX_BYTES: values['spool-max-bytes'] }),
     ...(values['spool-fsync'] !== undefined && { AGENT_SPOOL_FSYNC: values['spool-fsync'] }),
@@ -257,6 +266,7 @@ export function readAgentConfig(argv: string[], env: Env): Readonly<AgentConfig>
     hostId: r.string('AGENT_HOST_ID'),
     rootfs: r.string('ROOTFS', ''),
     nats: nats?.tenant === undefined ? undefined : { ...nats, tenant: nats.tenant },
+    gatewayControl: r.oneOf('AGENT_GATEWAY_CONTROL', ['on', 'off'], 'on') === 'on',
     groups: (r.string('AGENT_GROUPS') ?? '')
       .split(',')
       .map((g) => g.trim())

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { controlSubjects, parseControlRequest, subjectToken } from './control.ts'
+import { parseControlRequest } from './control.ts'
 
 const req = (v: unknown): Uint8Array => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v))
 
@@ -25,15 +25,5 @@ describe('control requests', () => {
     [{ families: { cpu: { speed: 1 } } }, /families.cpu: unknown field\(s\): speed/],
   ])('rejects %j, naming the problem', (body, message) => {
     expect(() => parseControlRequest(req(body))).toThrow(message)
-  })
-
-  it('listens on its host, its groups and its tenant, with subject-safe tokens', () => {
-    expect(controlSubjects('acme', 'web-1.example.com', ['eu west', 'db'])).toEqual([
-      'procstream.control.acme.host.web-1_example_com',
-      'procstream.control.acme.group.eu_west',
-      'procstream.control.acme.group.db',
-      'procstream.control.acme.all',
-    ])
-    expect(subjectToken('a.*>b')).toBe('a___b')
   })
 })

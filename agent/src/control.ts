@@ -9,6 +9,7 @@ import {
   type ScheduleChange,
 } from './schedule.ts'
 import { errorMessage } from '../../platform/errors.ts'
+import { controlSubjects } from '../../platform/control-subjects.ts'
 
 /**
  * Live control over NATS. An operator (or the query API) sends a JSON request to one host, a group of
@@ -22,27 +23,15 @@ import { errorMessage } from '../../platform/errors.ts'
  *   { "families": { "cpu": { "interval_ms": 100 }, "filesystem": { "enabled": false } } }
  *
  * The agent applies it and replies with the schedule now in force, or with `{ "error": … }` naming what
- * was wrong (and applies nothing of a request with any error).
+ * was wrong (and applies nothing of a request with any error). The same requests reach an agent that
+ * sends through the ingest gateway by a long poll (gateway-control.ts); both paths go through
+ * answerControlRequest, so an agent answers alike whichever way a request came.
  */
 export interface ControlReply {
   host_id: string
   agent_id: string
   applied?: Record<Family, { enabled: boolean; interval_ms: number }>
   error?: string
-}
-
-/** NATS subject tokens cannot hold '.', whitespace, '*' or '>'. */
-export function subjectToken(s: string): string {
-  return s.replace(/[.\s*>]/g, '_') || '_'
-}
-
-export function controlSubjects(tenant: string, hostId: string, groups: readonly string[]): string[] {
-  const base = `procstream.control.${subjectToken(tenant)}`
-  return [
-    `${base}.host.${subjectToken(hostId)}`,
-    ...groups.map((g) => `${base}.group.${subjectToken(g)}`),
-    `${base}.all`,
-  ]
 }
 
 function interval(value: unknown, where: string): number {
@@ -109,28 +98,40 @@ export function wireSchedule(s: Schedule): NonNullable<ControlReply['applied']> 
   return out
 }
 
-export interface ControlOptions {
+export interface ControlOptions extends ControlTarget {
   nc: NatsConnection
   tenant: string
+  groups: readonly string[]
+}
+
+export interface ControlTarget {
   hostId: string
   agentId: string
-  groups: readonly string[]
   scheduler: FamilyScheduler
   logger: Logger
+}
+
+/**
+ * Validates and applies one request (the raw bytes as the requester sent them) and returns the
+ * reply to send back; `via` names where it came from in the log line.
+ */
+export function answerControlRequest(t: ControlTarget, data: Uint8Array, via: string): ControlReply {
+  const reply: ControlReply = { host_id: t.hostId, agent_id: t.agentId }
+  try {
+    const applied = t.scheduler.apply(parseControlRequest(data))
+    reply.applied = wireSchedule(applied)
+    t.logger.info({ via, applied: reply.applied }, 'control request applied')
+  } catch (err) {
+    reply.error = errorMessage(err)
+    t.logger.warn({ via, error: reply.error }, 'control request rejected')
+  }
+  return reply
 }
 
 /** Subscribe to this host's control subjects; returns the subscriptions (unsubscribe to stop). */
 export function listenForControl(o: ControlOptions): Subscription[] {
   const handle = (msg: Msg): void => {
-    const reply: ControlReply = { host_id: o.hostId, agent_id: o.agentId }
-    try {
-      const applied = o.scheduler.apply(parseControlRequest(msg.data))
-      reply.applied = wireSchedule(applied)
-      o.logger.info({ subject: msg.subject, applied: reply.applied }, 'control request applied')
-    } catch (err) {
-      reply.error = errorMessage(err)
-      o.logger.warn({ subject: msg.subject, error: reply.error }, 'control request rejected')
-    }
+    const reply = answerControlRequest(o, msg.data, msg.subject)
     if (msg.reply) msg.respond(Buffer.from(JSON.stringify(reply)))
   }
   return controlSubjects(o.tenant, o.hostId, o.groups).map((subject) =>

@@ -17,6 +17,7 @@ import type { Transport } from './sink/transport.ts'
 import { Spool, SpoolError } from './sink/spool.ts'
 import type { NatsConnection } from 'nats'
 import { listenForControl } from './control.ts'
+import { GatewayControl } from './gateway-control.ts'
 import { serveMetricsOrLog } from '../../platform/metrics-server.ts'
 import { formatPrometheus } from './format/prometheus.ts'
 import { SelfMetrics } from './self-metrics.ts'
@@ -165,6 +166,20 @@ function runContinuously(config: AgentConfig, id: AgentIdentity): void {
         return undefined
       })
   }
+  // Without a NATS credential, control of an agent that sends through the gateway comes through the
+  // gateway, on its ingest key alone.
+  let gatewayControl: GatewayControl | undefined
+  if (config.nats === undefined && config.ingest !== undefined && config.gatewayControl) {
+    gatewayControl = new GatewayControl({
+      ...config.ingest,
+      hostId: id.hostId,
+      agentId: id.agentId,
+      groups: config.groups,
+      scheduler,
+      logger,
+    })
+    if (!gatewayControl.start()) gatewayControl = undefined
+  }
   logger.info(
     {
       hostId: id.hostId,
@@ -186,6 +201,7 @@ function runContinuously(config: AgentConfig, id: AgentIdentity): void {
       ),
     ])
     await nc?.close()
+    await gatewayControl?.stop()
     await (await metricsServer)?.close()
     // Connecting to Kafka retries for tens of seconds while it is away; unsent records are spooled anyway.
     await Promise.race([connecting, new Promise((r) => setTimeout(r, 2_000))])

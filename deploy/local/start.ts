@@ -189,7 +189,8 @@ async function main(): Promise<void> {
     })
     agentNatsEnv = { NATS_URL: natsClient.url, NATS_CREDENTIALS_FILE: agentCredential }
   } else {
-    say('NATS: external, so the local agent gets no tenant credential and its live control is off')
+    // No tenant credential to hand out: its control comes through the gateway, on its ingest key.
+    say('NATS: external, so the local agent takes live control through the ingest gateway')
   }
   const auth = new KeyAuthenticator(store, { refreshMs: apiConfig.keysRefreshMs, logger })
   await auth.start()
@@ -217,6 +218,8 @@ async function main(): Promise<void> {
     auth,
     logger,
     readiness,
+    // Control through the gateway for agents without a NATS credential, on the core's connection.
+    nats: nc,
   })
   stops.push(() => gateway.stop())
   say(`Ingest gateway: ${gateway.url}/v1/ingest`)

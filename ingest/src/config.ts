@@ -5,6 +5,7 @@ import { ConfigReader, type Env } from '../../platform/config.ts'
 import { SAMPLES_TOPIC } from '../../platform/kafka.ts'
 import { readKafkaSecurity, type KafkaSecurity } from '../../platform/kafka-security.ts'
 import { readTlsFiles, type TlsFiles } from '../../platform/tls.ts'
+import { readNatsClient, type NatsClientConfig } from '../../platform/nats-client.ts'
 import type { RateLimits } from '../../platform/rate-limit.ts'
 
 export interface IngestConfig {
@@ -29,6 +30,23 @@ export interface IngestConfig {
   limits: RateLimits
   keysRefreshMs: number
   tls: TlsFiles | undefined
+  /**
+   * The service credential: live control through the gateway subscribes to control subjects of
+   * whichever tenant a key belongs to. Undefined: no control through this gateway (503).
+   */
+  nats: NatsClientConfig | undefined
+  control: ControlLimits
+}
+
+export interface ControlLimits {
+  /** How long a poll waits for a request before answering 204. */
+  waitMs: number
+  /** How long a request handed to an agent waits for its reply before it is forgotten. */
+  replyWaitMs: number
+  /** Polls held at once, all tenants together; unanswered requests are bounded by the same number. */
+  maxPolls: number
+  /** Polls held at once for one tenant; its unanswered requests are bounded by the same number. */
+  tenantMaxPolls: number
 }
 
 // kafkajs ships gzip only; snappy, lz4 and zstd need codec packages it does not bundle.
@@ -65,5 +83,13 @@ export function readIngestConfig(
     },
     keysRefreshMs: readKeysRefreshMs(r),
     tls: readTlsFiles(r),
+    nats: readNatsClient(r, 'service'),
+    control: {
+      // At most 55 s: proxies and load balancers commonly drop a connection idle for 60 s.
+      waitMs: r.int('INGEST_CONTROL_WAIT_MS', 25_000, { min: 1000, max: 55_000 }),
+      replyWaitMs: r.int('INGEST_CONTROL_REPLY_WAIT_MS', 15_000, { min: 1000, max: 300_000 }),
+      maxPolls: r.int('INGEST_CONTROL_MAX_POLLS', 20_000, { min: 1, max: 1_000_000 }),
+      tenantMaxPolls: r.int('INGEST_CONTROL_TENANT_MAX_POLLS', 5_000, { min: 1, max: 1_000_000 }),
+    },
   })
 }

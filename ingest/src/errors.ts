@@ -15,6 +15,22 @@ import { ProcstreamError } from '../../platform/errors.ts'
  * |                        |        |           | Retry-After                                                 |
  * | KAFKA_UNAVAILABLE      | 503    | yes       | Kafka did not acknowledge; nothing is certain to be stored, |
  * |                        |        |           | resend (agents' sequence numbers make a repeat harmless)    |
+ *
+ * Live control through the gateway (GET /v1/control, POST /v1/control/reply):
+ *
+ * | BAD_PARAMETER          | 400    | no        | host or groups missing, too long, with characters refused,  |
+ * |                        |        |           | repeated, or a parameter the route does not take            |
+ * | BAD_REPLY              | 400    | no        | the reply body is not {"id", "reply": {"host_id",           |
+ * |                        |        |           | "agent_id", …}} for the host the request was handed to      |
+ * | UNKNOWN_CONTROL_ID     | 404    | no        | no request with this id waits for a reply of this key's     |
+ * |                        |        |           | tenant: never handed out, answered, expired, or another     |
+ * |                        |        |           | tenant's (the same answer for each)                         |
+ * | TOO_MANY_POLLS         | 429    | yes       | the tenant holds as many polls (or unanswered requests) as  |
+ * |                        |        |           | it may; see Retry-After                                     |
+ * | CONTROL_BUSY           | 503    | yes       | the gateway holds as many polls (or unanswered requests) as |
+ * |                        |        |           | it may, all tenants together; see Retry-After               |
+ * | CONTROL_UNAVAILABLE    | 503    | yes       | no NATS configured for this gateway (Retry-After 60), not   |
+ * |                        |        |           | connected yet, or the gateway is stopping                   |
  */
 export const INGEST_ERRORS = {
   UNSUPPORTED_MEDIA_TYPE: 415,
@@ -23,7 +39,21 @@ export const INGEST_ERRORS = {
   BAD_PAYLOAD: 400,
   RATE_LIMITED: 429,
   KAFKA_UNAVAILABLE: 503,
+  BAD_PARAMETER: 400,
+  BAD_REPLY: 400,
+  UNKNOWN_CONTROL_ID: 404,
+  TOO_MANY_POLLS: 429,
+  CONTROL_BUSY: 503,
+  CONTROL_UNAVAILABLE: 503,
 } as const
+
+const RETRYABLE: ReadonlySet<IngestErrorCode> = new Set([
+  'RATE_LIMITED',
+  'KAFKA_UNAVAILABLE',
+  'TOO_MANY_POLLS',
+  'CONTROL_BUSY',
+  'CONTROL_UNAVAILABLE',
+])
 
 export type IngestErrorCode = keyof typeof INGEST_ERRORS
 
@@ -40,7 +70,7 @@ export class IngestError extends ProcstreamError {
     options: { cause?: unknown; retryAfterS?: number } = {},
   ) {
     super(code, message, {
-      retryable: code === 'RATE_LIMITED' || code === 'KAFKA_UNAVAILABLE',
+      retryable: RETRYABLE.has(code),
       cause: options.cause,
     })
     this.statusCode = INGEST_ERRORS[code]

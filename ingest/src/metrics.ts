@@ -1,5 +1,6 @@
 import { formatMetricPoints, type ExposedPoint, type MetricMetadata } from '../../platform/prometheus-text.ts'
 import type { KafkaWriterStats } from './kafka-writer.ts'
+import type { ControlRelayStats } from './control-relay.ts'
 
 const METRICS: Record<string, MetricMetadata> = {
   procstream_ingest_requests_total: { type: 'counter', help: 'Ingest requests answered, by status code.' },
@@ -9,6 +10,23 @@ const METRICS: Record<string, MetricMetadata> = {
   procstream_ingest_kafka_send_failures_total: { type: 'counter', help: 'Produce requests that failed.' },
   procstream_ingest_kafka_send_seconds_total: { type: 'counter', help: 'Time spent waiting for acks.' },
   procstream_ingest_queued_bytes: { type: 'gauge', help: 'Bytes of accepted requests waiting for Kafka.' },
+  procstream_ingest_control_polls: { type: 'gauge', help: 'Control polls held open by agents.' },
+  procstream_ingest_control_held: {
+    type: 'gauge',
+    help: 'Control requests handed to an agent, waiting for its reply.',
+  },
+  procstream_ingest_control_delivered_total: {
+    type: 'counter',
+    help: 'Control requests handed to polling agents.',
+  },
+  procstream_ingest_control_answered_total: {
+    type: 'counter',
+    help: 'Agent replies passed back to the requester.',
+  },
+  procstream_ingest_control_expired_total: {
+    type: 'counter',
+    help: 'Control requests whose agent did not reply in time.',
+  },
 }
 
 /** The gateway's counters; the route updates them, /metrics renders them. */
@@ -21,7 +39,7 @@ export class IngestMetrics {
     this.byStatus.set(status, (this.byStatus.get(status) ?? 0) + 1)
   }
 
-  render(writer: KafkaWriterStats, queuedBytes: number): string {
+  render(writer: KafkaWriterStats, queuedBytes: number, control: ControlRelayStats): string {
     const points: ExposedPoint[] = [
       ...[...this.byStatus].map(([code, value]) => ({
         name: 'procstream_ingest_requests_total',
@@ -34,6 +52,11 @@ export class IngestMetrics {
       { name: 'procstream_ingest_kafka_send_failures_total', labels: {}, value: writer.failedSends },
       { name: 'procstream_ingest_kafka_send_seconds_total', labels: {}, value: writer.sendSeconds },
       { name: 'procstream_ingest_queued_bytes', labels: {}, value: queuedBytes },
+      { name: 'procstream_ingest_control_polls', labels: {}, value: control.polls },
+      { name: 'procstream_ingest_control_held', labels: {}, value: control.held },
+      { name: 'procstream_ingest_control_delivered_total', labels: {}, value: control.delivered },
+      { name: 'procstream_ingest_control_answered_total', labels: {}, value: control.answered },
+      { name: 'procstream_ingest_control_expired_total', labels: {}, value: control.expired },
     ]
     return formatMetricPoints(points, (name) => METRICS[name])
   }

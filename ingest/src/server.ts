@@ -16,6 +16,11 @@ import type { KafkaWriter } from './kafka-writer.ts'
 import { IngestMetrics } from './metrics.ts'
 import { TenantRateLimiter, type RateLimits } from '../../platform/rate-limit.ts'
 import { tenantBatch } from './tenant-records.ts'
+import { parseControlQuery, parseControlReply, type ControlRelay } from './control-relay.ts'
+
+/** A reply is the agent's schedule (a few hundred bytes); anything larger is not one. */
+const MAX_REPLY_BODY_BYTES = 64 * 1024
+const REPLY_CONTENT_TYPE = 'application/json'
 
 export interface IngestGatewayDeps {
   auth: Authenticator
@@ -28,6 +33,8 @@ export interface IngestGatewayDeps {
   maxDecodedBytes: number
   maxMessageBytes: number
   maxQueuedBytes: number
+  /** Live control for agents polling through the gateway (GET /v1/control, POST /v1/control/reply). */
+  control: ControlRelay
   tls?: TlsFiles | undefined
 }
 
@@ -76,14 +83,17 @@ export function buildIngestGateway(deps: IngestGatewayDeps): FastifyInstance {
       return reply.code(status).send({ error: 'internal error', code: 'INTERNAL' })
     }
     // fastify's own refusals, reworded to say what to send instead.
+    const isReply = req.routeOptions.url === '/v1/control/reply'
     if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || e.code === 'FST_ERR_CTP_EMPTY_TYPE')
       return reply.code(415).send({
-        error: `Content-Type ${JSON.stringify(req.headers['content-type'] ?? '')} is not accepted: send ${AVRO_CONTENT_TYPES.join(' or ')}`,
+        error: `Content-Type ${JSON.stringify(req.headers['content-type'] ?? '')} is not accepted: send ${isReply ? REPLY_CONTENT_TYPE : AVRO_CONTENT_TYPES.join(' or ')}`,
         code: 'UNSUPPORTED_MEDIA_TYPE',
       })
     if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
       return reply.code(413).send({
-        error: `the body is larger than ${String(deps.maxBodyBytes)} bytes: send smaller batches`,
+        error: isReply
+          ? `a control reply is at most ${String(MAX_REPLY_BODY_BYTES)} bytes`
+          : `the body is larger than ${String(deps.maxBodyBytes)} bytes: send smaller batches`,
         code: 'PAYLOAD_TOO_LARGE',
       })
     return reply.code(status).send({ error: String(e.message), code: 'BAD_REQUEST' })
@@ -98,16 +108,67 @@ export function buildIngestGateway(deps: IngestGatewayDeps): FastifyInstance {
   app.get('/metrics', (_req, reply) =>
     reply
       .type('text/plain; version=0.0.4; charset=utf-8')
-      .send(metrics.render(deps.writer.stats, deps.writer.queuedBytes)),
+      .send(metrics.render(deps.writer.stats, deps.writer.queuedBytes, deps.control.stats)),
   )
+  // The same check as POST /v1/ingest: a key with the ingest scope, whose tenant is the only one the
+  // routes below ever act for.
+  const authenticateIngest = async (req: FastifyRequest): Promise<void> => {
+    req.principal = await deps.auth.authenticate(presentedKey(req.headers.authorization), 'ingest')
+  }
+  const rateLimit = (tenant: string): void => {
+    const wait = limiter.take(tenant, 0)
+    if (wait !== undefined)
+      throw new IngestError(
+        'RATE_LIMITED',
+        `tenant ${tenant} is over its request rate (${String(deps.limits.requestsPerS)} requests/s)`,
+        { retryAfterS: wait },
+      )
+  }
+
+  app.get('/v1/control', { onRequest: authenticateIngest }, async (req, reply) => {
+    const { tenant } = req.principal as Principal
+    const { host, groups } = parseControlQuery(req.query)
+    rateLimit(tenant)
+    // The response's 'close' comes when the agent hangs up (or once the answer is sent): a poll
+    // nobody waits for must not take the next request.
+    const gone = new AbortController()
+    reply.raw.once('close', () => {
+      gone.abort()
+    })
+    const delivered = await deps.control.poll(tenant, host, groups, gone.signal)
+    if (delivered === undefined) return reply.code(204).send()
+    return reply.code(200).send(delivered)
+  })
+
+  // JSON only here: the ingest route keeps refusing every body but Avro.
+  void app.register((scope, _opts, done) => {
+    scope.removeAllContentTypeParsers()
+    scope.addContentTypeParser(
+      REPLY_CONTENT_TYPE,
+      { parseAs: 'string', bodyLimit: MAX_REPLY_BODY_BYTES },
+      (_req, body, parsed) => {
+        try {
+          parsed(null, JSON.parse(body as string) as unknown)
+        } catch {
+          parsed(new IngestError('BAD_REPLY', 'the body is not JSON'), undefined)
+        }
+      },
+    )
+    scope.post('/v1/control/reply', { onRequest: authenticateIngest }, async (req, reply) => {
+      const { tenant } = req.principal as Principal
+      rateLimit(tenant)
+      const { id, reply: answer } = parseControlReply(req.body)
+      const delivered = deps.control.answer(tenant, id, answer)
+      return reply.code(200).send({ delivered })
+    })
+    done()
+  })
 
   app.post(
     '/v1/ingest',
     {
       // Authenticated before the body is read: a request without a valid key costs no parsing.
-      onRequest: async (req: FastifyRequest) => {
-        req.principal = await deps.auth.authenticate(presentedKey(req.headers.authorization), 'ingest')
-      },
+      onRequest: authenticateIngest,
     },
     async (req, reply) => {
       const principal = req.principal as Principal

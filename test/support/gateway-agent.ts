@@ -13,11 +13,12 @@ export interface GatewayAgent {
 /**
  * The real agent process at 10 Hz, sending to the testbed's gateway with a new ingest key of
  * `tenant` (from a 0600 key file in `dir`), spooling to `dir`/spool; resolves once its first records
- * are in the topic. `extraArgs` go after the standard ones (e.g. `--tenant intruder`).
+ * are in the topic. `extraArgs` go after the standard ones (e.g. `--tenant intruder`), `env` over the
+ * test's environment.
  */
 export async function startGatewayAgent(
   bed: GatewayTestbed,
-  o: { dir: string; hostId: string; tenant: string; extraArgs?: string[] },
+  o: { dir: string; hostId: string; tenant: string; extraArgs?: string[]; env?: NodeJS.ProcessEnv },
 ): Promise<GatewayAgent> {
   const keyFile = join(o.dir, 'agent.key')
   await writeFile(keyFile, `${await bed.key(o.tenant, ['ingest'])}\n`, { mode: 0o600 })
@@ -29,7 +30,7 @@ export async function startGatewayAgent(
       ...['--spool-dir', spoolDir, '--metrics-listen', 'off', ...(o.extraArgs ?? [])],
     ],
     // The suite's KAFKA_BROKERS would conflict with --ingest.
-    { KAFKA_BROKERS: undefined },
+    { KAFKA_BROKERS: undefined, ...o.env },
   )
   await waitFor('the agent to deliver through the gateway', async () =>
     (await topicEnd(bed.brokers, bed.config.topic)) > 0 ? true : undefined,
