@@ -1,9 +1,11 @@
 /**
  * `npm start`: the whole pipeline on this machine. Kafka (KRaft) and NATS run as child processes;
- * the stream processor, the ingest gateway and the query API share this process, because embedded
- * ClickHouse (chdb) binds one data directory per process and all three read or write it (samples,
- * API keys); the agent runs as its own process, as it does on any host, and sends through the gateway
- * with a key of its own that can only ingest.
+ * the stream processor and the query API share this process, because embedded ClickHouse (chdb)
+ * binds one data directory per process and both read or write it. The ingest gateway runs as a
+ * process of its own, restarted if it dies, so nothing a request does to it reaches the rest; it
+ * reads API keys from this process's ClickHouse over loopback (gateway-process.ts). The agent runs
+ * as its own process, as it does on any host, and sends through the gateway with a key of its own
+ * that can only ingest.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs'
@@ -25,14 +27,14 @@ import { connectNats, readNatsClient, type NatsClientConfig } from '../../platfo
 import { KeyAuthenticator } from '../../platform/auth/authenticator.ts'
 import { KeyStore } from '../../platform/auth/key-store.ts'
 import { readIngestConfig } from '../../ingest/src/config.ts'
-import { startIngestGateway } from '../../ingest/src/service.ts'
 import { readQueryApiConfig } from '../../query-api/src/config.ts'
 import { buildQueryApi, queryApiOptionsFrom } from '../../query-api/src/server.ts'
 import { readProcessorConfig } from '../../stream-processors/src/config.ts'
 import { serveProcessorMetrics, startProcessor } from '../../stream-processors/src/service.ts'
 import { ensureKafkaJars, ensureTopics, startKafka, type LocalKafka } from './kafka.ts'
 import { ensureLocalKey, LOCAL_TENANT } from './local-keys.ts'
-import { followTenants, startNats, type LocalNats } from './nats.ts'
+import { startGatewayProcess } from './gateway-process.ts'
+import { followTenants, NATS_SERVICE_PASSWORD_FILE, startNats, type LocalNats } from './nats.ts'
 
 const REPO_ROOT = resolve(import.meta.dirname, '../..')
 // Structured logs go to a file in the data folder once it is known; the terminal gets short lines.
@@ -212,17 +214,36 @@ async function main(): Promise<void> {
     { name: 'clickhouse', check: () => pingClickHouse(clickhouse) },
     { name: 'nats', check: () => nc.flush() },
   ]
-  const gateway = await startIngestGateway({
-    config: readIngestConfig(process.env, dataDir, { brokers }),
-    kafka,
-    auth,
+  // The gateway decodes what any ingest key sends: its own process, heap capped, restarted if it dies
+  // (gateway-process.ts), so no request can take the processors, the query API or the services down.
+  const ingestConfig = readIngestConfig(process.env, dataDir, { brokers })
+  const gatewayLog = resolve(dataDir, 'gateway.log')
+  const gatewayEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    PROCSTREAM_DATA_DIR: dataDir,
+    KAFKA_BROKERS: brokers.join(','),
+    CLICKHOUSE_DATABASE: processorConfig.clickhouse.database,
+  }
+  if (localNats) {
+    // Control through the gateway for agents without a NATS credential, as the service user.
+    for (const name of ['NATS_PASSWORD', 'NATS_CREDENTIALS_FILE']) Reflect.deleteProperty(gatewayEnv, name)
+    Object.assign(gatewayEnv, {
+      NATS_URL: natsClient.url,
+      NATS_USER: natsClient.user,
+      NATS_PASSWORD_FILE: resolve(dataDir, 'nats', NATS_SERVICE_PASSWORD_FILE),
+    })
+  }
+  const gateway = await startGatewayProcess({
+    repoRoot: REPO_ROOT,
+    env: gatewayEnv,
+    embeddedPath:
+      processorConfig.clickhouse.url === undefined ? processorConfig.clickhouse.embeddedPath : undefined,
+    url: `${ingestConfig.tls ? 'https' : 'http'}://${ingestConfig.host}:${String(ingestConfig.port)}`,
+    logFile: gatewayLog,
     logger,
-    readiness,
-    // Control through the gateway for agents without a NATS credential, on the core's connection.
-    nats: nc,
   })
   stops.push(() => gateway.stop())
-  say(`Ingest gateway: ${gateway.url}/v1/ingest`)
+  say(`Ingest gateway: ${gateway.url}/v1/ingest (its own process; log: ${gatewayLog})`)
 
   const app = await buildQueryApi({
     clickhouse,
