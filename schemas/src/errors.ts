@@ -8,18 +8,51 @@ import { ProcstreamError } from '../../platform/errors.ts'
  * | -------------------- | -------------------------------------------------------------------- |
  * | NOT_SINGLE_OBJECT    | bytes do not start with the Avro single-object marker 0xC3 0x01      |
  * | UNKNOWN_FINGERPRINT  | the schema fingerprint is not one this build knows                   |
- * | TRUNCATED            | the record ends before its schema says it should                     |
- * | INVALID_RECORD       | a value does not match the schema (encode) or decodes to nonsense    |
+ * | TRUNCATED            | the record ends before its schema says it should, or a length or     |
+ * |                      | block count declares more than the bytes that remain                 |
+ * | INVALID_RECORD       | a value does not match the schema (encode) or decodes to nonsense: a |
+ * |                      | varint longer than 10 bytes or padded, a union or enum index out of  |
+ * |                      | range, a negative length, a block whose byte size is wrong           |
+ * | OUT_OF_RANGE         | an `int` beyond 32 bits, or a `long` beyond ±(2^53−1) (values are    |
+ * |                      | doubles downstream: it would be stored as another number)            |
+ * | RECORD_LIMIT         | one record over a cap of DecodeLimits (avro-bounds.ts): bytes, array |
+ * |                      | items and map entries, zero-size items, nesting depth                |
+ * | PAYLOAD_LIMIT        | a payload over its cap of records or of items, every record together |
  * | EMPTY_PAYLOAD        | a message or request body with no record at all                      |
+ *
+ * Decoding messages start with `record N (byte B)`: the record's index in the payload and where it
+ * starts, then the field path when the problem is inside one.
  */
 export type SchemaErrorCode =
-  'NOT_SINGLE_OBJECT' | 'UNKNOWN_FINGERPRINT' | 'TRUNCATED' | 'INVALID_RECORD' | 'EMPTY_PAYLOAD'
+  | 'NOT_SINGLE_OBJECT'
+  | 'UNKNOWN_FINGERPRINT'
+  | 'TRUNCATED'
+  | 'INVALID_RECORD'
+  | 'OUT_OF_RANGE'
+  | 'RECORD_LIMIT'
+  | 'PAYLOAD_LIMIT'
+  | 'EMPTY_PAYLOAD'
+
+/** Where in a payload a decoding error is: the record's index and first byte, the field path. */
+export interface SchemaErrorPlace {
+  index: number
+  offset: number
+  /** e.g. `sample(CpuSample).cpus[3].user`; '' for the record as a whole. */
+  field: string
+}
 
 export class SchemaError extends ProcstreamError {
   readonly component = 'schemas'
   declare readonly code: SchemaErrorCode
+  /** Set by decoding: which record of the payload, and which field, the error is about. */
+  readonly record: SchemaErrorPlace | undefined
 
-  constructor(code: SchemaErrorCode, message: string, options: { cause?: unknown } = {}) {
+  constructor(
+    code: SchemaErrorCode,
+    message: string,
+    options: { cause?: unknown; record?: SchemaErrorPlace } = {},
+  ) {
     super(code, message, { retryable: false, cause: options.cause })
+    this.record = options.record
   }
 }
