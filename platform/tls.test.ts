@@ -11,6 +11,7 @@ import { KafkaWriter } from '../ingest/src/kafka-writer.ts'
 import { buildIngestGateway } from '../ingest/src/server.ts'
 import { ControlRelay } from '../ingest/src/control-relay.ts'
 import { buildQueryApi } from '../query-api/src/server.ts'
+import { AdmissionRule } from '../schemas/src/admission.ts'
 import { envelopeCodec } from '../schemas/src/codec.ts'
 import { caught } from '../test/support/caught.ts'
 import { memoryKeys } from '../test/support/keys.ts'
@@ -103,9 +104,10 @@ describe('HTTPS', () => {
       auth,
       codec: envelopeCodec(),
       // Never reached: the request below is refused before anything is produced.
-      writer: new KafkaWriter([{} as Producer], 't', {
+      writer: new KafkaWriter(() => ({}) as Producer, 1, 't', {
         maxSendBytes: 1 << 20,
         compression: CompressionTypes.None,
+        logger,
       }),
       logger,
       readiness: [],
@@ -113,6 +115,7 @@ describe('HTTPS', () => {
       maxBodyBytes: 1024,
       maxDecodedBytes: 1024,
       maxMessageBytes: 1024,
+      admission: new AdmissionRule(envelopeCodec().readerType, { maxAgeMs: 60_000, maxLeadMs: 60_000 }),
       maxQueuedBytes: 1024,
       control: new ControlRelay(
         { waitMs: 1000, replyWaitMs: 1000, maxPolls: 1, tenantMaxPolls: 1 },

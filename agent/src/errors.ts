@@ -40,6 +40,8 @@ export class IngestError extends AgentError {
       status?: number
       /** What the gateway's Retry-After asked for, in milliseconds. */
       retryAfterMs?: number
+      /** The index of the record the gateway refused (its answer's `record`), when it named one. */
+      record?: number
       retryable: boolean
       cause?: unknown
     },

@@ -11,9 +11,8 @@ export type Schedule = Record<Family, FamilySchedule>
 /** A change to some families' schedules, as a control message asks for it (already validated). */
 export type ScheduleChange = Partial<Record<Family, Partial<FamilySchedule>>>
 
-export const MIN_INTERVAL_MS = 10
-/** Slow families (filesystem sizes, say) may be asked for every few minutes, live or by flag. */
-export const MAX_INTERVAL_MS = 300_000
+/** Declared with the admission rule, which refuses a sample whose interval_ms is outside them. */
+export { MAX_INTERVAL_MS, MIN_INTERVAL_MS } from '../../schemas/src/admission.ts'
 /**
  * Families that default to a slower interval than the rest: statfs of every mount is the costliest
  * read and filesystem sizes move slowly; the agent's own health needs no sub-second resolution.

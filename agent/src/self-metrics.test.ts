@@ -28,6 +28,7 @@ const SINK: SinkStats = {
   sentMessages: 4,
   sentBytes: 9000,
   sendErrors: 1,
+  refusedRecords: 0,
   droppedRecords: 5,
 }
 

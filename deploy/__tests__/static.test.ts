@@ -12,6 +12,8 @@ import { basename, dirname, join, relative, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parseAllDocuments } from 'yaml'
 import { AGENT_ENV, AGENT_NODE_FLAGS } from '../../agent/build.ts'
+import { readIngestConfig } from '../../ingest/src/config.ts'
+import { readProcessorConfig } from '../../stream-processors/src/config.ts'
 
 const ROOT = resolve(import.meta.dirname, '../..')
 const DEPLOY = join(ROOT, 'deploy')
@@ -128,6 +130,25 @@ describe('settings', () => {
     expect(documented.length).toBe(new Set(documented).size)
     expect([...KNOWN].filter((n) => !documented.includes(n)).sort()).toEqual([])
     expect(documented.filter((n) => !KNOWN.has(n)).sort()).toEqual([])
+  })
+})
+
+describe('the admission bounds', () => {
+  it('are read by the gateway and the processor from the same variables, to the same values', () => {
+    for (const env of [
+      {},
+      { RAW_TTL_DAYS: '30' },
+      { PROCESSOR_MAX_SAMPLE_AGE_S: '120', PROCESSOR_MAX_SAMPLE_LEAD_S: '5' },
+    ]) {
+      const gateway = readIngestConfig(env, '/nonexistent').admission
+      const processor = readProcessorConfig(env, '/nonexistent').admission
+      expect(gateway, JSON.stringify(env)).toEqual(processor)
+    }
+    expect(readIngestConfig({ RAW_TTL_DAYS: '30' }, '/nonexistent').admission.maxAgeMs).toBe(30 * 86_400_000)
+    // Validated the same way: a bad value stops the gateway's start too.
+    expect(() => readIngestConfig({ PROCESSOR_MAX_SAMPLE_LEAD_S: '0' }, '/nonexistent')).toThrow(
+      /PROCESSOR_MAX_SAMPLE_LEAD_S/,
+    )
   })
 })
 

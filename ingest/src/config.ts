@@ -7,6 +7,12 @@ import { readKafkaSecurity, type KafkaSecurity } from '../../platform/kafka-secu
 import { readTlsFiles, type TlsFiles } from '../../platform/tls.ts'
 import { readNatsClient, type NatsClientConfig } from '../../platform/nats-client.ts'
 import type { RateLimits } from '../../platform/rate-limit.ts'
+import {
+  MAX_RECORD_BYTES,
+  readAdmissionBounds,
+  readRawTtlDays,
+  type AdmissionBounds,
+} from '../../schemas/src/admission.ts'
 
 export interface IngestConfig {
   host: string
@@ -22,6 +28,11 @@ export interface IngestConfig {
   maxDecodedBytes: number
   /** Records of one host are packed into Kafka messages of at most this size. */
   maxMessageBytes: number
+  /**
+   * The sample age and lead the processor accepts (PROCESSOR_MAX_SAMPLE_AGE_S, _LEAD_S, read the same
+   * way): a record outside them is refused at the door rather than answered 202 and dead-lettered.
+   */
+  admission: AdmissionBounds
   /** Requests whose records wait for Kafka beyond this many bytes are refused with 503. */
   maxQueuedBytes: number
   /** Idempotent producers sending in parallel (each with one request in flight). */
@@ -72,7 +83,8 @@ export function readIngestConfig(
       max: 1024 * 1024 * 1024,
     }),
     // Under the broker's default message.max.bytes (1 MB) with room for the batch headers.
-    maxMessageBytes: 900 * 1024,
+    maxMessageBytes: MAX_RECORD_BYTES,
+    admission: readAdmissionBounds(r, readRawTtlDays(r)),
     maxQueuedBytes: r.int('INGEST_MAX_QUEUED_BYTES', 128 * 1024 * 1024, { min: 1024 * 1024 }),
     kafkaProducers: r.int('INGEST_KAFKA_PRODUCERS', 4, { min: 1, max: 32 }),
     kafkaCompression: COMPRESSION[r.oneOf('INGEST_KAFKA_COMPRESSION', ['gzip', 'none'], 'gzip')],

@@ -8,9 +8,19 @@ import { ProcstreamError } from '../../platform/errors.ts'
  * | ---------------------- | ------ | --------- | ----------------------------------------------------------- |
  * | UNSUPPORTED_MEDIA_TYPE | 415    | no        | Content-Type is not an accepted Avro type                   |
  * | UNSUPPORTED_ENCODING   | 415    | no        | Content-Encoding is not identity, gzip or zstd              |
- * | PAYLOAD_TOO_LARGE      | 413    | no        | body (or body once decompressed) over the configured limit  |
- * | BAD_PAYLOAD            | 400    | no        | not Avro single-object records of a known schema; the       |
- * |                        |        |           | message names the record's byte offset and the problem      |
+ * | PAYLOAD_TOO_LARGE      | 413    | no        | body (or body once decompressed) over the configured limit; |
+ * |                        |        |           | a zstd frame declaring a window over 8 MiB, a content size  |
+ * |                        |        |           | over the limit, or too many blocks for its window (body.ts) |
+ * | BAD_PAYLOAD            | 400    | no        | not Avro single-object records of a known schema, or not    |
+ * |                        |        |           | valid gzip/zstd; a count, length or varint the bytes do not |
+ * |                        |        |           | back, a value beyond its type (schemas/src/avro-bounds.ts). |
+ * |                        |        |           | The message is `CODE: record N (byte B): field: problem`,   |
+ * |                        |        |           | CODE being the SchemaError code (schemas/src/errors.ts)     |
+ * | RECORD_REFUSED         | 400    | no        | a record the processor would not store (schemas/src/        |
+ * |                        |        |           | admission.ts): not finite, out of its type's range, a time  |
+ * |                        |        |           | or interval out of bounds; names the record and the field   |
+ * | RECORD_TOO_LARGE       | 413    | no        | a record over the broker's message limit (MAX_RECORD_BYTES),|
+ * |                        |        |           | or one the broker refused as too large; names the record    |
  * | RATE_LIMITED           | 429    | yes       | the tenant's request or record rate is used up; see         |
  * |                        |        |           | Retry-After                                                 |
  * | KAFKA_UNAVAILABLE      | 503    | yes       | Kafka did not acknowledge; nothing is certain to be stored, |
@@ -37,6 +47,8 @@ export const INGEST_ERRORS = {
   UNSUPPORTED_ENCODING: 415,
   PAYLOAD_TOO_LARGE: 413,
   BAD_PAYLOAD: 400,
+  RECORD_REFUSED: 400,
+  RECORD_TOO_LARGE: 413,
   RATE_LIMITED: 429,
   KAFKA_UNAVAILABLE: 503,
   BAD_PARAMETER: 400,
@@ -63,11 +75,16 @@ export class IngestError extends ProcstreamError {
   readonly statusCode: number
   /** Seconds a client should wait before trying again (429, 503). */
   readonly retryAfterS: number | undefined
+  /**
+   * For a refusal of one record: its index in the request (0-based) and the field at fault, in the
+   * answer too, so an agent can drop that record and resend the others.
+   */
+  readonly record: { index: number; field: string } | undefined
 
   constructor(
     code: IngestErrorCode,
     message: string,
-    options: { cause?: unknown; retryAfterS?: number } = {},
+    options: { cause?: unknown; retryAfterS?: number; record?: { index: number; field: string } } = {},
   ) {
     super(code, message, {
       retryable: RETRYABLE.has(code),
@@ -75,5 +92,6 @@ export class IngestError extends ProcstreamError {
     })
     this.statusCode = INGEST_ERRORS[code]
     this.retryAfterS = options.retryAfterS
+    this.record = options.record
   }
 }

@@ -1,10 +1,24 @@
 import { CompressionTypes, type Producer, type ProducerRecord } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
+import { createLogger } from '../../platform/logger.ts'
+import { IngestError } from './errors.ts'
 import { KafkaWriter } from './kafka-writer.ts'
+
+const logger = createLogger('kafka-writer-test', { level: 'silent' })
 
 /** A producer whose sends wait until the test answers them, recording what each carried. */
 class HeldProducer {
   readonly sends: { keys: string[]; settle: (err?: Error) => void }[] = []
+  connects = 0
+  disconnects = 0
+  connect(): Promise<void> {
+    this.connects++
+    return Promise.resolve()
+  }
+  disconnect(): Promise<void> {
+    this.disconnects++
+    return Promise.resolve()
+  }
   send(record: ProducerRecord): Promise<void> {
     return new Promise((resolve, reject) => {
       this.sends.push({
@@ -18,15 +32,39 @@ class HeldProducer {
   }
 }
 
-const msg = (key: string) => [{ key, value: Buffer.from(key) }]
+/** A kafkajs protocol error as the broker's answer surfaces it. */
+function brokerError(type: string): Error {
+  return Object.assign(new Error(`broker said ${type}`), { type, retriable: false })
+}
+
+const msg = (key: string, bytes = 1) => [{ key, value: Buffer.alloc(bytes, 1), timestamp: '0' }]
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r))
+
+async function writerWith(
+  count: number,
+  maxSendBytes = 1 << 20,
+): Promise<{ writer: KafkaWriter; made: HeldProducer[] }> {
+  const made: HeldProducer[] = []
+  const writer = new KafkaWriter(
+    () => {
+      const p = new HeldProducer()
+      made.push(p)
+      return p as unknown as Producer
+    },
+    count,
+    't',
+    { maxSendBytes, compression: CompressionTypes.None, logger },
+  )
+  await writer.start()
+  return { writer, made }
+}
+
+const allSends = (made: HeldProducer[]) => made.flatMap((p) => p.sends)
 
 describe('KafkaWriter', () => {
   it('sends a lone request at once and coalesces requests that arrive while a send is in flight', async () => {
-    const producer = new HeldProducer()
-    const writer = new KafkaWriter([producer as unknown as Producer], 't', {
-      maxSendBytes: 1 << 20,
-      compression: CompressionTypes.None,
-    })
+    const { writer, made } = await writerWith(1)
+    const producer = made[0] as HeldProducer
     const settled: string[] = []
     const first = writer.write(msg('a')).then(() => settled.push('a'))
     const later = ['b', 'c', 'd'].map((k) => writer.write(msg(k)).then(() => settled.push(k)))
@@ -43,50 +81,89 @@ describe('KafkaWriter', () => {
     expect(writer.stats).toMatchObject({ sends: 2, messages: 4, failedSends: 0 })
   })
 
-  it('fails every request of a failed send, and goes on with the next ones', async () => {
-    const producer = new HeldProducer()
-    const writer = new KafkaWriter([producer as unknown as Producer], 't', {
-      maxSendBytes: 1 << 20,
-      compression: CompressionTypes.None,
-    })
+  it('fails the requests of a send that failed for no fault of theirs, and replaces the producer', async () => {
+    const { writer, made } = await writerWith(1)
     const a = writer.write(msg('a'))
     const b = writer.write(msg('b'))
     const c = writer.write(msg('c'))
-    producer.sends[0]?.settle()
+    made[0]?.sends[0]?.settle()
     await a
-    producer.sends[1]?.settle(new Error('NOT_ENOUGH_REPLICAS'))
-    await expect(b).rejects.toThrow('NOT_ENOUGH_REPLICAS')
-    await expect(c).rejects.toThrow('NOT_ENOUGH_REPLICAS')
+    // A lost connection: nobody is at fault, all of the send's requests get a retryable failure.
+    made[0]?.sends[1]?.settle(new Error('Connection error: ECONNRESET'))
+    await expect(b).rejects.toThrow('ECONNRESET')
+    await expect(c).rejects.toThrow('ECONNRESET')
+    // Its sequence numbers may be out of step: the next send goes through a new producer id.
+    expect(made).toHaveLength(2)
+    expect(made[0]?.disconnects).toBe(1)
+    await tick()
     const d = writer.write(msg('d'))
-    producer.sends[2]?.settle()
+    expect(made[1]?.sends.map((s) => s.keys)).toEqual([['d']])
+    made[1]?.sends[0]?.settle()
     await d
-    expect(writer.stats).toMatchObject({ sends: 2, failedSends: 1 })
+    expect(writer.stats).toMatchObject({ sends: 2, failedSends: 1, producerResets: 1 })
   })
 
-  it('keeps each produce request under maxSendBytes', () => {
-    const producer = new HeldProducer()
-    const writer = new KafkaWriter([producer as unknown as Producer], 't', {
-      maxSendBytes: 10,
-      compression: CompressionTypes.None,
-    })
-    for (const k of ['k1', 'k2', 'k3', 'k4', 'k5']) void writer.write(msg(k))
+  it('after the broker refuses a shared send, sends each request again alone: only the one at fault fails', async () => {
+    const { writer, made } = await writerWith(1)
+    const first = writer.write(msg('first'))
+    const good = writer.write(msg('good'))
+    const bad = writer.write(msg('bad'))
+    const other = writer.write(msg('other'))
+    made[0]?.sends[0]?.settle()
+    await first
+    made[0]?.sends[1]?.settle(brokerError('CORRUPT_MESSAGE'))
+    await tick()
+    await tick()
+    const next = made[1] as HeldProducer
+    expect(next.sends.map((s) => s.keys)).toEqual([['good']])
+    next.sends[0]?.settle()
+    await good
+    expect(next.sends.map((s) => s.keys)).toEqual([['good'], ['bad']])
+    next.sends[1]?.settle(brokerError('CORRUPT_MESSAGE'))
+    await expect(bad).rejects.toThrow('CORRUPT_MESSAGE')
+    await tick()
+    await tick()
+    const last = made[2] as HeldProducer
+    expect(last.sends.map((s) => s.keys)).toEqual([['other']])
+    last.sends[0]?.settle()
+    await other
+  })
+
+  it('answers a request the broker finds too large with 413, never a 503', async () => {
+    const { writer, made } = await writerWith(1)
+    const big = writer.write(msg('big'))
+    made[0]?.sends[0]?.settle(brokerError('MESSAGE_TOO_LARGE'))
+    const err = await big.then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(err).toBeInstanceOf(IngestError)
+    expect(err).toMatchObject({ code: 'RECORD_TOO_LARGE', statusCode: 413, retryable: false })
+  })
+
+  it('keeps each produce request under maxSendBytes, splitting a large request over several', async () => {
+    const { writer, made } = await writerWith(1, 10)
+    const producer = made[0] as HeldProducer
+    // 4 bytes per message (key + value): two fit under 10.
+    let done = false
+    const whole = writer
+      .write([...msg('k1', 2), ...msg('k2', 2), ...msg('k3', 2), ...msg('k4', 2), ...msg('k5', 2)])
+      .then(() => (done = true))
+    expect(producer.sends.map((s) => s.keys)).toEqual([['k1', 'k2']])
     producer.sends[0]?.settle()
-    return new Promise<void>((done) => {
-      setImmediate(() => {
-        // 4 bytes per message (key + value): two fit under 10, then the next send.
-        expect(producer.sends.map((s) => s.keys)).toEqual([['k1'], ['k2', 'k3']])
-        done()
-      })
-    })
+    await tick()
+    producer.sends[1]?.settle()
+    await tick()
+    expect(producer.sends.map((s) => s.keys)).toEqual([['k1', 'k2'], ['k3', 'k4'], ['k5']])
+    // Answered only once every part is acknowledged.
+    expect(done).toBe(false)
+    producer.sends[2]?.settle()
+    await whole
   })
 
   it('keeps one send in flight per producer, and a freed producer takes what waited meanwhile', async () => {
-    const one = new HeldProducer()
-    const two = new HeldProducer()
-    const writer = new KafkaWriter([one, two] as unknown as Producer[], 't', {
-      maxSendBytes: 1 << 20,
-      compression: CompressionTypes.None,
-    })
+    const { writer, made } = await writerWith(2)
+    const [one, two] = made as [HeldProducer, HeldProducer]
     const a = writer.write(msg('a'))
     void writer.write(msg('b'))
     void writer.write(msg('c'))
@@ -97,5 +174,6 @@ describe('KafkaWriter', () => {
     first.sends[0]?.settle()
     await a
     expect(first.sends.map((s) => s.keys)).toEqual([['a'], ['c', 'd']])
+    expect(allSends(made)).toHaveLength(3)
   })
 })

@@ -8,6 +8,7 @@ import { presentedKey, type Authenticator, type Principal } from '../../platform
 import { AuthError, authErrorHeaders } from '../../platform/auth/errors.ts'
 import type { Logger } from '../../platform/logger.ts'
 import type { TlsFiles } from '../../platform/tls.ts'
+import type { AdmissionRule } from '../../schemas/src/admission.ts'
 import type { EnvelopeCodec } from '../../schemas/src/codec.ts'
 import { healthRoutes, type ReadinessCheck } from '../../platform/health-routes.ts'
 import { AVRO_CONTENT_TYPES, decodeBody } from './body.ts'
@@ -32,6 +33,8 @@ export interface IngestGatewayDeps {
   maxBodyBytes: number
   maxDecodedBytes: number
   maxMessageBytes: number
+  /** What a record must satisfy to be stored (schemas/src/admission.ts), the processor's rule too. */
+  admission: AdmissionRule
   maxQueuedBytes: number
   /** Live control for agents polling through the gateway (GET /v1/control, POST /v1/control/reply). */
   control: ControlRelay
@@ -74,7 +77,13 @@ export function buildIngestGateway(deps: IngestGatewayDeps): FastifyInstance {
       if (err instanceof IngestError && err.retryAfterS !== undefined)
         void reply.header('retry-after', String(err.retryAfterS))
       if (err instanceof AuthError) void reply.headers(authErrorHeaders(err))
-      return reply.code(err.statusCode).send({ error: err.message, code: err.code })
+      return reply.code(err.statusCode).send({
+        error: err.message,
+        code: err.code,
+        // A refused record's index and field, for the agent to drop just that one.
+        ...(err instanceof IngestError &&
+          err.record && { record: err.record.index, field: err.record.field }),
+      })
     }
     const e = err as { statusCode?: unknown; code?: unknown; message?: unknown }
     const status = typeof e.statusCode === 'number' ? e.statusCode : 500
@@ -176,8 +185,8 @@ export function buildIngestGateway(deps: IngestGatewayDeps): FastifyInstance {
       if (!Buffer.isBuffer(raw) || raw.length === 0)
         throw new IngestError('BAD_PAYLOAD', 'the body is empty: send at least one Avro record')
       metrics.bytes += raw.length
-      const payload = decodeBody(raw, req.headers['content-encoding'], deps.maxDecodedBytes)
-      const batch = tenantBatch(deps.codec, payload, principal.tenant, deps.maxMessageBytes)
+      const payload = await decodeBody(raw, req.headers['content-encoding'], deps.maxDecodedBytes)
+      const batch = tenantBatch(deps.codec, deps.admission, payload, principal.tenant, deps.maxMessageBytes)
       const wait = limiter.take(principal.tenant, batch.records)
       if (wait !== undefined)
         throw new IngestError(
@@ -192,6 +201,8 @@ export function buildIngestGateway(deps: IngestGatewayDeps): FastifyInstance {
       try {
         await deps.writer.write(batch.messages)
       } catch (err) {
+        // The broker refused the records for what they are (413): a resend cannot help.
+        if (err instanceof IngestError) throw err
         req.log.warn({ err: String(err), tenant: principal.tenant }, 'Kafka did not acknowledge a batch')
         throw new IngestError('KAFKA_UNAVAILABLE', 'Kafka did not acknowledge the records; resend them', {
           cause: err,

@@ -6,6 +6,7 @@ import { connectNats } from '../../platform/nats-client.ts'
 import type { Authenticator } from '../../platform/auth/authenticator.ts'
 import type { ReadinessCheck } from '../../platform/health-routes.ts'
 import type { Logger } from '../../platform/logger.ts'
+import { AdmissionRule } from '../../schemas/src/admission.ts'
 import { envelopeCodec } from '../../schemas/src/codec.ts'
 import type { IngestConfig } from './config.ts'
 import { KafkaWriter } from './kafka-writer.ts'
@@ -32,20 +33,15 @@ export async function startIngestGateway(o: {
   nats?: NatsConnection | undefined
 }): Promise<RunningGateway> {
   const { config } = o
-  const producers = Array.from({ length: config.kafkaProducers }, () =>
-    o.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false }),
+  const writer = new KafkaWriter(
+    () => o.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false }),
+    config.kafkaProducers,
+    config.topic,
+    // One record's limit per produce request: no partition's batch can pass the broker's limit.
+    { maxSendBytes: config.maxMessageBytes, compression: config.kafkaCompression, logger: o.logger },
   )
-  const disconnect = (): Promise<unknown> => Promise.all(producers.map((p) => p.disconnect()))
-  try {
-    await Promise.all(producers.map((p) => p.connect()))
-  } catch (err) {
-    await disconnect()
-    throw err
-  }
-  const writer = new KafkaWriter(producers, config.topic, {
-    maxSendBytes: 8 * 1024 * 1024,
-    compression: config.kafkaCompression,
-  })
+  const disconnect = (): Promise<void> => writer.stop()
+  await writer.start()
   const control = new ControlRelay(
     config.control,
     o.logger,
@@ -72,9 +68,10 @@ export async function startIngestGateway(o: {
         return undefined
       })
   }
+  const codec = envelopeCodec()
   const app = buildIngestGateway({
     auth: o.auth,
-    codec: envelopeCodec(),
+    codec,
     writer,
     logger: o.logger,
     readiness: o.readiness,
@@ -82,6 +79,7 @@ export async function startIngestGateway(o: {
     maxBodyBytes: config.maxBodyBytes,
     maxDecodedBytes: config.maxDecodedBytes,
     maxMessageBytes: config.maxMessageBytes,
+    admission: new AdmissionRule(codec.readerType, config.admission),
     maxQueuedBytes: config.maxQueuedBytes,
     control,
     tls: config.tls,

@@ -4,6 +4,7 @@ import { SAMPLES_TOPIC } from '../../platform/kafka.ts'
 import { readKafkaSecurity, type KafkaSecurity } from '../../platform/kafka-security.ts'
 import { tenantNameProblem } from '../../platform/auth/api-key.ts'
 import { readNatsClient, type NatsClientConfig } from '../../platform/nats-client.ts'
+import { readAdmissionBounds, readRawTtlDays, type AdmissionBounds } from '../../schemas/src/admission.ts'
 
 export interface ProcessorConfig {
   brokers: string[]
@@ -41,8 +42,7 @@ export interface ProcessorConfig {
   /** Where refused payloads go, with the reason in headers (stream-processors/src/dead-letters.ts). */
   deadLetterTopic: string
   /** How far a sample may lie before / after its Kafka message's timestamp and still be stored. */
-  maxSampleAgeMs: number
-  maxSampleLeadMs: number
+  admission: AdmissionBounds
   /** How long the broker waits for a silent member (a crashed processor) before giving its partitions away. */
   sessionTimeoutMs: number
   dedupWindow: number
@@ -94,10 +94,8 @@ export function readProcessorConfig(
     concurrentPartitions: r.int('PROCESSOR_CONCURRENT_PARTITIONS', 3, { min: 1, max: 64 }),
     metricsListen: r.listenAddress('PROCESSOR_METRICS_LISTEN', '127.0.0.1:9465'),
     deadLetterTopic: r.string('PROCESSOR_DEAD_LETTER_TOPIC', `${topic}.dead-letters`),
-    // Older than the raw retention would be deleted on arrival; a spool replaying a long outage fits.
-    maxSampleAgeMs:
-      r.int('PROCESSOR_MAX_SAMPLE_AGE_S', ttl.rawTtlDays * 86_400, { min: 60, max: 3650 * 86_400 }) * 1000,
-    maxSampleLeadMs: r.int('PROCESSOR_MAX_SAMPLE_LEAD_S', 300, { min: 1, max: 86_400 }) * 1000,
+    // Read by the one declaration the ingest gateway reads them with too (schemas/src/admission.ts).
+    admission: readAdmissionBounds(r, ttl.rawTtlDays),
     sessionTimeoutMs: r.int('PROCESSOR_SESSION_TIMEOUT_MS', 30_000, { min: 6_000, max: 300_000 }),
     dedupWindow: r.int('CLICKHOUSE_DEDUP_WINDOW', 1_000, { min: 100, max: 100_000 }),
   })
@@ -119,7 +117,7 @@ function readRetention(
     if (days < finer) r.problem(`${name}=${days} is shorter than ${finerName}=${finer}`)
     return days
   }
-  const rawTtlDays = r.int('RAW_TTL_DAYS', 7, bounds)
+  const rawTtlDays = readRawTtlDays(r)
   const tier10sTtlDays = coarser('ROLLUP_10S_TTL_DAYS', 30, 'RAW_TTL_DAYS', rawTtlDays)
   const tier1mTtlDays = coarser('ROLLUP_1M_TTL_DAYS', 365, 'ROLLUP_10S_TTL_DAYS', tier10sTtlDays)
   const tier1hTtlDays = coarser('ROLLUP_1H_TTL_DAYS', 1825, 'ROLLUP_1M_TTL_DAYS', tier1mTtlDays)

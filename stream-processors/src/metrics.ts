@@ -19,6 +19,14 @@ const METRICS: Record<string, MetricMetadata> = {
     type: 'counter',
     help: 'Payloads sent to the dead-letter topic, by reason.',
   },
+  procstream_processor_dead_letter_failures_total: {
+    type: 'counter',
+    help: 'Attempts to write dead letters that failed; their partition waits and retries, committing nothing past them.',
+  },
+  procstream_processor_dead_letter_stalled_partitions: {
+    type: 'gauge',
+    help: 'Partitions stopped because their dead letters cannot be written (alarm when above 0).',
+  },
   procstream_processor_duplicate_envelopes_total: {
     type: 'counter',
     help: 'Envelopes an agent resent, dropped.',
@@ -68,6 +76,12 @@ export async function processorMetricsText(processor: StreamProcessor): Promise<
     { name: 'procstream_processor_insert_seconds_total', labels: {}, value: s.insertSeconds },
     { name: 'procstream_processor_last_insert_seconds', labels: {}, value: s.lastInsertMs / 1000 },
     { name: 'procstream_processor_duplicate_envelopes_total', labels: {}, value: s.duplicateEnvelopes },
+    { name: 'procstream_processor_dead_letter_failures_total', labels: {}, value: s.deadLetterFailures },
+    {
+      name: 'procstream_processor_dead_letter_stalled_partitions',
+      labels: {},
+      value: processor.deadLetterStalledPartitions,
+    },
     { name: 'procstream_processor_replayed_chunks_total', labels: {}, value: s.replayedChunks },
   ]
   for (const [reason, n] of Object.entries(s.rejected))

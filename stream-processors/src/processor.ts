@@ -1,16 +1,11 @@
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, PartitionOffset } from 'kafkajs'
 import { errorMessage } from '../../platform/errors.ts'
 import type { Logger } from '../../platform/logger.ts'
+import type { AdmissionRule } from '../../schemas/src/admission.ts'
 import type { EnvelopeCodec } from '../../schemas/src/codec.ts'
 import { SchemaError } from '../../schemas/src/errors.ts'
 import type { Envelope } from '../../schemas/src/families.ts'
-import {
-  checkEnvelope,
-  parseSampleKey,
-  type RejectReason,
-  type Rejection,
-  type TimeBounds,
-} from './admission.ts'
+import { checkEnvelope, parseSampleKey, type RejectReason, type Rejection } from './admission.ts'
 import type { ClickHouseSink } from './clickhouse-sink.ts'
 import type { DeadLetter, DeadLetterSink } from './dead-letters.ts'
 import { decodeIntent, dedupToken, encodeIntent, type ChunkIntent } from './intent.ts'
@@ -43,7 +38,8 @@ export interface ProcessorOptions {
   concurrentPartitions: number
   sessionTimeoutMs: number
   deadLetters: DeadLetterSink
-  timeBounds: TimeBounds
+  /** What a record must satisfy to be stored, judged against its message's timestamp (schemas/src/admission.ts). */
+  admission: AdmissionRule
   /** Where stored points are published for live charts; none without NATS. */
   live?: LivePublisher
 }
@@ -60,6 +56,8 @@ export interface ProcessorStats {
   rejected: Partial<Record<RejectReason, number>>
   /** Envelopes an agent sent again (same agent_id, seq at or below one already stored), dropped. */
   duplicateEnvelopes: number
+  /** Failed attempts to write dead letters; their partition waits and retries. */
+  deadLetterFailures: number
   replayedChunks: number
   lastInsertMs: number
   /** Time spent in successful inserts, for a mean insert latency next to `inserts`. */
@@ -102,6 +100,7 @@ export class StreamProcessor {
     decodeErrors: 0,
     rejected: {},
     duplicateEnvelopes: 0,
+    deadLetterFailures: 0,
     replayedChunks: 0,
     lastInsertMs: 0,
     insertSeconds: 0,
@@ -113,6 +112,8 @@ export class StreamProcessor {
   /** Messages of a replayed chunk that arrived split over two fetches. */
   private readonly carry = new Map<number, KafkaMessage[]>()
   private lastRejectLog = 0
+  /** Partitions waiting for their dead letters to be written (the alarm gauge). */
+  private readonly stalled = new Set<number>()
   private readonly sequences: SequenceGuard
   private readonly hostLimit: TenantHostLimit
   private readonly seriesBudget: HostSeriesBudget
@@ -161,6 +162,11 @@ export class StreamProcessor {
       partitionsConsumedConcurrently: this.o.concurrentPartitions,
       eachBatch: (payload) => this.handleBatch(payload),
     })
+  }
+
+  /** Partitions stopped because their dead letters cannot be written. */
+  get deadLetterStalledPartitions(): number {
+    return this.stalled.size
   }
 
   /** Live messages NATS refused; the points themselves were stored. */
@@ -235,12 +241,22 @@ export class StreamProcessor {
         intent = { first: firstMsg.offset, last: messages[end - 1]?.offset ?? firstMsg.offset }
         await commitWithMetadata(p, topic, partition, intent.first, encodeIntent(intent))
       }
-      const rows = await this.decodeChunk(messages.slice(i, end), topic, partition)
-      await this.prepareRates(rows)
-      // A rebalance while the chunk's lookups ran: its verdicts may rest on cleared state, and the
-      // partition may be another member's now. The intent stays, so the owner replays the range.
-      if (!p.isRunning() || p.isStale()) return
-      const inserted = await this.insertWithRetry(rows, dedupToken(topic, partition, intent), p)
+      const chunk = await this.decodeChunk(messages.slice(i, end), topic, partition)
+      const { rows } = chunk
+      let inserted: boolean
+      try {
+        // Dead letters first: once the chunk's next offset is committed they could not be sent again.
+        if (!(await this.deliverDeadLetters(chunk.letters, partition, p))) return
+        await this.prepareRates(rows)
+        // A rebalance while the chunk's lookups ran: its verdicts may rest on cleared state, and the
+        // partition may be another member's now. The intent stays, so the owner replays the range.
+        if (!p.isRunning() || p.isStale()) return
+        inserted = await this.insertWithRetry(rows, dedupToken(topic, partition, intent), p)
+      } catch (err) {
+        // Its envelopes were admitted but not stored: the retry must not drop them as repeats.
+        this.sequences.forget(chunk.admitted)
+        throw err
+      }
       if (!inserted) return
       this.freshness.observe(rows.log, Date.now())
       this.o.live?.publish(rows, this.rates?.derive(rows.raw))
@@ -274,31 +290,61 @@ export class StreamProcessor {
   }
 
   /**
-   * Rows of a chunk. What cannot be stored goes to the dead-letter topic first (an undecodable
-   * message whole, a refused envelope alone), repeats of envelopes already stored are dropped.
-   * Verdicts depend only on the messages and on what is stored, so a replay yields the same rows.
+   * Rows of a chunk, and the dead letters of what cannot be stored: an undecodable message whole, a
+   * refused record alone as the raw bytes it arrived in (never re-encoded: a record refused for a
+   * value its type cannot hold could not be encoded again), under the tenant of the message key.
+   * Repeats of envelopes already stored are dropped. Verdicts depend only on the messages and on what
+   * is stored, so a replay yields the same rows for the same deduplication token.
    */
-  private async decodeChunk(messages: KafkaMessage[], topic: string, partition: number): Promise<RowBatch> {
+  private async decodeChunk(
+    messages: KafkaMessage[],
+    topic: string,
+    partition: number,
+  ): Promise<{ rows: RowBatch; letters: DeadLetter[]; admitted: Envelope[] }> {
     const letters: DeadLetter[] = []
-    const decoded: { m: KafkaMessage; envelopes: Envelope[] }[] = []
+    const candidates: { m: KafkaMessage; env: Envelope; bytes: Buffer; tenant: string }[] = []
     for (const m of messages) {
       this.stats.messages++
       if (!m.value) continue
+      const source = { topic, partition, offset: m.offset }
+      const key = parseSampleKey(m.key)
+      const tenant = key?.tenant ?? ''
+      let records: { envelope: Envelope; bytes: Buffer }[]
       try {
-        decoded.push({ m, envelopes: this.o.codec.decodeAll(m.value) })
+        records = this.o.codec.splitRecords(m.value)
       } catch (err) {
-        if (!(err instanceof SchemaError)) throw err
+        // Anything the decoder throws is the message's fault as far as this partition is concerned:
+        // thrown out of eachBatch it would stop the partition for good on every retry.
         this.stats.decodeErrors++
         letters.push({
           value: m.value,
           key: m.key,
-          reason: err.code,
-          detail: err.message,
-          source: { topic, partition, offset: m.offset },
+          tenant,
+          ...(err instanceof SchemaError
+            ? { reason: err.code, detail: err.message }
+            : { reason: 'INVALID_RECORD', detail: `the decoder failed: ${errorMessage(err)}` }),
+          source,
         })
+        continue
+      }
+      for (const { envelope: env, bytes } of records) {
+        let refused: Rejection | undefined
+        try {
+          refused =
+            checkEnvelope(env, key, this.o.topicTenant) ??
+            this.o.admission.check(env, bytes.length, Number(m.timestamp))
+        } catch (err) {
+          refused = {
+            reason: 'INVALID_RECORD',
+            detail: `the record could not be judged: ${errorMessage(err)}`,
+          }
+        }
+        if (refused) letters.push({ value: bytes, key: m.key, tenant, ...refused, source })
+        // The tenant is the key's (checked equal above), never the sender's field alone.
+        else candidates.push({ m, env, bytes, tenant })
       }
     }
-    const all = decoded.flatMap((d) => d.envelopes)
+    const all = candidates.map((c) => c.env)
     await this.sequences.prepare(all)
     await this.hostLimit.prepare(all)
     await this.seriesBudget.prepare(
@@ -306,60 +352,99 @@ export class StreamProcessor {
       all.reduce((min, e) => Math.min(min, e.ts_us), Number.POSITIVE_INFINITY),
     )
     const rows = newRowBatch()
-    for (const { m, envelopes } of decoded) {
-      const key = parseSampleKey(m.key)
-      for (const env of envelopes) {
-        const source = { topic, partition, offset: m.offset }
-        const refuse = (r: Rejection): void => {
-          letters.push({ value: this.o.codec.encode(env), key: m.key, ...r, source })
-        }
-        const refused = checkEnvelope(env, key, Number(m.timestamp), this.o.timeBounds, this.o.topicTenant)
-        if (refused) {
-          refuse(refused)
-          continue
-        }
-        if (!this.sequences.admit(env)) {
-          this.stats.duplicateEnvelopes++
-          continue
-        }
-        if (!this.hostLimit.admit(env)) {
-          refuse({
-            reason: 'TENANT_HOST_LIMIT',
-            detail: `tenant ${JSON.stringify(env.tenant)} already has ${String(this.hostLimit.maxHosts)} hosts; ${JSON.stringify(env.host_id)} is new`,
-          })
-          continue
-        }
-        // The tenant is the key's (checked equal above), never the sender's field alone.
-        const before = { raw: rows.raw.length, log: rows.log.length }
-        const unstored = appendEnvelopeRows(
-          rows,
-          env,
-          key?.tenant ?? env.tenant,
-          { partition, offset: m.offset },
-          this.o.maxSeriesPerEnvelope,
+    const admitted: Envelope[] = []
+    for (const { m, env, bytes, tenant } of candidates) {
+      const refuse = (r: Rejection): void => {
+        letters.push({
+          value: bytes,
+          key: m.key,
+          tenant,
+          ...r,
+          source: { topic, partition, offset: m.offset },
+        })
+      }
+      if (!this.sequences.admit(env)) {
+        this.stats.duplicateEnvelopes++
+        continue
+      }
+      admitted.push(env)
+      if (!this.hostLimit.admit(env)) {
+        refuse({
+          reason: 'TENANT_HOST_LIMIT',
+          detail: `tenant ${JSON.stringify(tenant)} already has ${String(this.hostLimit.maxHosts)} hosts; ${JSON.stringify(env.host_id)} is new`,
+        })
+        continue
+      }
+      const before = { raw: rows.raw.length, log: rows.log.length }
+      const unstored = appendEnvelopeRows(
+        rows,
+        env,
+        tenant,
+        { partition, offset: m.offset },
+        this.o.maxSeriesPerEnvelope,
+      )
+      if (unstored) {
+        refuse(unstored)
+        continue
+      }
+      if (!this.seriesBudget.admit(rows.raw.slice(before.raw))) {
+        rows.raw.length = before.raw
+        rows.log.length = before.log
+        refuse({
+          reason: 'HOST_SERIES_LIMIT',
+          detail: `host ${JSON.stringify(env.host_id)} of tenant ${JSON.stringify(tenant)} has ${String(this.seriesBudget.count(tenant, env.host_id))} series in the last ${String(this.seriesBudget.windowS)} s; this sample's new ones would pass ${String(this.seriesBudget.maxSeries)}`,
+        })
+        continue
+      }
+      this.stats.envelopes++
+    }
+    return { rows, letters, admitted }
+  }
+
+  /**
+   * Writes a chunk's dead letters, retrying for as long as it takes: a partition whose refused
+   * records cannot be kept stops here (nothing past them is committed, the group member stays alive)
+   * and alarms, through an error log line per attempt and the stalled-partitions gauge, rather than
+   * skip them. False when the partition was taken away meanwhile (the next owner replays the chunk).
+   */
+  private async deliverDeadLetters(
+    letters: DeadLetter[],
+    partition: number,
+    p: EachBatchPayload,
+  ): Promise<boolean> {
+    if (letters.length === 0) return true
+    let delay = RETRY_MIN_MS
+    for (;;) {
+      try {
+        await this.o.deadLetters.send(letters)
+        break
+      } catch (err) {
+        this.stats.deadLetterFailures++
+        this.stalled.add(partition)
+        this.o.logger.error(
+          {
+            error: errorMessage(err),
+            partition,
+            letters: letters.length,
+            deadLetterTopic: this.o.deadLetters.topic,
+            retryInMs: delay,
+          },
+          'dead letters could not be written: the partition stops here, commits nothing past them and retries',
         )
-        if (unstored) {
-          refuse(unstored)
-          continue
+        if (!p.isRunning() || p.isStale()) {
+          this.stalled.delete(partition)
+          return false
         }
-        if (!this.seriesBudget.admit(rows.raw.slice(before.raw))) {
-          rows.raw.length = before.raw
-          rows.log.length = before.log
-          refuse({
-            reason: 'HOST_SERIES_LIMIT',
-            detail: `host ${JSON.stringify(env.host_id)} of tenant ${JSON.stringify(key?.tenant ?? env.tenant)} has ${String(this.seriesBudget.count(key?.tenant ?? env.tenant, env.host_id))} series in the last ${String(this.seriesBudget.windowS)} s; this sample's new ones would pass ${String(this.seriesBudget.maxSeries)}`,
-          })
-          continue
-        }
-        this.stats.envelopes++
+        await new Promise((r) => setTimeout(r, delay))
+        await p.heartbeat()
+        delay = Math.min(delay * 2, RETRY_MAX_MS)
       }
     }
-    if (letters.length > 0) {
-      await this.o.deadLetters.send(letters)
-      for (const l of letters) this.stats.rejected[l.reason] = (this.stats.rejected[l.reason] ?? 0) + 1
-      this.logRejections(letters)
-    }
-    return rows
+    if (this.stalled.delete(partition))
+      this.o.logger.info({ partition }, 'dead letters written; the partition goes on')
+    for (const l of letters) this.stats.rejected[l.reason] = (this.stats.rejected[l.reason] ?? 0) + 1
+    this.logRejections(letters)
+    return true
   }
 
   /** Retry with bounded back-off while heartbeating, so a slow or absent ClickHouse pauses the group member. */

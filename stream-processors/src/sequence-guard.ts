@@ -51,6 +51,15 @@ export class SequenceGuard {
     for (const key of unknown.keys()) this.highest.set(key, found.get(key) ?? -1)
   }
 
+  /**
+   * Forget these envelopes' agents, so the next prepare reads their highest stored seq again. For a
+   * chunk that failed after admitting envelopes it did not store: kept, they would make its retry
+   * drop them as repeats. An agent's host maps to one partition, so no other partition is affected.
+   */
+  forget(envelopes: readonly Envelope[]): void {
+    for (const e of envelopes) this.highest.delete(agentKey(refOf(e)))
+  }
+
   /** Whether the envelope is new; a new one raises the agent's highest seq. Call prepare first. */
   admit(env: Envelope): boolean {
     const key = agentKey(refOf(env))

@@ -5,6 +5,7 @@ import type { Logger } from '../../platform/logger.ts'
 import { serveMetricsOrLog, type MetricsServer } from '../../platform/metrics-server.ts'
 import type { DdlOptions } from '../../schemas/clickhouse/ddl.ts'
 import { migrate } from '../../schemas/clickhouse/migrate.ts'
+import { AdmissionRule } from '../../schemas/src/admission.ts'
 import { envelopeCodec } from '../../schemas/src/codec.ts'
 import { ClickHouseSink } from './clickhouse-sink.ts'
 import type { ProcessorConfig } from './config.ts'
@@ -59,7 +60,7 @@ export async function startProcessor(deps: {
     seriesWindowS: config.seriesWindowS,
     sessionTimeoutMs: config.sessionTimeoutMs,
     deadLetters: new DeadLetterSink(deps.kafka, config.deadLetterTopic),
-    timeBounds: { maxPastMs: config.maxSampleAgeMs, maxFutureMs: config.maxSampleLeadMs },
+    admission: new AdmissionRule(envelopeCodec().readerType, config.admission),
     ...(deps.nats && { live: new LivePublisher(deps.nats) }),
   })
   await processor.start()

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createLogger, type Logger } from '../../../platform/logger.ts'
+import { MAX_RECORD_BYTES } from '../../../schemas/src/admission.ts'
 import { envelopeCodec } from '../../../schemas/src/codec.ts'
 import { loadEnvelope } from '../../../test/support/envelopes.ts'
 import { IngestError } from '../errors.ts'
@@ -313,6 +314,51 @@ describe('SpoolingSink over the ingest gateway', () => {
     expect(firstWarning?.err).toMatch(/HTTP 503: Kafka unavailable \(UNAVAILABLE\)/)
     expect(firstWarning?.retryInMs).toBe(1000)
     expectNoKey(lines)
+  })
+
+  it('drops only the records the gateway refused for what they are (400/413), and never resends them', async () => {
+    for (const withSpool of [false, true]) {
+      const gw = await gateway()
+      const { logger, lines } = capturingLogger()
+      // 7 is named by its index (400, as the gateway names a refused record); 13 is not (413).
+      gw.answer = (r) => {
+        const at7 = r.seqs.indexOf(7)
+        if (at7 >= 0)
+          return {
+            status: 400,
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ error: 'ts_us out of bounds', code: 'RECORD_REFUSED', record: at7 }),
+          }
+        if (r.seqs.includes(13)) return { status: 413, body: JSON.stringify({ code: 'RECORD_TOO_LARGE' }) }
+        return { status: 202 }
+      }
+      const { sink } = sinkTo(gw.url, logger, withSpool ? { spool: tempSpool() } : {})
+      for (let i = 0; i < 20; i++) sink.enqueue(rec(i))
+      await sink.start()
+      await until('everything else to be delivered', () => sink.stats.queuedRecords === 0)
+      expect(gw.stored, String(withSpool)).toEqual(range(0, 20).filter((s) => s !== 7 && s !== 13))
+      expect(sink.stats).toMatchObject({ refusedRecords: 2, droppedRecords: 2, sendErrors: 0 })
+      // Each refused record was sent until it was alone or first, then never again.
+      const last7 = gw.requests.findLastIndex((q) => q.seqs.includes(7))
+      expect(gw.requests[last7]?.seqs[0]).toBe(7)
+      expect(gw.requests.slice(last7 + 1).some((q) => q.seqs.includes(7))).toBe(false)
+      const msgs = lines.map((l) => (JSON.parse(l) as { msg: string }).msg)
+      expect(msgs).toContain('a record can never be stored by the ingest gateway: dropped, not resent')
+      await gw.down()
+    }
+  })
+
+  it('drops a record over the broker’s message limit when it is enqueued', async () => {
+    const gw = await gateway()
+    const { logger } = capturingLogger()
+    const { sink } = sinkTo(gw.url, logger)
+    await sink.start()
+    sink.enqueue(rec(0))
+    sink.enqueue(Buffer.concat([rec(1), Buffer.alloc(MAX_RECORD_BYTES)]))
+    sink.enqueue(rec(2))
+    await until('the rest delivered', () => sink.stats.queuedRecords === 0)
+    expect(gw.stored).toEqual([0, 2])
+    expect(sink.stats.refusedRecords).toBe(1)
   })
 
   it('loses and repeats nothing while the gateway is down for a while, spooling meanwhile', async () => {

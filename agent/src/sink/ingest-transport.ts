@@ -14,6 +14,8 @@ const DEFAULT_TIMEOUT_MS = 30_000
 /** An error body is read only this far: the gateway's `{error, code}` is short, anything else is noise. */
 const MAX_ERROR_BODY = 4096
 const REFUSED_LOG_EVERY_MS = 60_000
+/** 400 (a record the processor would refuse, or undecodable) and 413 (a record over the broker's limit). */
+const REFUSED_FOR_CONTENT = new Set([400, 413])
 
 export interface IngestTransportOptions {
   /** The gateway's base URL (http or https, optionally with a path prefix); requests go to URL/v1/ingest. */
@@ -95,7 +97,12 @@ export class IngestTransport implements Transport {
 
   afterFailure(err: unknown): FailureAdvice | undefined {
     if (!(err instanceof IngestError)) return undefined
-    const { status, retryAfterMs } = err.details
+    const { status, retryAfterMs, record } = err.details
+    // Refused for what the records are (ingest/README.md): resending the same bytes gets the same
+    // answer for ever. Other 4xx (a key, a URL, a content type) are the agent's setup, fixed by an
+    // operator while the records wait; 429 is a rate.
+    if (status !== undefined && REFUSED_FOR_CONTENT.has(status))
+      return { refused: { index: record, reason: err.message } }
     if (status === 401 || status === 403) this.logRefusedKey(status)
     return retryAfterMs === undefined ? undefined : { retryAfterMs }
   }
@@ -115,9 +122,11 @@ export class IngestTransport implements Transport {
     const said = this.gatewaySaid(text)
     const redirect = status >= 300 && status < 400 ? ' (redirects are not followed; give the final URL)' : ''
     const retryAfterMs = parseRetryAfter(retryAfter, Date.now())
+    const record = refusedRecord(text)
     return new IngestError('INGEST_REFUSED', `POST ${this.shown} answered HTTP ${status}${said}${redirect}`, {
       status,
       ...(retryAfterMs !== undefined && { retryAfterMs }),
+      ...(record !== undefined && { record }),
       retryable: status === 401 || status === 403 || status === 408 || status === 429 || status >= 500,
     })
   }
@@ -158,6 +167,16 @@ export class IngestTransport implements Transport {
   /** A gateway or proxy echoing the Authorization header must not put the key into our messages. */
   private redact(text: string): string {
     return text.split(this.o.key).join('[redacted]')
+  }
+}
+
+/** The `record` index of the gateway's JSON answer, when it is a whole number. */
+function refusedRecord(text: string): number | undefined {
+  try {
+    const { record } = JSON.parse(text) as { record?: unknown }
+    return typeof record === 'number' && Number.isSafeInteger(record) && record >= 0 ? record : undefined
+  } catch {
+    return undefined
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Logger } from '../../../platform/logger.ts'
 import type { Spool } from './spool.ts'
-import { MAX_RETRY_AFTER_MS, type Transport } from './transport.ts'
+import { MAX_RECORD_BYTES } from '../../../schemas/src/admission.ts'
+import { MAX_RETRY_AFTER_MS, type FailureAdvice, type Transport } from './transport.ts'
 
 export interface SpoolingSinkOptions {
   transport: Transport
@@ -17,6 +18,12 @@ export interface SpoolingSinkOptions {
   spillBytes?: number
   /** With a spool: a send still unanswered after this long moves memory to the spool (default 2 s). */
   spillAfterMs?: number
+  /**
+   * A record over this many bytes is dropped when it is enqueued, logged and counted: no Kafka broker
+   * (and no gateway) would take it, and resending it would hold up everything behind it for ever.
+   * Default MAX_RECORD_BYTES (schemas/src/admission.ts), the limit the gateway refuses with 413.
+   */
+  maxRecordBytes?: number
 }
 
 export interface SinkStats {
@@ -31,8 +38,13 @@ export interface SinkStats {
   sentMessages: number
   sentBytes: number
   sendErrors: number
-  /** Records deleted unsent: oldest in memory past maxQueueBytes, or oldest spool segments past its cap. */
+  /**
+   * Records deleted unsent: oldest in memory past maxQueueBytes, oldest spool segments past its cap,
+   * and the refused ones below.
+   */
   droppedRecords: number
+  /** Records dropped because they can never be stored: over maxRecordBytes, or refused by the gateway (400/413). */
+  refusedRecords: number
 }
 
 interface Flight {
@@ -60,7 +72,8 @@ const MAX_REQUEST_BYTES = 1_000_000
  * memory. A record leaves either place only once the destination has acknowledged it.
  */
 export class SpoolingSink {
-  private readonly mem = { records: 0, bytes: 0, dropped: 0 }
+  private readonly mem = { records: 0, bytes: 0, dropped: 0, refused: 0 }
+  private lastRefusedLog = 0
   private readonly sent = { records: 0, messages: 0, bytes: 0, errors: 0 }
   private readonly queue: Buffer[] = []
   private head = 0
@@ -96,7 +109,8 @@ export class SpoolingSink {
       sentMessages: this.sent.messages,
       sentBytes: this.sent.bytes,
       sendErrors: this.sent.errors,
-      droppedRecords: this.mem.dropped + (spool?.droppedRecords ?? 0),
+      droppedRecords: this.mem.dropped + this.mem.refused + (spool?.droppedRecords ?? 0),
+      refusedRecords: this.mem.refused,
     }
   }
 
@@ -108,6 +122,14 @@ export class SpoolingSink {
   }
 
   enqueue(record: Buffer): void {
+    const maxRecordBytes = this.o.maxRecordBytes ?? MAX_RECORD_BYTES
+    if (record.length > maxRecordBytes) {
+      this.refused(
+        1,
+        `the record is ${String(record.length)} bytes, over the ${String(maxRecordBytes)} a Kafka message can carry`,
+      )
+      return
+    }
     const spool = this.o.spool
     if (spool && this.mem.records === 0 && spool.pendingRecords > 0) {
       try {
@@ -231,7 +253,12 @@ export class SpoolingSink {
       await this.o.transport.connect()
       ;({ messages } = await this.o.transport.send(records))
     } catch (err) {
-      this.failed(err, this.o.transport.afterFailure?.(err)?.retryAfterMs)
+      const advice = this.o.transport.afterFailure?.(err)
+      if (advice?.refused) {
+        this.refusedByDestination(advice.refused, flight)
+        return
+      }
+      this.failed(err, advice?.retryAfterMs)
       this.retryRecords = flight.records
       this.flight = undefined
       // The flight may have moved to the spool meanwhile (see spill); then it is given back there.
@@ -259,6 +286,59 @@ export class SpoolingSink {
     this.sent.records += flight.records
     this.sent.messages += messages
     this.sent.bytes += flight.bytes
+  }
+
+  /**
+   * The destination refused a record of this batch for what it is: that record is dropped (never
+   * sent again), the others go on. When it named the record, the ones before it are sent first on
+   * their own, so the refused one heads the next batch; when it did not, the batch is halved until
+   * the refused record is alone. A record alone, or first, that is refused is dropped.
+   */
+  private refusedByDestination(refused: NonNullable<FailureAdvice['refused']>, flight: Flight): void {
+    this.flight = undefined
+    this.lastFailed = false
+    this.retryDelay = RETRY_MIN_MS
+    const { index } = refused
+    if (flight.records > 1 && index !== 0) {
+      // Not an error of the destination: no back-off, and nothing is dropped yet.
+      this.retryRecords =
+        index !== undefined && index < flight.records ? index : Math.ceil(flight.records / 2)
+      if (flight.from === 'spool') this.o.spool?.release()
+      return
+    }
+    this.retryRecords = undefined
+    try {
+      if (flight.from === 'spool') {
+        const spool = this.o.spool
+        spool?.release()
+        spool?.read(Number.MAX_SAFE_INTEGER, 1)
+        spool?.ack()
+      } else {
+        const r = this.queue[this.head] as Buffer
+        this.queue[this.head] = EMPTY
+        this.head++
+        this.mem.records--
+        this.mem.bytes -= r.length
+        this.compact()
+      }
+    } catch (err) {
+      // The spool could not drop it: it is sent again, refused again, and dropped then.
+      this.spoolFailed(err)
+      return
+    }
+    this.refused(1, refused.reason)
+  }
+
+  /** Counted, and logged at most once a minute: a host sending garbage at 10 Hz must not flood its log. */
+  private refused(records: number, reason: string): void {
+    this.mem.refused += records
+    const now = Date.now()
+    if (now - this.lastRefusedLog < 60_000) return
+    this.lastRefusedLog = now
+    this.o.logger.error(
+      { refused: this.mem.refused, reason },
+      `a record can never be stored by the ${this.o.transport.describe}: dropped, not resent`,
+    )
   }
 
   private failed(err: unknown, retryAfterMs?: number): void {

@@ -2,6 +2,11 @@
 export interface FailureAdvice {
   /** Wait at least this long before the next attempt (the sink caps it at MAX_RETRY_AFTER_MS). */
   retryAfterMs?: number
+  /**
+   * The destination refused a record for what it is (HTTP 400 or 413): sending it again cannot help.
+   * `index` is the refused record's place in the batch when the destination named it.
+   */
+  refused?: { index: number | undefined; reason: string }
 }
 
 /** The longest wait a transport may impose: a misconfigured server must not stall the agent for hours. */

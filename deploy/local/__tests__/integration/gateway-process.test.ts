@@ -63,7 +63,7 @@ async function send(seq: number): Promise<number> {
   const res = await fetch(`${gateway.url}/v1/ingest`, {
     method: 'POST',
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/vnd.procstream.avro' },
-    body: codec.encode(loadEnvelope({ host_id: 'web-1', seq })),
+    body: codec.encode(loadEnvelope({ host_id: 'web-1', seq, ts_us: Date.now() * 1000 })),
   })
   await res.body?.cancel()
   return res.status
