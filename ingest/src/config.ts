@@ -35,6 +35,10 @@ export interface IngestConfig {
   admission: AdmissionBounds
   /** Requests whose records wait for Kafka beyond this many bytes are refused with 503. */
   maxQueuedBytes: number
+  /** Ingest requests read and decoded at once; more get 503 GATEWAY_BUSY before their body is read. */
+  maxConcurrentRequests: number
+  /** The longest a request may take to arrive whole (slow senders are cut off). */
+  requestTimeoutMs: number
   /** Idempotent producers sending in parallel (each with one request in flight). */
   kafkaProducers: number
   kafkaCompression: CompressionTypes
@@ -86,6 +90,8 @@ export function readIngestConfig(
     maxMessageBytes: MAX_RECORD_BYTES,
     admission: readAdmissionBounds(r, readRawTtlDays(r)),
     maxQueuedBytes: r.int('INGEST_MAX_QUEUED_BYTES', 128 * 1024 * 1024, { min: 1024 * 1024 }),
+    maxConcurrentRequests: r.int('INGEST_MAX_CONCURRENT_REQUESTS', 16, { min: 1, max: 4096 }),
+    requestTimeoutMs: r.int('INGEST_REQUEST_TIMEOUT_MS', 30_000, { min: 1000, max: 600_000 }),
     kafkaProducers: r.int('INGEST_KAFKA_PRODUCERS', 4, { min: 1, max: 32 }),
     kafkaCompression: COMPRESSION[r.oneOf('INGEST_KAFKA_COMPRESSION', ['gzip', 'none'], 'gzip')],
     limits: {

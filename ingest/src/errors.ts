@@ -25,6 +25,8 @@ import { ProcstreamError } from '../../platform/errors.ts'
  * |                        |        |           | Retry-After                                                 |
  * | KAFKA_UNAVAILABLE      | 503    | yes       | Kafka did not acknowledge; nothing is certain to be stored, |
  * |                        |        |           | resend (agents' sequence numbers make a repeat harmless)    |
+ * | GATEWAY_BUSY           | 503    | yes       | INGEST_MAX_CONCURRENT_REQUESTS are being read and decoded;  |
+ * |                        |        |           | refused before the body is read; see Retry-After            |
  *
  * Live control through the gateway (GET /v1/control, POST /v1/control/reply):
  *
@@ -51,6 +53,7 @@ export const INGEST_ERRORS = {
   RECORD_TOO_LARGE: 413,
   RATE_LIMITED: 429,
   KAFKA_UNAVAILABLE: 503,
+  GATEWAY_BUSY: 503,
   BAD_PARAMETER: 400,
   BAD_REPLY: 400,
   UNKNOWN_CONTROL_ID: 404,
@@ -62,6 +65,7 @@ export const INGEST_ERRORS = {
 const RETRYABLE: ReadonlySet<IngestErrorCode> = new Set([
   'RATE_LIMITED',
   'KAFKA_UNAVAILABLE',
+  'GATEWAY_BUSY',
   'TOO_MANY_POLLS',
   'CONTROL_BUSY',
   'CONTROL_UNAVAILABLE',

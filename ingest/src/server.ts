@@ -36,6 +36,9 @@ export interface IngestGatewayDeps {
   /** What a record must satisfy to be stored (schemas/src/admission.ts), the processor's rule too. */
   admission: AdmissionRule
   maxQueuedBytes: number
+  /** Ingest requests read and decoded at once (memory: this × (body + decoded) at most). */
+  maxConcurrentRequests?: number
+  requestTimeoutMs?: number
   /** Live control for agents polling through the gateway (GET /v1/control, POST /v1/control/reply). */
   control: ControlRelay
   tls?: TlsFiles | undefined
@@ -58,6 +61,8 @@ export function buildIngestGateway(deps: IngestGatewayDeps): FastifyInstance {
     loggerInstance,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.maxBodyBytes,
+    // A sender that trickles its body holds a slot: it gets this long to finish sending.
+    requestTimeout: deps.requestTimeoutMs ?? 30_000,
     ...(deps.tls && { https: { cert: deps.tls.cert, key: deps.tls.key } }),
   }) as unknown as FastifyInstance
   const metrics = new IngestMetrics()
@@ -68,8 +73,43 @@ export function buildIngestGateway(deps: IngestGatewayDeps): FastifyInstance {
   app.addContentTypeParser([...AVRO_CONTENT_TYPES], { parseAs: 'buffer' }, (_req, body, done) => {
     done(null, body)
   })
+  // Bodies are read and decoded by at most this many requests at once, so what the gateway holds for
+  // them is bounded whatever arrives; the rest are refused before their body is read (retryable).
+  const maxConcurrent = deps.maxConcurrentRequests ?? 16
+  let reading = 0
+  const holding = new WeakSet<object>()
+  app.addHook('onRequest', (req, _reply, done) => {
+    if (req.method !== 'POST' || req.routeOptions.url !== '/v1/ingest') {
+      done()
+      return
+    }
+    if (reading >= maxConcurrent) {
+      done(
+        new IngestError(
+          'GATEWAY_BUSY',
+          `the gateway is reading ${String(maxConcurrent)} requests; try again shortly`,
+          {
+            retryAfterS: 1,
+          },
+        ),
+      )
+      return
+    }
+    reading++
+    holding.add(req)
+    done()
+  })
+  const release = (req: object): void => {
+    if (holding.delete(req)) reading--
+  }
   app.addHook('onResponse', (req, reply, done) => {
+    release(req)
     if (req.routeOptions.url === '/v1/ingest') metrics.answered(reply.statusCode)
+    done()
+  })
+  // A sender that hangs up (or times out) before the answer gets no onResponse.
+  app.addHook('onRequestAbort', (req, done) => {
+    release(req)
     done()
   })
   app.setErrorHandler((err, req, reply) => {

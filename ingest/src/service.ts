@@ -81,6 +81,8 @@ export async function startIngestGateway(o: {
     maxMessageBytes: config.maxMessageBytes,
     admission: new AdmissionRule(codec.readerType, config.admission),
     maxQueuedBytes: config.maxQueuedBytes,
+    maxConcurrentRequests: config.maxConcurrentRequests,
+    requestTimeoutMs: config.requestTimeoutMs,
     control,
     tls: config.tls,
   })
