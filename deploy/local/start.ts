@@ -224,6 +224,9 @@ async function main(): Promise<void> {
     KAFKA_BROKERS: brokers.join(','),
     CLICKHOUSE_DATABASE: processorConfig.clickhouse.database,
   }
+  // The gateway needs no operator key: what it does not hold, a compromise of it cannot leak.
+  for (const name of ['PROCSTREAM_LOCAL_KEY', 'PROCSTREAM_ADMIN_KEY'])
+    Reflect.deleteProperty(gatewayEnv, name)
   if (localNats) {
     // Control through the gateway for agents without a NATS credential, as the service user.
     for (const name of ['NATS_PASSWORD', 'NATS_CREDENTIALS_FILE']) Reflect.deleteProperty(gatewayEnv, name)
