@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Logger } from '../../platform/logger.ts'
 import { ChdbExecutor } from '../../storage/src/chdb-executor.ts'
 import { buildStorageServer } from '../../storage/src/server.ts'
-import { describeExit, ManagedProcess, startUntilReady } from './service-process.ts'
+import { describeExit, httpOk, ManagedProcess, startUntilReady } from './service-process.ts'
 
 /**
  * The ingest gateway of `npm start` as a process of its own, restarted when it dies.
@@ -47,15 +47,7 @@ const STABLE_MS = 60_000
 
 async function healthy(url: string, ca: Buffer | undefined): Promise<boolean> {
   const target = new URL('/healthz', url)
-  if (target.protocol === 'http:') {
-    try {
-      const res = await fetch(target, { signal: AbortSignal.timeout(2_000) })
-      await res.body?.cancel()
-      return res.ok
-    } catch {
-      return false
-    }
-  }
+  if (target.protocol === 'http:') return httpOk(target)
   // A self-signed certificate is its own CA (TLS_CERT_FILE), as the agent trusts it.
   return new Promise((done) => {
     const req = httpsRequest(target, { ca, timeout: 2_000 }, (res) => {

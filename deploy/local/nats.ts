@@ -6,7 +6,7 @@ import type { Logger } from '../../platform/logger.ts'
 import { tenantNameProblem } from '../../platform/auth/api-key.ts'
 import { NATS_SERVICE_USER, natsSecretProblem, renderNatsAuthorization } from '../../platform/nats-auth.ts'
 import { assertPortFree } from './ports.ts'
-import { describeExit, probeCommand, startUntilReady } from './service-process.ts'
+import { describeExit, httpOk, probeCommand, startUntilReady } from './service-process.ts'
 
 export interface LocalNats {
   url: string
@@ -127,14 +127,8 @@ async function configLoadTime(monitorPort: number): Promise<string | undefined> 
   }
 }
 
-async function healthy(monitorPort: number): Promise<boolean> {
-  try {
-    const res = await fetch(`http://${HOST}:${monitorPort}/healthz`, { signal: AbortSignal.timeout(2_000) })
-    await res.body?.cancel()
-    return res.ok
-  } catch {
-    return false
-  }
+function healthy(monitorPort: number): Promise<boolean> {
+  return httpOk(`http://${HOST}:${monitorPort}/healthz`)
 }
 
 /**

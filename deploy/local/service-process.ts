@@ -21,6 +21,17 @@ export function probeCommand(command: string, args: readonly string[]): Promise<
   })
 }
 
+/** Whether `url` answers 2xx within 2 s: the readiness probe of a service with an HTTP health route. */
+export async function httpOk(url: string | URL): Promise<boolean> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(2_000) })
+    await res.body?.cancel()
+    return res.ok
+  } catch {
+    return false
+  }
+}
+
 /** The last `count` non-empty lines of a file, or none if it cannot be read. */
 export async function tailLines(file: string, count: number): Promise<string[]> {
   try {

@@ -1,4 +1,5 @@
-import type { DdlOptions } from './ddl.ts'
+import { clickHouseString } from '../../platform/clickhouse-literal.ts'
+import { layout, type DdlOptions } from './ddl.ts'
 
 /**
  * The ClickHouse user tenant SQL runs as on a server (CLICKHOUSE_SQL_USER), with what the engine
@@ -45,30 +46,25 @@ export const TENANT_SQL_GRANTS: Readonly<Record<string, readonly string[]>> = {
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/
 
-function literal(s: string): string {
-  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`
-}
-
 export function tenantSqlAccessStatements(o: DdlOptions, user: TenantSqlUser): string[] {
   if (!NAME.test(user.name))
     throw new Error(`CLICKHOUSE_SQL_USER ${JSON.stringify(user.name)} is not a plain name`)
   if (user.password.length < 16) throw new Error('CLICKHOUSE_SQL_PASSWORD must be at least 16 characters')
   const db = o.database
-  const cluster = (o.profile ?? 'single') === 'cluster'
-  const on = cluster ? ` ON CLUSTER '${o.cluster ?? ''}'` : ''
+  const { on, stored } = layout(o)
   // In the cluster profile rows live in <name>_local; the Distributed <name> is read first, then each
   // shard's local table as the same user (the nodes' shared secret passes the initiating user on).
-  const tables = Object.keys(TENANT_SQL_GRANTS).flatMap((t) => (cluster ? [t, `${t}_local`] : [t]))
+  const grants = Object.entries(TENANT_SQL_GRANTS).flatMap(([table, columns]) =>
+    [...new Set([table, stored(table)])].map((name) => ({ name, columns })),
+  )
+  const tables = grants.map((g) => g.name)
   const u = user.name
   return [
-    `CREATE USER IF NOT EXISTS ${u}${on} IDENTIFIED WITH sha256_password BY ${literal(user.password)}`,
+    `CREATE USER IF NOT EXISTS ${u}${on} IDENTIFIED WITH sha256_password BY ${clickHouseString(user.password)}`,
     // readonly = 2: the query API passes the tenant as a setting of each query; the user cannot write.
-    `ALTER USER ${u}${on} IDENTIFIED WITH sha256_password BY ${literal(user.password)} SETTINGS readonly = 2`,
+    `ALTER USER ${u}${on} IDENTIFIED WITH sha256_password BY ${clickHouseString(user.password)} SETTINGS readonly = 2`,
     `REVOKE${on} ALL ON *.* FROM ${u}`,
-    ...tables.map((t) => {
-      const columns = TENANT_SQL_GRANTS[t.replace(/_local$/, '')] ?? []
-      return `GRANT${on} SELECT(${columns.join(', ')}) ON ${db}.${t} TO ${u}`
-    }),
+    ...grants.map((g) => `GRANT${on} SELECT(${g.columns.join(', ')}) ON ${db}.${g.name} TO ${u}`),
     `CREATE ROW POLICY OR REPLACE procstream_tenant_sql${on} ON ${tables.map((t) => `${db}.${t}`).join(', ')} FOR SELECT USING tenant = getSetting('${TENANT_SETTING}') TO ${u}`,
     // Every other user (the processors, the dashboards' queries) keeps every row, whatever the
     // server's users_without_row_policies_can_read_rows says.

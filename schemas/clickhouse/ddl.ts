@@ -198,7 +198,7 @@ WHERE ((has(scopes, 'read') AND NOT has(scopes, 'sql')) OR (has(scopes, 'admin')
 }
 
 /** What the profiles write differently; the columns, codecs, keys and TTLs are written once, above. */
-interface Layout {
+export interface Layout {
   /** ` ON CLUSTER '…'` after a statement's object name, or nothing. */
   on: string
   /** The table that stores a logical table's rows: the table itself, or `<name>_local` on each shard. */
@@ -215,7 +215,7 @@ interface Layout {
 /** Characters a `<remote_servers>` element name (or a `{cluster}` macro) may use; none needs quoting. */
 const CLUSTER_NAME = /^[A-Za-z0-9_.{}-]+$/
 
-function layout(o: DdlOptions): Layout {
+export function layout(o: DdlOptions): Layout {
   const db = o.database
   if ((o.profile ?? 'single') === 'single') {
     return {

@@ -14,6 +14,7 @@ import type {
   TableExpr,
   Window,
 } from './ast.ts'
+import { clickHouseString } from '../../../platform/clickhouse-literal.ts'
 import { SqlRejected } from './errors.ts'
 import { tokenize, type Token } from './lexer.ts'
 import { scopedNames } from './scope.ts'
@@ -84,13 +85,28 @@ class Parser {
     }
   }
 
+  /** Whether the token can be a name: quoted, or a bare word that starts no clause. */
+  private atName(k = 0): boolean {
+    const t = this.peek(k)
+    return t.t === 'ident' || (t.t === 'word' && !RESERVED.has(t.v.toUpperCase()))
+  }
+
+  /** Whether a (sub)query starts here. */
+  private atQuery(k = 0): boolean {
+    return this.is('SELECT', k) || this.is('WITH', k)
+  }
+
   private name(what: string): string {
     const t = this.tok
-    if (t.t === 'ident' || (t.t === 'word' && !RESERVED.has(t.v.toUpperCase()))) {
-      this.i++
-      return t.v
-    }
-    return this.fail(`expected ${what}`)
+    if (!this.atName()) return this.fail(`expected ${what}`)
+    this.i++
+    return t.v
+  }
+
+  /** `AS name`, or a bare name right after the aliased thing, or nothing. */
+  private alias(): string | undefined {
+    if (this.accept('AS')) return this.name('an alias')
+    return this.atName() ? this.name('an alias') : undefined
   }
 
   parseStatement(): Query {
@@ -130,7 +146,7 @@ class Parser {
       (this.tok.t === 'word' || this.tok.t === 'ident') &&
       this.is('AS', 1) &&
       this.isOp('(', 2) &&
-      (this.is('SELECT', 3) || this.is('WITH', 3))
+      this.atQuery(3)
     ) {
       const name = this.name('a name')
       this.expect('AS')
@@ -213,10 +229,8 @@ class Parser {
     }
     if (this.is('COLUMNS')) this.fail('COLUMNS(…) is not accepted; name the columns')
     const e = this.expr()
-    if (this.accept('AS')) return { k: 'expr', e, alias: this.name('an alias') }
-    if (this.tok.t === 'ident' || (this.tok.t === 'word' && !RESERVED.has(this.tok.v.toUpperCase())))
-      return { k: 'expr', e, alias: this.name('an alias') }
-    return { k: 'expr', e }
+    const alias = this.alias()
+    return alias === undefined ? { k: 'expr', e } : { k: 'expr', e, alias }
   }
 
   private from(): FromItem[] {
@@ -272,7 +286,7 @@ class Parser {
   private tableExpr(): TableExpr {
     let source: TableExpr['source']
     if (this.acceptOp('(')) {
-      if (!this.is('SELECT') && !this.is('WITH') && !this.isOp('(')) this.fail('expected a subquery')
+      if (!this.atQuery() && !this.isOp('(')) this.fail('expected a subquery')
       source = { k: 'subquery', q: this.query() }
       this.expectOp(')')
     } else {
@@ -284,10 +298,7 @@ class Parser {
     }
     if (this.is('FINAL')) this.fail('FINAL is not accepted: the rollup tables are already merged')
     if (this.is('SAMPLE')) this.fail('SAMPLE is not accepted')
-    let alias: string | undefined
-    if (this.accept('AS')) alias = this.name('an alias')
-    else if (this.tok.t === 'ident' || (this.tok.t === 'word' && !RESERVED.has(this.tok.v.toUpperCase())))
-      alias = this.name('an alias')
+    const alias = this.alias()
     if (this.is('FINAL') || this.is('SAMPLE')) this.fail(`${this.tok.v.toUpperCase()} is not accepted`)
     return { source, alias }
   }
@@ -389,7 +400,7 @@ class Parser {
   /** The right side of IN: a list, a subquery or an array; never a name (that would read a table). */
   private inRight(): Extract<Expr, { k: 'in' }>['r'] {
     if (this.acceptOp('(')) {
-      if (this.is('SELECT') || this.is('WITH')) {
+      if (this.atQuery()) {
         const q = this.query()
         this.expectOp(')')
         return { k: 'query', q }
@@ -463,7 +474,7 @@ class Parser {
       if (t.t === 'end') this.fail('an unterminated type', start)
       if (t.v === '(') depth++
       if (t.v === ')') depth--
-      text += t.t === 'str' ? `'${t.v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'` : t.v
+      text += t.t === 'str' ? clickHouseString(t.v) : t.v
       this.i++
     } while (depth > 0)
     return text
@@ -521,7 +532,7 @@ class Parser {
   /** `( … )`: a subquery, a lambda's parameters, a tuple or a parenthesised expression. */
   private paren(): Expr {
     this.i++
-    if (this.is('SELECT') || this.is('WITH')) {
+    if (this.atQuery()) {
       const q = this.query()
       this.expectOp(')')
       return { k: 'subquery', q }

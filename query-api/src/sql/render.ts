@@ -1,4 +1,5 @@
 import type { Expr, FrameBound, OrderItem, Query, Select, SelectTerm, TableExpr, Window } from './ast.ts'
+import { clickHouseString } from '../../../platform/clickhouse-literal.ts'
 import { SqlRejected } from './errors.ts'
 import { allowedFunction } from './functions.ts'
 import { SCOPED_TABLES, scopedNames, type ScopedTable } from './scope.ts'
@@ -30,26 +31,18 @@ export function quoteIdent(name: string): string {
   return `\`${name.replace(/\\/g, '\\\\').replace(/`/g, '\\`')}\``
 }
 
-export function quoteString(value: string): string {
-  // Control characters as escapes keep the statement one line and unambiguous.
-  return `'${value
-    .replace(/\\/g, '\\\\')
-    .replace(/'/g, "\\'")
-    // eslint-disable-next-line no-control-regex -- control characters are exactly what is escaped
-    .replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}'`
-}
-
 /** Every name the query itself defines: aliases, CTE names and lambda parameters. */
 function definedNames(q: Query): Set<string> {
   const names = new Set<string>()
+  // BETWEEN shares its operand between two comparisons: each node is walked once, however shared.
   const seen = new Set<unknown>()
   const walk = (node: unknown): void => {
     if (node === null || typeof node !== 'object' || seen.has(node)) return
     seen.add(node)
     const n = node as Record<string, unknown>
     if (typeof n.alias === 'string') names.add(n.alias)
-    if ((n.k === 'table' || n.k === 'expr') && typeof n.name === 'string' && ('q' in n || 'e' in n))
-      names.add(n.name)
+    // A CTE (`WITH x AS (…)`, `WITH … AS x`); other nodes with a name are calls, whose names are not columns.
+    if ((n.k === 'table' || n.k === 'expr') && typeof n.name === 'string') names.add(n.name)
     if (n.k === 'lambda' && Array.isArray(n.params)) for (const p of n.params as string[]) names.add(p)
     for (const v of Object.values(n)) if (typeof v === 'object') walk(v)
   }
@@ -156,7 +149,7 @@ class Renderer {
       .map((o) => {
         let sql = `${this.expr(o.e, scope)} ${o.desc ? 'DESC' : 'ASC'}`
         if (o.nulls) sql += ` NULLS ${o.nulls}`
-        if (o.collate !== undefined) sql += ` COLLATE ${quoteString(o.collate)}`
+        if (o.collate !== undefined) sql += ` COLLATE ${clickHouseString(o.collate)}`
         return sql
       })
       .join(', ')
@@ -180,7 +173,7 @@ class Renderer {
       case 'num':
         return e.v
       case 'str':
-        return quoteString(e.v)
+        return clickHouseString(e.v)
       case 'null':
         return 'NULL'
       case 'bool':
@@ -245,7 +238,7 @@ class Renderer {
   /** An aggregate's parameters are constants: a number or a string. */
   private literal(e: Expr, fn: string): string {
     if (e.k === 'num') return e.v
-    if (e.k === 'str') return quoteString(e.v)
+    if (e.k === 'str') return clickHouseString(e.v)
     if (e.k === 'neg' && e.e.k === 'num') return `-${e.e.v}`
     throw new SqlRejected(`the parameters of ${fn}(…)(…) must be numbers or strings`)
   }
