@@ -1,4 +1,7 @@
 import { Session } from 'chdb'
+import { formatterHazard } from '../../platform/clickhouse-format.ts'
+import { clickHouseString } from '../../platform/clickhouse-literal.ts'
+import { StorageError } from './errors.ts'
 import { PARSE_QUERY, SingleStatementGuard } from './single-statement.ts'
 
 /** One statement as the HTTP interface received it, its parameters and settings still in text form. */
@@ -30,11 +33,6 @@ export interface Outcome {
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
 
-/** A ClickHouse string literal: backslash escapes, as the engine reads them. */
-function literal(text: string): string {
-  return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`
-}
-
 /**
  * The SET/USE statements that give a statement its parameters, settings and database. Names were
  * checked by the HTTP layer; they are checked again here because they are spliced into SQL.
@@ -46,18 +44,22 @@ export function preludeOf(statement: Statement): string[] {
     return n
   }
   if (statement.database !== undefined) prelude.push(`USE ${name(statement.database)}`)
-  for (const [key, value] of statement.params) prelude.push(`SET param_${name(key)} = ${literal(value)}`)
-  for (const [key, value] of statement.settings) prelude.push(`SET ${name(key)} = ${literal(value)}`)
+  for (const [key, value] of statement.params)
+    prelude.push(`SET param_${name(key)} = ${clickHouseString(value)}`)
+  for (const [key, value] of statement.settings) prelude.push(`SET ${name(key)} = ${clickHouseString(value)}`)
   if (statement.readonly) prelude.push('SET readonly = 2')
   return prelude
 }
 
 /** The engine's parser on a session, the text bound as a parameter: it is parsed, never run. */
 function parserOn(session: Session): (text: string) => Promise<string> {
-  return async (text) =>
-    Buffer.from(
+  return async (text) => {
+    const hazard = formatterHazard(text)
+    if (hazard !== undefined) throw new StorageError('SYNTAX_ERROR', `${hazard} (nothing was run)`)
+    return Buffer.from(
       (await session.queryBindAsync(PARSE_QUERY, { q: text }, { format: 'RawBLOB' })).bytes(),
     ).toString('utf8')
+  }
 }
 
 /** Statements run at once; more wait their turn, so bodies in memory and open sessions stay bounded. */

@@ -71,6 +71,8 @@ export class SingleStatementGuard {
     try {
       return await this.parse(text)
     } catch (err) {
+      // Refused before the engine saw it (platform/clickhouse-format.ts): the refusal is the answer.
+      if (err instanceof StorageError) throw err
       const message = err instanceof Error ? err.message : String(err)
       if (message.includes('Multi-statements are not allowed'))
         throw new StorageError(

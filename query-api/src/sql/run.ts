@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client'
+import { formatterHazard } from '../../../platform/clickhouse-format.ts'
 import { SqlBusy, SqlRejected } from './errors.ts'
 import { parseSelect } from './parser.ts'
 import { renderTenantQuery } from './render.ts'
@@ -85,6 +86,8 @@ function isQueryError(err: unknown): boolean {
  * project's parser then reads. A parse error names only the position in the caller's own text.
  */
 async function canonical(client: ClickHouseClient, sql: string): Promise<string> {
+  const hazard = formatterHazard(sql)
+  if (hazard !== undefined) throw new SqlRejected(hazard)
   try {
     const rs = await client.query({
       query: 'SELECT formatQuerySingleLine({q:String}) AS q',

@@ -182,6 +182,12 @@ describe('storage server', () => {
       [undefined, `INSERT INTO st.t VALUES ('evil', 3); ${create(6)}`, /INSERT … VALUES is not accepted/],
       [`INSERT INTO st.t VALUES`, `('evil', 4); ${create(7)}`, /INSERT … VALUES is not accepted/],
       [`INSERT INTO st.t FORMAT Values`, `('evil', 5); ${create(8)}`, /INSERT … VALUES is not accepted/],
+      // Refused before the formatter, which would copy each nested BETWEEN's operand (minutes, GBs).
+      [
+        undefined,
+        `SELECT ${Array.from({ length: 26 }).reduce<string>((q) => `(${q} BETWEEN 1 AND 2)`, '1')}`,
+        /the word BETWEEN appears 26 times; at most 8 are accepted/,
+      ],
     ]
     for (const [query, body, message] of attempts) {
       const res = await post(query, body)
