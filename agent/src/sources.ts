@@ -73,6 +73,8 @@ export function pressureSource(procfs: string): Source<'pressure'> {
   const files = Object.fromEntries(
     PSI_RESOURCES.map((r) => [r, new ProcFile(join(procfs, 'pressure', r), 1024)]),
   ) as Record<PsiResourceName, ProcFile>
+  const irq = new ProcFile(join(procfs, 'pressure', 'irq'), 1024)
+  let hasIrq = true
   return {
     read: (onProblem) => {
       const texts: Partial<Record<PsiResourceName, string>> = {}
@@ -84,12 +86,24 @@ export function pressureSource(procfs: string): Source<'pressure'> {
           throw err
         }
       }
-      return parsePressure(texts as Record<PsiResourceName, string>, (problem) => {
+      let irqText: string | undefined
+      if (hasIrq) {
+        try {
+          irqText = irq.read()
+        } catch (err) {
+          // Kernels before 6.1 (or without IRQ time accounting) have no irq file: stop looking.
+          if (!isUnsupported(err)) throw err
+          hasIrq = false
+          irq.close()
+        }
+      }
+      return parsePressure({ ...(texts as Record<PsiResourceName, string>), irq: irqText }, (problem) => {
         onProblem(`${join(procfs, 'pressure')}: ${problem}`)
       })
     },
     close: () => {
       for (const r of PSI_RESOURCES) files[r].close()
+      irq.close()
     },
   }
 }

@@ -1,5 +1,5 @@
 import type { AgentSample } from './records.ts'
-import type { EmitPoint, MetricFamilyInfo, MetricType } from './node-exporter.ts'
+import type { EmitPoint, MetricFamilyInfo, MetricType } from './metric-model.ts'
 
 /**
  * The agent's own health as Prometheus series: the `agent` family's record, the agent's /metrics

@@ -39,6 +39,7 @@ const RECORD_FILES = [
   'vmstat.avsc',
   'filesystem.avsc',
   'agent.avsc',
+  'metrics.avsc',
 ]
 const FAMILY_BY_RECORD = new Map<string, Family>(
   Object.entries(FAMILY_RECORD).map(([family, record]) => [record, family as Family]),

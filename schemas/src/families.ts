@@ -5,6 +5,7 @@ import type {
   FilesystemSample,
   LoadSample,
   MemorySample,
+  MetricsSample,
   NetworkSample,
   PressureSample,
   VmstatSample,
@@ -21,14 +22,18 @@ export const FAMILY_RECORD = {
   vmstat: 'procstream.v1.VmstatSample',
   filesystem: 'procstream.v1.FilesystemSample',
   agent: 'procstream.v1.AgentSample',
+  metrics: 'procstream.v1.MetricsSample',
 } as const
 
 export type Family = keyof typeof FAMILY_RECORD
 export const FAMILIES = Object.keys(FAMILY_RECORD) as Family[]
 
-/** The families read from /proc (and statfs); `agent` is the agent's own health instead. */
-export type ProcFamily = Exclude<Family, 'agent'>
-export const PROC_FAMILIES = FAMILIES.filter((f): f is ProcFamily => f !== 'agent')
+/**
+ * The typed families read from /proc (and statfs): `agent` is the agent's own health instead, and
+ * `metrics` carries every other collector, each under its own collector name.
+ */
+export type ProcFamily = Exclude<Family, 'agent' | 'metrics'>
+export const PROC_FAMILIES = FAMILIES.filter((f): f is ProcFamily => f !== 'agent' && f !== 'metrics')
 
 export interface FamilyRecords {
   cpu: CpuSample
@@ -40,6 +45,7 @@ export interface FamilyRecords {
   vmstat: VmstatSample
   filesystem: FilesystemSample
   agent: AgentSample
+  metrics: MetricsSample
 }
 
 /** A family's record tagged with its family, so code can switch on it with full typing. */
@@ -59,4 +65,12 @@ export interface Envelope {
 
 export function isFamily(name: string): name is Family {
   return Object.hasOwn(FAMILY_RECORD, name)
+}
+
+/**
+ * What a sample is called where one name per sample is wanted (the sample log, the agent's
+ * schedule, dead letters): the family, or for a `metrics` record the collector it came from.
+ */
+export function sampleName(sample: Sample): string {
+  return sample.family === 'metrics' ? sample.data.collector : sample.family
 }

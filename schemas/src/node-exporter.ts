@@ -1,11 +1,14 @@
 import { AGENT_METRICS, agentPoints } from './agent-metrics.ts'
 import type { Family, FamilyRecords, Sample } from './families.ts'
+import { METRIC_NAME, type EmitPoint, type MetricFamilyInfo } from './metric-model.ts'
+import { nodeMetricInfo } from './node-metrics/index.ts'
 import type {
   CpuSample,
   DiskSample,
   FilesystemSample,
   LoadSample,
   MemorySample,
+  MetricsSample,
   NetworkSample,
   PressureSample,
   VmstatSample,
@@ -35,28 +38,10 @@ import type {
  * With --collector.netdev.netlink (1.5's default) node_exporter reads the same 16 counters over
  * netlink and renames them to the /proc/net/dev names used here (netdev legacy()); netlink's extra
  * receive_nohandler has no /proc/net/dev column and is not produced. node_pressure_cpu_stalled_seconds_total
- * and the irq resource came after 1.5 and are not produced, though the record keeps cpu's full line.
+ * is not produced (node_exporter 1.12 does not either), though the record keeps cpu's full line.
  */
 
-/** `untyped` is what node_exporter declares for the vmstat fields. */
-export type MetricType = 'counter' | 'gauge' | 'untyped'
-
-export type Labels = Readonly<Record<string, string>>
-
-export interface MetricPoint {
-  readonly name: string
-  readonly labels: Labels
-  readonly value: number
-}
-
-export interface MetricFamilyInfo {
-  readonly name: string
-  readonly help: string
-  readonly type: MetricType
-}
-
-/** Receives one series value; labels is a fresh object the receiver may keep. */
-export type EmitPoint = (name: string, labels: Record<string, string>, value: number) => void
+export type { EmitPoint, Labels, MetricFamilyInfo, MetricPoint, MetricType } from './metric-model.ts'
 
 /** Kernel sectors in /proc/diskstats are always 512 bytes, whatever the device's block size. */
 const SECTOR_BYTES = 512
@@ -200,6 +185,11 @@ const STATIC_INFO: readonly MetricFamilyInfo[] = [
     type: 'counter',
   },
   {
+    name: 'node_pressure_irq_stalled_seconds_total',
+    help: 'Total time in seconds no process could make progress due to IRQ congestion',
+    type: 'counter',
+  },
+  {
     name: 'node_pressure_memory_stalled_seconds_total',
     help: 'Total time in seconds no process could make progress due to memory congestion',
     type: 'counter',
@@ -227,7 +217,7 @@ const MEMORY_PREFIX = 'node_memory_'
 const PARENTHESES = /\((.*)\)/
 /** The only /proc/meminfo lines without a unit (mm/hugetlb.c); node_exporter gives them no `_bytes`. */
 const UNITLESS_MEMINFO = /^HugePages_/
-const VALID_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/
+const VALID_NAME = METRIC_NAME
 
 const VMSTAT_PREFIX = 'node_vmstat_'
 /**
@@ -260,7 +250,7 @@ export function metricInfo(name: string): MetricFamilyInfo | undefined {
     const field = name.slice(VMSTAT_PREFIX.length)
     return { name, help: `/proc/vmstat information field ${field}.`, type: 'untyped' }
   }
-  return undefined
+  return nodeMetricInfo(name)
 }
 
 /**
@@ -283,6 +273,7 @@ const FAMILY_POINTS: { [F in Family]: (sample: FamilyRecords[F], emit: EmitPoint
   vmstat: vmstatPoints,
   filesystem: filesystemPoints,
   agent: agentPoints,
+  metrics: metricsPoints,
 }
 
 /** Emit every node_exporter series of one family record. */
@@ -371,6 +362,16 @@ function diskPoints(sample: DiskSample, emit: EmitPoint): void {
   }
 }
 
+/**
+ * A collector's families as the agent built them: names, labels and units are node_exporter's
+ * already, so this passes them through. Names and labels were checked by the admission rule.
+ */
+function metricsPoints(sample: MetricsSample, emit: EmitPoint): void {
+  for (const family of sample.metrics) {
+    for (const s of family.series) emit(family.name, { ...s.labels }, s.value)
+  }
+}
+
 function loadPoints(sample: LoadSample, emit: EmitPoint): void {
   emit('node_load1', {}, sample.load1)
   emit('node_load5', {}, sample.load5)
@@ -391,6 +392,7 @@ function pressurePoints(sample: PressureSample, emit: EmitPoint): void {
   if (sample.memory.full !== null) {
     emit('node_pressure_memory_stalled_seconds_total', {}, psiSeconds(sample.memory.full.total_us))
   }
+  if (sample.irq?.full) emit('node_pressure_irq_stalled_seconds_total', {}, psiSeconds(sample.irq.full.total_us))
 }
 
 /**

@@ -121,11 +121,13 @@ export interface PsiResource {
   full: PsiLine | null
 }
 
-/** procstream.v1.PressureSample (pressure.avsc): /proc/pressure/{cpu,memory,io}. */
+/** procstream.v1.PressureSample (pressure.avsc): /proc/pressure/{cpu,memory,io,irq}. */
 export interface PressureSample {
   cpu: PsiResource
   memory: PsiResource
   io: PsiResource
+  /** null where the kernel has no /proc/pressure/irq (before 6.1) and from agents that predate it. */
+  irq: PsiResource | null
 }
 
 /** procstream.v1.VmstatSample (vmstat.avsc): /proc/vmstat, kernel field names and values. */
@@ -181,4 +183,30 @@ export interface AgentSample {
   dropped_records: number
   cpu_seconds: number
   resident_memory_bytes: number
+}
+
+/** procstream.v1.MetricKind: the TYPE node_exporter declares. */
+export type MetricKind = 'GAUGE' | 'COUNTER' | 'UNTYPED'
+
+/** One series of a metric family: its labels (names valid in Prometheus, none starting with __) and value. */
+export interface SeriesValue {
+  labels: Record<string, string>
+  value: number
+}
+
+/** procstream.v1.MetricFamily: one metric name and its series. */
+export interface MetricFamilyRecord {
+  name: string
+  type: MetricKind
+  series: SeriesValue[]
+}
+
+/**
+ * procstream.v1.MetricsSample (metrics.avsc): one collection of one node_exporter collector, already
+ * in node_exporter's names and units. Every collector added after the typed families travels in it,
+ * so adding one changes no schema, processor, storage or query code.
+ */
+export interface MetricsSample {
+  collector: string
+  metrics: MetricFamilyRecord[]
 }

@@ -9,7 +9,7 @@ import {
   type ProblemHandler,
 } from './parse-util.ts'
 
-/** The three files of /proc/pressure the record carries (irq, Linux 6.1+, is not one of them). */
+/** The three files of /proc/pressure every PSI kernel has; irq (Linux 6.1+) is read beside them when present. */
 export const PSI_RESOURCES = ['cpu', 'memory', 'io'] as const
 export type PsiResourceName = (typeof PSI_RESOURCES)[number]
 
@@ -25,7 +25,13 @@ function zeroLine(): PsiLine {
  * missing or unreadable `some` line stays all zero and is reported, as is any line that does not
  * parse. Lines of a kind the kernel may add later are ignored.
  */
-export function parsePsiResource(text: string, resource: string, onError?: ProblemHandler): PsiResource {
+export function parsePsiResource(
+  text: string,
+  resource: string,
+  onError?: ProblemHandler,
+  /** irq has only a `full` line: its `some` is all zero and not reported missing. */
+  someExpected = true,
+): PsiResource {
   let some: PsiLine | undefined
   let full: PsiLine | null = null
   const where = `/proc/pressure/${resource}`
@@ -42,7 +48,7 @@ export function parsePsiResource(text: string, resource: string, onError?: Probl
     if (kind === 'some') some = line
     else full = line
   })
-  if (some === undefined) onError?.(`${where}: no readable 'some' line`)
+  if (some === undefined && someExpected) onError?.(`${where}: no readable 'some' line`)
   return { some: some ?? zeroLine(), full }
 }
 
@@ -68,14 +74,15 @@ function parsePsiLine(tokens: readonly string[]): PsiLine | undefined {
   return AVERAGES.every((a) => seen.has(a)) && seen.has('total') ? line : undefined
 }
 
-/** The three files' texts → PressureSample. */
+/** The three files' texts, and irq's where the kernel has it → PressureSample. */
 export function parsePressure(
-  texts: Readonly<Record<PsiResourceName, string>>,
+  texts: Readonly<Record<PsiResourceName, string>> & { readonly irq?: string | undefined },
   onError?: ProblemHandler,
 ): PressureSample {
   return {
     cpu: parsePsiResource(texts.cpu, 'cpu', onError),
     memory: parsePsiResource(texts.memory, 'memory', onError),
     io: parsePsiResource(texts.io, 'io', onError),
+    irq: texts.irq === undefined ? null : parsePsiResource(texts.irq, 'irq', onError, false),
   }
 }

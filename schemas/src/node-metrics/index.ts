@@ -1,0 +1,55 @@
+import type { MetricFamilyInfo } from '../metric-model.ts'
+import { FILEFD } from './filefd.ts'
+
+/**
+ * HELP and TYPE of every metric the agent's node_exporter collectors emit (agent/src/collectors/node/),
+ * one module per collector, with node_exporter's own text: the agent prints them in its
+ * `--format prometheus` and types its `metrics` records from them, and the query API answers
+ * /api/v1/metadata from them. The typed families' names are in ../node-exporter.ts.
+ */
+export interface MetricCatalogue {
+  /** The collector, as the agent names it. */
+  readonly collector: string
+  /** Names fixed in advance. */
+  readonly metrics: readonly MetricFamilyInfo[]
+  /** Names built from the input (`node_netstat_<Protocol>_<Field>`): HELP and TYPE by rule. */
+  readonly dynamic?: (name: string) => MetricFamilyInfo | undefined
+}
+
+/** Every collector's catalogue; add a collector's module here (one line, kept sorted). */
+const CATALOGUES: readonly MetricCatalogue[] = [
+  // catalogues: one per line, sorted
+  FILEFD,
+]
+
+const BY_NAME = new Map<string, MetricFamilyInfo>()
+const COLLECTOR_BY_NAME = new Map<string, string>()
+for (const c of CATALOGUES) {
+  for (const m of c.metrics) {
+    if (BY_NAME.has(m.name)) throw new Error(`${m.name} is declared by two collectors`)
+    BY_NAME.set(m.name, m)
+    COLLECTOR_BY_NAME.set(m.name, c.collector)
+  }
+}
+
+/** HELP and TYPE of a collector's metric, or undefined for a name no collector declares. */
+export function nodeMetricInfo(name: string): MetricFamilyInfo | undefined {
+  return BY_NAME.get(name) ?? findDynamic(name)?.info
+}
+
+/** The collector that declares a metric name, if any. */
+export function collectorOfMetric(name: string): string | undefined {
+  return COLLECTOR_BY_NAME.get(name) ?? findDynamic(name)?.collector
+}
+
+export function metricCatalogues(): readonly MetricCatalogue[] {
+  return CATALOGUES
+}
+
+function findDynamic(name: string): { info: MetricFamilyInfo; collector: string } | undefined {
+  for (const c of CATALOGUES) {
+    const info = c.dynamic?.(name)
+    if (info) return { info, collector: c.collector }
+  }
+  return undefined
+}
