@@ -27,6 +27,63 @@ describe('agent config', () => {
     })
   })
 
+  it('takes node_exporter’s path settings, with its defaults', () => {
+    expect(readAgentConfig(['--once'], {})).toMatchObject({ sysfs: '/sys', udevData: '/run/udev/data' })
+    expect(
+      readAgentConfig(['--once', '--sysfs', '/host/sys', '--udev-data', '/host/udev'], { SYSFS: '/env/sys' }),
+    ).toMatchObject({ sysfs: '/host/sys', udevData: '/host/udev' })
+    expect(readAgentConfig(['--once'], { SYSFS: '/env/sys', UDEV_DATA: '/env/udev' })).toMatchObject({
+      sysfs: '/env/sys',
+      udevData: '/env/udev',
+    })
+  })
+
+  it('reads collector options, repeated or one per line, and names unknown options and bad expressions', () => {
+    const cfg = readAgentConfig(
+      ['--once'].concat([
+        '--collector-option',
+        'netclass.ignored-devices=^(veth|docker).*$',
+        '--collector-option',
+        'netclass.ignore-invalid-speed=true',
+      ]),
+      {},
+    )
+    expect(cfg).toMatchObject({
+      collectorOptions: {
+        'netclass.ignored-devices': '^(veth|docker).*$',
+        'netclass.ignore-invalid-speed': 'true',
+      },
+    })
+    expect(
+      readAgentConfig(['--once'], {
+        AGENT_COLLECTOR_OPTIONS: 'netclass.ignored-devices=^lo$\nhwmon.chip-include=coretemp',
+      }),
+    ).toMatchObject({
+      collectorOptions: { 'netclass.ignored-devices': '^lo$', 'hwmon.chip-include': 'coretemp' },
+    })
+    expect(() => readAgentConfig(['--once', '--collector-option', 'netclass.bogus=1'], {})).toThrow(
+      /AGENT_COLLECTOR_OPTIONS entry "netclass.bogus=1": not <collector>.<option>=<value> with a known option/,
+    )
+    expect(() =>
+      readAgentConfig(['--once', '--collector-option', 'netclass.ignored-devices=(('], {}),
+    ).toThrow(/not a regular expression/)
+    expect(() =>
+      readAgentConfig(['--once', '--collector-option', 'netclass.ignore-invalid-speed=yes'], {}),
+    ).toThrow(/must be true or false/)
+  })
+
+  it('switches collectors on and off by name, as families', () => {
+    expect(
+      readAgentConfig(['--once', '--family-intervals', 'interrupts=on,netstat=off,hwmon=30000'], {}),
+    ).toMatchObject({
+      familyIntervals: {
+        interrupts: { enabled: true },
+        netstat: { enabled: false },
+        hwmon: { enabled: true, intervalMs: 30_000 },
+      },
+    })
+  })
+
   it('takes control through the gateway unless told not to', () => {
     expect(readAgentConfig([], {})).toMatchObject({ gatewayControl: true })
     expect(readAgentConfig(['--gateway-control', 'off'], {})).toMatchObject({ gatewayControl: false })

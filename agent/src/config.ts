@@ -5,8 +5,8 @@ import { ConfigReader, type Env } from '../../platform/config.ts'
 import { readNatsClient, type NatsClientConfig } from '../../platform/nats-client.ts'
 import { SAMPLES_TOPIC as DEFAULT_TOPIC } from '../../platform/kafka.ts'
 import { DEFAULT_VMSTAT_FIELDS } from '../../schemas/src/node-exporter.ts'
-import { FAMILIES, isFamily } from '../../schemas/src/families.ts'
-import { MAX_INTERVAL_MS, MIN_INTERVAL_MS, type ScheduleChange } from './schedule.ts'
+import { collectorOptions } from './node-collectors.ts'
+import { isScheduled, MAX_INTERVAL_MS, MIN_INTERVAL_MS, SCHEDULED, type ScheduleChange } from './schedule.ts'
 import { isUsableKey } from './sink/ingest-transport.ts'
 import type { FsyncPolicy } from './sink/spool.ts'
 
@@ -16,6 +16,12 @@ export interface AgentConfig {
   once: boolean
   format: OutputFormat
   procfs: string
+  /** node_exporter's --path.sysfs. */
+  sysfs: string
+  /** node_exporter's --path.udev.data: udev's database, for disk model, serial and WWN. */
+  udevData: string
+  /** `<collector>.<option>` → value: node_exporter-style filters (device-include, fields, …). */
+  collectorOptions: Readonly<Record<string, string>>
   intervalMs: number
   brokers: string[]
   /** Credentials for producing to Kafka directly; never logged. */
@@ -41,7 +47,7 @@ export interface AgentConfig {
   batchMs: number
   /** /proc/vmstat fields to keep (node_exporter's --collector.vmstat.fields). */
   vmstatFields: RegExp
-  /** Per-family departures from the common interval (e.g. filesystem every 60 s, vmstat off). */
+  /** Per-family and per-collector departures from the common interval (filesystem every 60 s, vmstat off, interrupts on). */
   familyIntervals: ScheduleChange
   /** Where to serve the agent's own /metrics; undefined: not served. */
   metricsListen: { host: string; port: number } | undefined
@@ -62,11 +68,22 @@ const FLAGS = [
     'PROCFS',
     'where /proc is mounted (default /proc), e.g. a host /proc in a container or a fixture tree',
   ],
+  [
+    '--sysfs DIR',
+    'SYSFS',
+    'where /sys is mounted (default /sys), e.g. a host /sys in a container or a fixture tree',
+  ],
+  ['--udev-data DIR', 'UDEV_DATA', "udev's database, for disk model and serial (default /run/udev/data)"],
   ['--interval MS', 'AGENT_INTERVAL_MS', 'sampling interval in milliseconds, 10 to 10000 (default 1000)'],
   [
     '--family-intervals L',
     'AGENT_FAMILY_INTERVALS',
-    'per-family interval in ms or off, e.g. cpu=100,filesystem=60000,vmstat=off (defaults: filesystem and agent 10000)',
+    'per-family or per-collector interval in ms, on or off, e.g. cpu=100,filesystem=60000,vmstat=off,wifi=on (agent/README.md lists them and their defaults)',
+  ],
+  [
+    '--collector-option K=V',
+    'AGENT_COLLECTOR_OPTIONS',
+    "a collector's filter or setting, e.g. netclass.ignored-devices=^veth; repeatable (env: one per line); agent/README.md lists them with node_exporter's defaults",
   ],
   [
     '--brokers LIST',
@@ -165,6 +182,9 @@ export function readAgentConfig(argv: string[], env: Env): Readonly<AgentConfig>
       once: { type: 'boolean' },
       format: { type: 'string' },
       procfs: { type: 'string' },
+      sysfs: { type: 'string' },
+      'udev-data': { type: 'string' },
+      'collector-option': { type: 'string', multiple: true },
       interval: { type: 'string' },
       brokers: { type: 'string' },
       topic: { type: 'string' },
@@ -200,6 +220,11 @@ export function readAgentConfig(argv: string[], env: Env): Readonly<AgentConfig>
     ...env,
     ...(values.format !== undefined && { AGENT_FORMAT: values.format }),
     ...(values.procfs !== undefined && { PROCFS: values.procfs }),
+    ...(values.sysfs !== undefined && { SYSFS: values.sysfs }),
+    ...(values['udev-data'] !== undefined && { UDEV_DATA: values['udev-data'] }),
+    ...(values['collector-option'] !== undefined && {
+      AGENT_COLLECTOR_OPTIONS: values['collector-option'].join('\n'),
+    }),
     ...(values.interval !== undefined && { AGENT_INTERVAL_MS: values.interval }),
     ...(values.brokers !== undefined && { KAFKA_BROKERS: values.brokers }),
     ...(values.topic !== undefined && { KAFKA_TOPIC: values.topic }),
@@ -257,6 +282,9 @@ export function readAgentConfig(argv: string[], env: Env): Readonly<AgentConfig>
     once,
     format,
     procfs: r.string('PROCFS', '/proc'),
+    sysfs: r.string('SYSFS', '/sys'),
+    udevData: r.string('UDEV_DATA', '/run/udev/data'),
+    collectorOptions: readCollectorOptions(r, 'AGENT_COLLECTOR_OPTIONS'),
     intervalMs: r.int('AGENT_INTERVAL_MS', 1000, { min: 10, max: 10_000 }),
     brokers: brokers ?? ['127.0.0.1:9092'],
     kafkaSecurity,
@@ -346,17 +374,59 @@ function readKeyFile(r: ConfigReader, path: string): string | undefined {
   return key
 }
 
-/** `cpu=100,filesystem=60000,vmstat=off` → a schedule change; every bad entry is reported by name. */
+/**
+ * `netclass.ignored-devices=^veth` entries, one per line → options; a name no collector declares and
+ * a filter that is not a valid regular expression are refused by name.
+ */
+function readCollectorOptions(r: ConfigReader, name: string): Record<string, string> {
+  const declared = collectorOptions()
+  const out: Record<string, string> = {}
+  for (const line of (r.string(name) ?? '').split('\n')) {
+    if (line.trim() === '') continue
+    const eq = line.indexOf('=')
+    const key = (eq < 0 ? line : line.slice(0, eq)).trim()
+    const value = eq < 0 ? '' : line.slice(eq + 1)
+    if (eq < 0 || !declared.has(key)) {
+      r.problem(
+        `${name} entry ${JSON.stringify(line)}: not <collector>.<option>=<value> with a known option; known: ${[...declared.keys()].join(', ')}`,
+      )
+      continue
+    }
+    const kind = declared.get(key)?.kind ?? 'regex'
+    if (kind === 'flag' && value !== 'true' && value !== 'false') {
+      r.problem(`${name} entry ${JSON.stringify(line)}: must be true or false`)
+      continue
+    }
+    if (kind === 'regex') {
+      try {
+        new RegExp(value)
+      } catch (err) {
+        r.problem(
+          `${name} entry ${JSON.stringify(line)}: not a regular expression (${(err as Error).message})`,
+        )
+        continue
+      }
+    }
+    out[key] = value
+  }
+  return out
+}
+
+/** `cpu=100,filesystem=60000,vmstat=off,interrupts=on` → a schedule change; every bad entry is reported by name. */
 function readFamilyIntervals(r: ConfigReader, name: string): ScheduleChange {
   const change: ScheduleChange = {}
   for (const entry of (r.string(name) ?? '').split(',')) {
     const item = entry.trim()
     if (item === '') continue
     const [family = '', value = ''] = item.split('=', 2).map((s) => s.trim())
-    if (!isFamily(family)) {
-      r.problem(`${name} entry ${JSON.stringify(item)}: unknown family; known: ${FAMILIES.join(', ')}`)
+    if (!isScheduled(family)) {
+      r.problem(
+        `${name} entry ${JSON.stringify(item)}: unknown family or collector; known: ${SCHEDULED.join(', ')}`,
+      )
     } else if (value === 'off') {
       change[family] = { enabled: false }
+    } else if (value === 'on') {
+      change[family] = { enabled: true }
     } else if (/^\d+$/.test(value) && Number(value) >= MIN_INTERVAL_MS && Number(value) <= MAX_INTERVAL_MS) {
       change[family] = { enabled: true, intervalMs: Number(value) }
     } else {

@@ -1,9 +1,11 @@
 import type { Msg, NatsConnection, Subscription } from 'nats'
-import { FAMILIES, isFamily, type Family } from '../../schemas/src/families.ts'
 import type { Logger } from '../../platform/logger.ts'
 import {
+  isScheduled,
   MAX_INTERVAL_MS,
   MIN_INTERVAL_MS,
+  SCHEDULED,
+  collectorFloorMs,
   type FamilyScheduler,
   type Schedule,
   type ScheduleChange,
@@ -22,6 +24,10 @@ import { controlSubjects } from '../../platform/control-subjects.ts'
  *   { "interval_ms": 100 }                                    every family at 100 ms
  *   { "families": { "cpu": { "interval_ms": 100 }, "filesystem": { "enabled": false } } }
  *
+ * `families` takes the typed families, `agent` and every collector (netstat, hwmon, …). A bare
+ * interval_ms leaves collectors of slow-changing inputs (dmi, hwmon) at their floor when it is
+ * longer; naming one in `families` sets it exactly.
+ *
  * The agent applies it and replies with the schedule now in force, or with `{ "error": … }` naming what
  * was wrong (and applies nothing of a request with any error). The same requests reach an agent that
  * sends through the ingest gateway by a long poll (gateway-control.ts); both paths go through
@@ -30,7 +36,7 @@ import { controlSubjects } from '../../platform/control-subjects.ts'
 export interface ControlReply {
   host_id: string
   agent_id: string
-  applied?: Record<Family, { enabled: boolean; interval_ms: number }>
+  applied?: Record<string, { enabled: boolean; interval_ms: number }>
   error?: string
 }
 
@@ -66,13 +72,13 @@ export function parseControlRequest(data: Uint8Array): ScheduleChange {
   const change: ScheduleChange = {}
   if (body.interval_ms !== undefined) {
     const ms = interval(body.interval_ms, 'interval_ms')
-    for (const f of FAMILIES) change[f] = { intervalMs: ms }
+    for (const f of SCHEDULED) change[f] = { intervalMs: Math.max(ms, collectorFloorMs(f)) }
   }
   if (body.families !== undefined) {
     if (!isObject(body.families)) throw new Error('families must be an object keyed by family')
     for (const [name, spec] of Object.entries(body.families)) {
-      if (!isFamily(name))
-        throw new Error(`unknown family ${JSON.stringify(name)}; known: ${FAMILIES.join(', ')}`)
+      if (!isScheduled(name))
+        throw new Error(`unknown family ${JSON.stringify(name)}; known: ${SCHEDULED.join(', ')}`)
       if (!isObject(spec)) throw new Error(`families.${name} must be an object`)
       const bad = Object.keys(spec).filter((k) => k !== 'enabled' && k !== 'interval_ms')
       if (bad.length > 0) throw new Error(`families.${name}: unknown field(s): ${bad.join(', ')}`)
@@ -93,8 +99,11 @@ export function parseControlRequest(data: Uint8Array): ScheduleChange {
 }
 
 export function wireSchedule(s: Schedule): NonNullable<ControlReply['applied']> {
-  const out = {} as NonNullable<ControlReply['applied']>
-  for (const f of FAMILIES) out[f] = { enabled: s[f].enabled, interval_ms: s[f].intervalMs }
+  const out: NonNullable<ControlReply['applied']> = {}
+  for (const f of SCHEDULED) {
+    const entry = s[f]
+    if (entry) out[f] = { enabled: entry.enabled, interval_ms: entry.intervalMs }
+  }
   return out
 }
 

@@ -96,7 +96,7 @@ describe('GatewayControl', () => {
     const [first] = gw.seen
     expect(first?.url).toBe('/prefix/v1/control?host=web-1.example.com&groups=eu%2Cdb')
     expect(first?.authorization).toBe('Bearer psk_test_secret')
-    expect(scheduler.current().cpu.intervalMs).toBe(200)
+    expect(scheduler.current().cpu?.intervalMs).toBe(200)
     const post = gw.seen.find((s) => s.method === 'POST')
     expect(post?.url).toBe('/prefix/v1/control/reply')
     expect(post?.authorization).toBe('Bearer psk_test_secret')
@@ -130,7 +130,7 @@ describe('GatewayControl', () => {
     }
     expect(body.reply.error).toMatch(/unknown family "gpu"/)
     expect(body.reply.applied).toBeUndefined()
-    expect(scheduler.current().cpu.intervalMs).toBe(1000)
+    expect(scheduler.current().cpu?.intervalMs).toBe(1000)
   })
 
   it('waits Retry-After on 503 and backs off on errors', async () => {

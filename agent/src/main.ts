@@ -4,12 +4,12 @@ import { ConfigError } from '../../platform/errors.ts'
 import { createKafka, sampleKey } from '../../platform/kafka.ts'
 import { createLogger } from '../../platform/logger.ts'
 import { envelopeCodec } from '../../schemas/src/codec.ts'
-import { PROC_FAMILIES, type Family, type Sample } from '../../schemas/src/families.ts'
+import type { Sample } from '../../schemas/src/families.ts'
 import { readAgentConfig, helpText, type AgentConfig } from './config.ts'
 import { envelopeOf, sampleTimestampUs } from './envelope.ts'
 import { formatSamples } from './format/output.ts'
 import { resolveIdentity, type AgentIdentity } from './identity.ts'
-import { Sampler } from './sampler.ts'
+import { Sampler, type SamplerOptions } from './sampler.ts'
 import { IngestTransport } from './sink/ingest-transport.ts'
 import { KafkaTransport } from './sink/kafka-transport.ts'
 import { SpoolingSink } from './sink/spooling-sink.ts'
@@ -21,7 +21,7 @@ import { GatewayControl } from './gateway-control.ts'
 import { serveMetricsOrLog } from '../../platform/metrics-server.ts'
 import { formatPrometheus } from './format/prometheus.ts'
 import { SelfMetrics } from './self-metrics.ts'
-import { defaultSchedule, FamilyScheduler } from './schedule.ts'
+import { defaultSchedule, FamilyScheduler, SCHEDULED } from './schedule.ts'
 
 const logger = createLogger('agent')
 
@@ -36,15 +36,37 @@ function problemLogger(): (family: string, problem: string) => void {
   }
 }
 
+function samplerOptions(config: AgentConfig): SamplerOptions {
+  return {
+    rootfs: config.rootfs,
+    vmstatFields: config.vmstatFields,
+    sysfs: config.sysfs,
+    udevData: config.udevData,
+    collectorOptions: config.collectorOptions,
+  }
+}
+
+/** Every family and collector the schedule has on, the flags' changes applied. */
+function enabledEntries(config: AgentConfig): string[] {
+  const schedule = defaultSchedule(config.intervalMs)
+  for (const [name, change] of Object.entries(config.familyIntervals)) {
+    const entry = schedule[name]
+    if (entry) schedule[name] = { ...entry, ...change }
+  }
+  return SCHEDULED.filter((name) => name !== 'agent' && schedule[name]?.enabled === true)
+}
+
 function runOnce(config: AgentConfig, id: AgentIdentity): void {
   const sampler = new Sampler(
     config.procfs,
     (family, problem) => {
       process.stderr.write(`warning: ${family}: ${problem}\n`)
     },
-    { rootfs: config.rootfs, vmstatFields: config.vmstatFields },
+    samplerOptions(config),
   )
-  const samples = PROC_FAMILIES.map((f) => sampler.sample(f)).filter((s): s is Sample => s !== undefined)
+  const samples = enabledEntries(config)
+    .map((f) => sampler.sample(f))
+    .filter((s): s is Sample => s !== undefined)
   sampler.close()
   const tsUs = Date.now() * 1000
   process.stdout.write(
@@ -95,10 +117,7 @@ function runContinuously(config: AgentConfig, id: AgentIdentity): void {
   const connecting = sink.start().catch((err: unknown) => {
     logger.warn({ err: String(err) }, `${transport.describe} not reachable yet; samples are queued`)
   })
-  const sampler = new Sampler(config.procfs, problemLogger(), {
-    rootfs: config.rootfs,
-    vmstatFields: config.vmstatFields,
-  })
+  const sampler = new Sampler(config.procfs, problemLogger(), samplerOptions(config))
   const origin = { tenant: config.tenant, id }
   let seq = 0
   const self = new SelfMetrics({
@@ -107,7 +126,7 @@ function runContinuously(config: AgentConfig, id: AgentIdentity): void {
     ticks: () => ({ late: scheduler.lateTicks(), missed: scheduler.missedTicks() }),
     sink: () => sink.stats,
   })
-  const collect = (family: Family, intervalMs: number, scheduledMs: number): void => {
+  const collect = (family: string, intervalMs: number, scheduledMs: number): void => {
     const sample: Sample | undefined =
       family === 'agent' ? { family, data: self.sample() } : sampler.sample(family)
     if (!sample) return

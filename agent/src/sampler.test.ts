@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
-import { PROC_FAMILIES, type Family } from '../../schemas/src/families.ts'
+import { PROC_FAMILIES } from '../../schemas/src/families.ts'
 import type { StatfsResult } from './collectors/filesystem.ts'
 import { Sampler } from './sampler.ts'
 
@@ -26,8 +26,8 @@ function procTree(): string {
 function recordingSampler(
   procfs: string,
   statfs?: (path: string) => StatfsResult,
-): { sampler: Sampler; problems: [Family, string][] } {
-  const problems: [Family, string][] = []
+): { sampler: Sampler; problems: [string, string][] } {
+  const problems: [string, string][] = []
   const sampler = new Sampler(procfs, (family, problem) => problems.push([family, problem]), {
     statfs: statfs ?? (() => STATFS),
   })

@@ -1,4 +1,5 @@
-import { FAMILIES, type Family } from '../../schemas/src/families.ts'
+import { FAMILIES } from '../../schemas/src/families.ts'
+import { NODE_COLLECTORS } from './collectors/node/index.ts'
 import { Ticker } from './ticker.ts'
 
 export interface FamilySchedule {
@@ -6,23 +7,53 @@ export interface FamilySchedule {
   intervalMs: number
 }
 
-export type Schedule = Record<Family, FamilySchedule>
+/**
+ * What the agent schedules, each on its own interval: the typed families (cpu, memory, …), the
+ * agent's own health, and every node_exporter collector (netstat, hwmon, …), which travel as
+ * `metrics` records under their own names. `metrics` itself is a record type, not a schedule entry.
+ */
+export const SCHEDULED: readonly string[] = [
+  ...FAMILIES.filter((f) => f !== 'metrics'),
+  ...NODE_COLLECTORS.map((c) => c.name),
+]
+const SCHEDULED_SET = new Set(SCHEDULED)
 
-/** A change to some families' schedules, as a control message asks for it (already validated). */
-export type ScheduleChange = Partial<Record<Family, Partial<FamilySchedule>>>
+export function isScheduled(name: string): boolean {
+  return SCHEDULED_SET.has(name)
+}
+
+/** Keyed by the names in SCHEDULED. */
+export type Schedule = Record<string, FamilySchedule>
+
+/** A change to some entries' schedules, as a control message asks for it (already validated). */
+export type ScheduleChange = Record<string, Partial<FamilySchedule>>
 
 /** Declared with the admission rule, which refuses a sample whose interval_ms is outside them. */
 export { MAX_INTERVAL_MS, MIN_INTERVAL_MS } from '../../schemas/src/admission.ts'
 /**
- * Families that default to a slower interval than the rest: statfs of every mount is the costliest
- * read and filesystem sizes move slowly; the agent's own health needs no sub-second resolution.
+ * Entries that default to a slower interval than the rest: statfs of every mount is the costliest
+ * read and filesystem sizes move slowly; the agent's own health needs no sub-second resolution;
+ * collectors of slow-changing inputs (hwmon, dmi, os-release) declare their own floor.
  */
-const SLOW_DEFAULT_MS: Partial<Record<Family, number>> = { filesystem: 10_000, agent: 10_000 }
+const COLLECTOR_FLOOR_MS: Readonly<Record<string, number>> = Object.fromEntries(
+  NODE_COLLECTORS.map((c) => [c.name, c.minDefaultIntervalMs ?? 0]),
+)
+const SLOW_DEFAULT_MS: Readonly<Record<string, number>> = {
+  filesystem: 10_000,
+  agent: 10_000,
+  ...COLLECTOR_FLOOR_MS,
+}
+/** The interval a collector of slow-changing input is not run faster than unless named (0: none). */
+export function collectorFloorMs(name: string): number {
+  return COLLECTOR_FLOOR_MS[name] ?? 0
+}
+
+const DEFAULT_OFF = new Set(NODE_COLLECTORS.filter((c) => !c.defaultEnabled).map((c) => c.name))
 
 export function defaultSchedule(intervalMs: number): Schedule {
-  const s = {} as Schedule
-  for (const f of FAMILIES)
-    s[f] = { enabled: true, intervalMs: Math.max(intervalMs, SLOW_DEFAULT_MS[f] ?? 0) }
+  const s: Schedule = {}
+  for (const f of SCHEDULED)
+    s[f] = { enabled: !DEFAULT_OFF.has(f), intervalMs: Math.max(intervalMs, SLOW_DEFAULT_MS[f] ?? 0) }
   return s
 }
 
@@ -33,8 +64,8 @@ export function defaultSchedule(intervalMs: number): Schedule {
  */
 export class FamilyScheduler {
   private readonly schedule: Schedule
-  /** Interval → the ticker for it and the families (in FAMILIES order) it runs. */
-  private readonly groups = new Map<number, { ticker: Ticker; families: Family[] }>()
+  /** Interval → the ticker for it and the entries (in SCHEDULED order) it runs. */
+  private readonly groups = new Map<number, { ticker: Ticker; families: string[] }>()
   private missedBefore = 0
   private lateBefore = 0
   private running = false
@@ -42,7 +73,7 @@ export class FamilyScheduler {
   constructor(
     initial: Schedule,
     /** scheduledMs: the wall-clock time this tick was due, a multiple of the interval. */
-    private readonly onTick: (family: Family, intervalMs: number, scheduledMs: number) => void,
+    private readonly onTick: (family: string, intervalMs: number, scheduledMs: number) => void,
   ) {
     this.schedule = structuredClone(initial)
   }
@@ -76,8 +107,9 @@ export class FamilyScheduler {
   }
 
   apply(change: ScheduleChange): Schedule {
-    for (const [family, c] of Object.entries(change) as [Family, Partial<FamilySchedule>][]) {
+    for (const [family, c] of Object.entries(change)) {
       const s = this.schedule[family]
+      if (s === undefined) continue
       this.schedule[family] = { enabled: c.enabled ?? s.enabled, intervalMs: c.intervalMs ?? s.intervalMs }
     }
     this.regroup()
@@ -86,11 +118,12 @@ export class FamilyScheduler {
 
   /** Bring the timers in line with the schedule: start new intervals, stop unused ones, move families. */
   private regroup(): void {
-    const wanted = new Map<number, Family[]>()
+    const wanted = new Map<number, string[]>()
     if (this.running) {
-      for (const f of FAMILIES) {
-        const { enabled, intervalMs } = this.schedule[f]
-        if (!enabled) continue
+      for (const f of SCHEDULED) {
+        const entry = this.schedule[f]
+        if (!entry?.enabled) continue
+        const { intervalMs } = entry
         const list = wanted.get(intervalMs)
         if (list) list.push(f)
         else wanted.set(intervalMs, [f])

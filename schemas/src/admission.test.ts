@@ -3,6 +3,7 @@ import { loadEnvelope } from '../../test/support/envelopes.ts'
 import { AdmissionRule, MAX_INTERVAL_MS, MAX_RECORD_BYTES, MIN_INTERVAL_MS } from './admission.ts'
 import { envelopeCodec } from './codec.ts'
 import type { Envelope } from './families.ts'
+import type { MetricFamilyRecord } from './records.ts'
 
 const codec = envelopeCodec()
 const bounds = { maxAgeMs: 7 * 86_400_000, maxLeadMs: 300_000 }
@@ -11,6 +12,71 @@ const T = 1_795_000_000_000
 const env = (over: Partial<Envelope> = {}, load1 = 0.5): Envelope =>
   loadEnvelope({ ts_us: T * 1000, ...over }, load1)
 const check = (e: Envelope, bytes = 100) => rule.check(e, bytes, T)
+
+const metricsEnv = (metrics: MetricFamilyRecord[], collector = 'netclass'): Envelope =>
+  env({ sample: { family: 'metrics', data: { collector, metrics } } })
+const gauge = (name: string, labels: Record<string, string> = {}, value = 1): MetricFamilyRecord => ({
+  name,
+  type: 'GAUGE',
+  series: [{ labels, value }],
+})
+
+describe('AdmissionRule: names in a metrics record', () => {
+  it('admits node_exporter-shaped families', () => {
+    expect(
+      check(
+        metricsEnv([
+          gauge('node_network_up', { device: 'eth0' }),
+          gauge('node_hwmon_temp_celsius', { chip: 'platform_coretemp_0', sensor: 'temp1' }, 41.5),
+          { name: 'node_network_carrier_changes_total', type: 'COUNTER', series: [] },
+        ]),
+      ),
+    ).toBeUndefined()
+  })
+
+  it('refuses a name Prometheus would not accept, naming where it is', () => {
+    const cases: [Envelope, string, RegExp][] = [
+      [metricsEnv([gauge('node up')]), 'sample.metrics[0].name', /not a Prometheus metric name/],
+      [metricsEnv([gauge('1node')]), 'sample.metrics[0].name', /not a Prometheus metric name/],
+      [metricsEnv([gauge('n'.repeat(201))]), 'sample.metrics[0].name', /at most 200/],
+      [metricsEnv([gauge('node_a'), gauge('node_a')]), 'sample.metrics[1].name', /twice/],
+      [
+        metricsEnv([gauge('node_a', { 'de-vice': 'x' })]),
+        'sample.metrics[0].series[0].labels',
+        /not a label/,
+      ],
+      [metricsEnv([gauge('node_a', { __name__: 'x' })]), 'sample.metrics[0].series[0].labels', /not a label/],
+      // Given to every series when read: a stored one would be overwritten or shadow the host.
+      [metricsEnv([gauge('node_a', { instance: 'x' })]), 'sample.metrics[0].series[0].labels', /not a label/],
+      [
+        metricsEnv([gauge('node_a', { device: 'x'.repeat(1025) })]),
+        'sample.metrics[0].series[0].labels["device"]',
+        /longer than 1024/,
+      ],
+      [
+        metricsEnv([
+          gauge('node_a', Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`l${String(i)}`, '']))),
+        ]),
+        'sample.metrics[0].series[0].labels',
+        /33 labels/,
+      ],
+      [metricsEnv([], 'Net Class'), 'sample.collector', /collector name/],
+    ]
+    for (const [e, field, detail] of cases) {
+      const r = check(e)
+      expect(r?.reason, field).toBe('INVALID_NAME')
+      expect(r?.field).toBe(field)
+      expect(r?.detail).toMatch(detail)
+    }
+  })
+
+  it('judges values in a metrics record as everywhere', () => {
+    expect(check(metricsEnv([gauge('node_a', {}, Number.NaN)]))).toMatchObject({
+      reason: 'NON_FINITE_VALUE',
+      field: 'sample.metrics[0].series[0].value',
+    })
+  })
+})
 
 describe('AdmissionRule', () => {
   it('admits a sample within every bound, up to the edges', () => {

@@ -1,6 +1,8 @@
 import type avro from 'avsc'
 import type { ConfigReader } from '../../platform/config.ts'
 import { FAMILY_RECORD, type Envelope } from './families.ts'
+import { isLabelName, METRIC_NAME } from './metric-model.ts'
+import type { MetricsSample } from './records.ts'
 
 /**
  * What a record must satisfy to be stored, declared once: the ingest gateway refuses a record that
@@ -19,9 +21,12 @@ import { FAMILY_RECORD, type Envelope } from './families.ts'
  * | TIMESTAMP_OUT_OF_BOUNDS | ts_us is more than the max age before or the max lead after the         |
  * |                         | reference time (the gateway's clock, which it also writes as the Kafka  |
  * |                         | message timestamp the processor judges against)                         |
+ * | INVALID_NAME            | in a `metrics` record: a collector, metric or label name Prometheus     |
+ * |                         | would not accept (or a label `__*`, host, instance, job), a name twice, |
+ * |                         | or more labels or longer names and values than METRICS_BOUNDS allows    |
  */
 export type AdmissionReason =
-  'RECORD_TOO_LARGE' | 'NON_FINITE_VALUE' | 'VALUE_OUT_OF_RANGE' | 'TIMESTAMP_OUT_OF_BOUNDS'
+  'RECORD_TOO_LARGE' | 'NON_FINITE_VALUE' | 'VALUE_OUT_OF_RANGE' | 'TIMESTAMP_OUT_OF_BOUNDS' | 'INVALID_NAME'
 
 export interface AdmissionRefusal {
   reason: AdmissionReason
@@ -99,6 +104,9 @@ interface ArrayShape {
 interface MapShape {
   readonly valuesType: avro.Type
 }
+interface EnumShape {
+  readonly symbols: readonly string[]
+}
 interface UnionShape {
   readonly types: readonly avro.Type[]
 }
@@ -149,7 +157,8 @@ export class AdmissionRule {
         field: 'sample',
         detail: `unknown family ${JSON.stringify(env.sample.family)}`,
       }
-    const fault = sample(env.sample.data)
+    const fault =
+      sample(env.sample.data) ?? (env.sample.family === 'metrics' ? metricsFault(env.sample.data) : undefined)
     if (fault) return refusal(fault, ['sample'])
     if (env.host_id.length === 0 || env.host_id.length > MAX_HOST_ID_CHARS)
       return {
@@ -173,6 +182,66 @@ export class AdmissionRule {
       }
     return undefined
   }
+}
+
+/**
+ * Bounds on what a `metrics` record names. node_exporter's longest names are under 80 characters and
+ * its label values (a CPU model, a DMI product name, a udev serial) under 200; the bounds leave room
+ * and keep one record from making thousands of distinct long strings the sort key carries.
+ */
+export const METRICS_BOUNDS = {
+  collectorChars: 64,
+  nameChars: 200,
+  labelsPerSeries: 32,
+  labelValueChars: 1024,
+} as const
+const COLLECTOR_NAME = /^[a-z][a-z0-9_]*$/
+
+/** Names a stored series keeps for good, so they are held to Prometheus's rules before anything is stored. */
+function metricsFault(sample: MetricsSample): Fault | undefined {
+  const b = METRICS_BOUNDS
+  if (!COLLECTOR_NAME.test(sample.collector) || sample.collector.length > b.collectorChars)
+    return invalid(
+      ['collector'],
+      `collector name must be [a-z][a-z0-9_]*, at most ${String(b.collectorChars)} characters`,
+    )
+  const seen = new Set<string>()
+  for (let i = 0; i < sample.metrics.length; i++) {
+    const m = sample.metrics[i]
+    if (m === undefined) continue
+    const at = ['metrics', `[${String(i)}]`]
+    if (!METRIC_NAME.test(m.name) || m.name.length > b.nameChars)
+      return invalid(
+        [...at, 'name'],
+        `${JSON.stringify(m.name.slice(0, 80))} is not a Prometheus metric name of at most ${String(b.nameChars)} characters`,
+      )
+    if (seen.has(m.name)) return invalid([...at, 'name'], `${m.name} is given twice in one record`)
+    seen.add(m.name)
+    for (let j = 0; j < m.series.length; j++) {
+      const labels = m.series[j]?.labels ?? {}
+      const names = Object.keys(labels)
+      const where = [...at, 'series', `[${String(j)}]`, 'labels']
+      if (names.length > b.labelsPerSeries)
+        return invalid(where, `${String(names.length)} labels; at most ${String(b.labelsPerSeries)}`)
+      for (const name of names) {
+        if (!isLabelName(name) || name.length > b.nameChars)
+          return invalid(
+            where,
+            `${JSON.stringify(name.slice(0, 80))} is not a label a collector may store (Prometheus's rules, not starting with __, not host, instance or job)`,
+          )
+        if ((labels[name] ?? '').length > b.labelValueChars)
+          return invalid(
+            [...where, `[${JSON.stringify(name)}]`],
+            `longer than ${String(b.labelValueChars)} characters`,
+          )
+      }
+    }
+  }
+  return undefined
+}
+
+function invalid(path: string[], detail: string): Fault {
+  return { reason: 'INVALID_NAME', path, detail }
 }
 
 function refusal(fault: Fault, prefix: string[]): AdmissionRefusal {
@@ -199,6 +268,13 @@ function compile(type: avro.Type): Check {
     case 'boolean':
     case 'null':
       return () => undefined
+    case 'enum': {
+      const symbols = new Set((type as unknown as EnumShape).symbols)
+      return (v) =>
+        typeof v === 'string' && symbols.has(v)
+          ? undefined
+          : { reason: 'VALUE_OUT_OF_RANGE', path: [], detail: `not one of ${[...symbols].join(', ')}` }
+    }
     case 'record': {
       const fields = (type as unknown as RecordShape).fields.map((f) => ({
         name: f.name,

@@ -12,6 +12,7 @@ const AVRO_DIR = fileURLToPath(new URL('../avro/', import.meta.url))
 const codec = new EnvelopeCodec()
 const v1 = new EnvelopeCodec(join(AVRO_DIR, 'history', 'v1'))
 const v2 = new EnvelopeCodec(join(AVRO_DIR, 'history', 'v2'))
+const v3 = new EnvelopeCodec(join(AVRO_DIR, 'history', 'v3'))
 
 /** Zigzag varint of any 64-bit value (BigInt: the test must be able to write what the codec refuses). */
 function varint(v: bigint): Buffer {
@@ -158,6 +159,7 @@ const SAMPLES: Record<Family, Sample['data']> = {
       full: { avg10: 0, avg60: 0, avg300: 0, total_us: 2 },
     },
     io: { some: { avg10: 1, avg60: 2, avg300: 3, total_us: 4 }, full: null },
+    irq: null,
   },
   vmstat: { fields: { pgfault: 12, pgmajfault: 3 } },
   filesystem: {
@@ -200,11 +202,30 @@ const SAMPLES: Record<Family, Sample['data']> = {
     cpu_seconds: 0.25,
     resident_memory_bytes: 50_000_000,
   },
+  metrics: {
+    collector: 'netclass',
+    metrics: [
+      {
+        name: 'node_network_up',
+        type: 'GAUGE',
+        series: [
+          { labels: { device: 'eth0' }, value: 1 },
+          { labels: { device: 'lo' }, value: 0 },
+        ],
+      },
+      { name: 'node_network_carrier_changes_total', type: 'COUNTER', series: [{ labels: {}, value: 7 }] },
+    ],
+  },
 }
 const FAMILIES_OF: [string, EnvelopeCodec, Family[]][] = [
   [
     'current',
     codec,
+    ['cpu', 'memory', 'network', 'disk', 'load', 'pressure', 'vmstat', 'filesystem', 'agent', 'metrics'],
+  ],
+  [
+    'history/v3',
+    v3,
     ['cpu', 'memory', 'network', 'disk', 'load', 'pressure', 'vmstat', 'filesystem', 'agent'],
   ],
   ['history/v2', v2, ['cpu', 'memory', 'network', 'disk', 'load', 'pressure', 'vmstat', 'filesystem']],

@@ -125,6 +125,31 @@ describe('EnvelopeCodec', () => {
     expect(decoded).toEqual({ ...loadEnvelope(9), hostname: '' })
   })
 
+  it('decodes pressure written with history/v3 (before irq and the metrics record) with irq null', () => {
+    const v3 = new EnvelopeCodec(join(AVRO_DIR, 'history', 'v3'))
+    expect(codec.knownFingerprints()).toContain(v3.fingerprint.toString('hex'))
+    const line = { avg10: 0, avg60: 1, avg300: 2, total_us: 3 }
+    const old = {
+      cpu: { some: line, full: null },
+      memory: { some: line, full: line },
+      io: { some: line, full: line },
+    }
+    const written = v3.encode({
+      ...loadEnvelope(6),
+      sample: { family: 'pressure', data: { ...old, irq: null } },
+    })
+    expect(codec.decodeAll(written)).toEqual([
+      { ...loadEnvelope(6), sample: { family: 'pressure', data: { ...old, irq: null } } },
+    ])
+    // The old writer schema cannot carry a collector's record.
+    expect(() =>
+      v3.encode({
+        ...loadEnvelope(7),
+        sample: { family: 'metrics', data: { collector: 'filefd', metrics: [] } },
+      }),
+    ).toThrow(SchemaError)
+  })
+
   it('decodes payloads written with the schema set kept in history/v1 (before pressure, vmstat, filesystem)', () => {
     const v1 = new EnvelopeCodec(join(AVRO_DIR, 'history', 'v1'))
     expect(v1.fingerprint.equals(codec.fingerprint)).toBe(false)
@@ -157,6 +182,7 @@ describe('EnvelopeCodec', () => {
           cpu: { some: line(15), full: null },
           memory: { some: line(15), full: line(25) },
           io: { some: line(7230773), full: line(0) },
+          irq: { some: line(0), full: line(8494) },
         },
       },
       { family: 'vmstat', data: { fields: { pgfault: 123456789, oom_kill: 0 } } },

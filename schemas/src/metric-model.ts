@@ -30,6 +30,10 @@ export const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/
 /** A Prometheus label name; names starting with `__` are Prometheus's own and never stored. */
 export const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/
 
+/** Labels every stored series is given when read (the host it came from, as node_exporter's scrape would). */
+export const READ_LABELS: ReadonlySet<string> = new Set(['host', 'instance', 'job'])
+
+/** A label name a collector may store: Prometheus's rules, not Prometheus's own `__` names, not one of READ_LABELS. */
 export function isLabelName(name: string): boolean {
-  return LABEL_NAME.test(name) && !name.startsWith('__')
+  return LABEL_NAME.test(name) && !name.startsWith('__') && !READ_LABELS.has(name)
 }

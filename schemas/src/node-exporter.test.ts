@@ -214,9 +214,11 @@ describe('memory → node_memory_*', () => {
     expect(all).toHaveLength(7)
   })
 
-  it('drops a field from the wire that no Prometheus name can carry', () => {
-    expect(points('memory', { fields: { 'Bad Name': 1, 'x-y': 2, Good: 3 } }).map((p) => p.name)).toEqual([
-      'node_memory_Good_bytes',
+  it('emits only the fields node_exporter 1.12 exports, whatever else the kernel (or the wire) has', () => {
+    const fields = { MemTotal: 1, KReclaimable: 2, SecPageTables: 3, Zswapped: 4, 'Bad Name': 5, Good: 6 }
+    expect(points('memory', { fields }).map((p) => p.name)).toEqual([
+      'node_memory_MemTotal_bytes',
+      'node_memory_Zswapped_bytes',
     ])
   })
 })
@@ -349,6 +351,7 @@ const livePressure: PressureSample = {
     some: { avg10: 0, avg60: 0.07, avg300: 0.12, total_us: 1150812 },
     full: { avg10: 0, avg60: 0.06, avg300: 0.1, total_us: 1011316 },
   },
+  irq: null,
 }
 
 /** Part of live-t0's /proc/vmstat: every field node_exporter's default filter keeps, and some an agent told to keep more would send. */
@@ -422,6 +425,19 @@ describe('pressure → node_pressure_*', () => {
     const all = points('pressure', { ...livePressure, io: { ...livePressure.io, full: null } })
     expect(all.map((p) => p.name)).not.toContain('node_pressure_io_stalled_seconds_total')
     expect(all).toHaveLength(4)
+  })
+
+  it('adds irq’s full line where the kernel has /proc/pressure/irq (Linux 6.1+)', () => {
+    const irq = {
+      some: { avg10: 0, avg60: 0, avg300: 0, total_us: 0 },
+      full: { avg10: 0, avg60: 0, avg300: 0, total_us: 2500000 },
+    }
+    expect(
+      value(points('pressure', { ...livePressure, irq }), 'node_pressure_irq_stalled_seconds_total'),
+    ).toBe(2.5)
+    expect(points('pressure', livePressure).map((p) => p.name)).not.toContain(
+      'node_pressure_irq_stalled_seconds_total',
+    )
   })
 })
 

@@ -19,6 +19,8 @@ import type { SchemaErrorCode } from '../../schemas/src/errors.ts'
  * | VALUE_OUT_OF_RANGE      | a value does not fit its reader type exactly, interval_ms or host_id    |
  * |                         | out of range (the admission rule, schemas/src/admission.ts)             |
  * | RECORD_TOO_LARGE        | the record is over MAX_RECORD_BYTES (schemas/src/admission.ts)          |
+ * | INVALID_NAME            | a `metrics` record names a collector, metric or label Prometheus would  |
+ * |                         | not accept (the admission rule, schemas/src/admission.ts)               |
  * | TOO_MANY_SERIES         | one sample holds more series than PROCESSOR_MAX_SERIES_PER_ENVELOPE     |
  * | TENANT_HOST_LIMIT       | a new host for a tenant that already has TENANT_MAX_HOSTS hosts         |
  * | HOST_SERIES_LIMIT       | new series past TENANT_MAX_SERIES_PER_HOST within PROCESSOR_SERIES_WINDOW_S |

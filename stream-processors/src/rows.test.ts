@@ -53,4 +53,59 @@ describe('rows', () => {
       ['acme', 'h1', 'web', 'a1', 7, 'load', '1795000000.500000', batch.raw.length, 2, '41'],
     ])
   })
+
+  it('stores a collector’s metrics record as it came, and logs it under the collector’s name', () => {
+    const batch = newRowBatch()
+    const env: Envelope = {
+      tenant: 'ignored-by-caller',
+      host_id: 'h1',
+      hostname: 'web',
+      agent_id: 'a1',
+      seq: 8,
+      ts_us: 1_795_000_001_000_000,
+      interval_ms: 10_000,
+      sample: {
+        family: 'metrics',
+        data: {
+          collector: 'hwmon',
+          metrics: [
+            {
+              name: 'node_hwmon_temp_celsius',
+              type: 'GAUGE',
+              series: [
+                { labels: { sensor: 'temp1', chip: 'platform_coretemp_0' }, value: 41.5 },
+                { labels: { chip: 'platform_coretemp_0', sensor: 'temp2' }, value: 39 },
+              ],
+            },
+            { name: 'node_hwmon_chip_names', type: 'GAUGE', series: [{ labels: {}, value: 1 }] },
+          ],
+        },
+      },
+    }
+    expect(appendEnvelopeRows(batch, env, 'acme', { partition: 0, offset: '9' }, 2)).toEqual({
+      reason: 'TOO_MANY_SERIES',
+      detail: 'more than 2 series in one hwmon sample',
+    })
+    expect(appendEnvelopeRows(batch, env, 'acme', { partition: 0, offset: '9' })).toBeUndefined()
+    expect(batch.raw).toEqual([
+      [
+        'acme',
+        'node_hwmon_temp_celsius',
+        'h1',
+        '{"chip":"platform_coretemp_0","sensor":"temp1"}',
+        '1795000001.000000',
+        41.5,
+      ],
+      [
+        'acme',
+        'node_hwmon_temp_celsius',
+        'h1',
+        '{"chip":"platform_coretemp_0","sensor":"temp2"}',
+        '1795000001.000000',
+        39,
+      ],
+      ['acme', 'node_hwmon_chip_names', 'h1', '{}', '1795000001.000000', 1],
+    ])
+    expect(batch.log).toEqual([['acme', 'h1', 'web', 'a1', 8, 'hwmon', '1795000001.000000', 3, 0, '9']])
+  })
 })

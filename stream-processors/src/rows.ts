@@ -1,4 +1,4 @@
-import type { Envelope } from '../../schemas/src/families.ts'
+import { sampleName, type Envelope } from '../../schemas/src/families.ts'
 import { samplePoints } from '../../schemas/src/node-exporter.ts'
 
 /** Rows in the column order of metrics_raw and sample_log (see schemas/clickhouse/ddl.ts). */
@@ -79,7 +79,7 @@ export function appendEnvelopeRows(
     if (rows.length >= maxSeries) {
       refusal = {
         reason: 'TOO_MANY_SERIES',
-        detail: `more than ${String(maxSeries)} series in one ${env.sample.family} sample`,
+        detail: `more than ${String(maxSeries)} series in one ${sampleName(env.sample)} sample`,
       }
       return
     }
@@ -95,7 +95,8 @@ export function appendEnvelopeRows(
     env.hostname,
     env.agent_id,
     env.seq,
-    env.sample.family,
+    // The collector for a `metrics` record, so the log says netstat or hwmon, not the record type.
+    sampleName(env.sample),
     ts,
     points,
     kafka.partition,

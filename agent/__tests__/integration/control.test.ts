@@ -81,7 +81,7 @@ describe('agent control over NATS', () => {
       interval_ms: 1000,
     })
     expect(
-      (await request('procstream.control.acme.all', { interval_ms: 2000 })).applied?.cpu.interval_ms,
+      (await request('procstream.control.acme.all', { interval_ms: 2000 })).applied?.cpu?.interval_ms,
     ).toBe(2000)
     await expect(request('procstream.control.acme.host.host-b', { interval_ms: 100 })).rejects.toThrow()
     await expect(request('procstream.control.other.host.host-a', { interval_ms: 100 })).rejects.toThrow()
@@ -142,7 +142,7 @@ describe('control and the credential’s tenant', () => {
       // The real agent still answers alone: the intruder never got the request.
       const reply = await request('procstream.control.acme.host.host-a', { interval_ms: 1000 })
       expect(reply.agent_id).toBe('agent-1')
-      expect(other.current().cpu.intervalMs).toBe(1000)
+      expect(other.current().cpu?.intervalMs).toBe(1000)
     } finally {
       await globex.close()
     }

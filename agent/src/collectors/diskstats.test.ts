@@ -127,17 +127,15 @@ describe('parseDiskstats', () => {
     })
   })
 
-  it('keeps zram, as node_exporter 1.5 does (only later releases exclude it)', () => {
-    expect(parse(readFixture('live-t0/proc/diskstats')).sample.devices.map((d) => d.device)).toEqual([
-      'vda',
-      'zram0',
-    ])
+  it('leaves zram out, as node_exporter does since 2024 (1.5 kept it)', () => {
+    expect(parse(readFixture('live-t0/proc/diskstats')).sample.devices.map((d) => d.device)).toEqual(['vda'])
   })
 
-  it('uses exactly node_exporter 1.5’s default exclusion', () => {
-    expect(DEFAULT_DISK_EXCLUDE.source).toBe('^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\\d+n\\d+p)\\d+$')
+  it('uses exactly node_exporter 1.12’s default exclusion', () => {
+    expect(DEFAULT_DISK_EXCLUDE.source).toBe('^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\\d+n\\d+p)\\d+$')
     for (const name of [
       'ram0',
+      'zram0',
       'loop12',
       'fd0',
       'sda1',
@@ -149,7 +147,7 @@ describe('parseDiskstats', () => {
     ]) {
       expect(DEFAULT_DISK_EXCLUDE.test(name), name).toBe(true)
     }
-    for (const name of ['sda', 'vda', 'nvme0n1', 'dm-0', 'md0', 'mmcblk0p1', 'zram0', 'sr0', 'sdaa1']) {
+    for (const name of ['sda', 'vda', 'nvme0n1', 'dm-0', 'md0', 'mmcblk0p1', 'sr0', 'sdaa1']) {
       expect(DEFAULT_DISK_EXCLUDE.test(name), name).toBe(false)
     }
   })

@@ -6,10 +6,11 @@ import { excerpt, forEachLine, matches, parseInteger, tokenize, type ProblemHand
  * nvme disks, ram disks, loop devices and floppies, whose I/O the whole disk already counts.
  * Checked against the source (prometheus/node_exporter collector/diskstats_linux.go,
  * `diskstatsDefaultIgnoredDevices`) and against 1.5.0's start-up log, which prints
- * `flag=^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$`. Later releases (2024, PR #2898) also
- * exclude zram; 1.5 does not, so neither do we.
+ * `flag=^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$`. Releases from 2024 on (PR #2898, and
+ * 1.12 whose fixture output the agent matches) also exclude zram, compressed RAM whose "I/O" is
+ * memory traffic: so do we, as the diskinfo collector does for the same devices.
  */
-export const DEFAULT_DISK_EXCLUDE = /^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$/
+export const DEFAULT_DISK_EXCLUDE = /^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$/
 
 export interface DiskstatsFilter {
   /** Devices whose name matches are left out; undefined → DEFAULT_DISK_EXCLUDE, null → none. */

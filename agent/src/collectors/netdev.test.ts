@@ -2,10 +2,9 @@ import { describe, expect, it } from 'vitest'
 import { readFixture } from './__fixtures__/fixtures.ts'
 import { parseNetDev, type NetDevFilter } from './netdev.ts'
 
-// Most cases read every interface; the default exclusion has a case of its own below.
 function parse(
   text: string,
-  filter: NetDevFilter = { exclude: null },
+  filter: NetDevFilter = {},
 ): { sample: ReturnType<typeof parseNetDev>; problems: string[] } {
   const problems: string[] = []
   const sample = parseNetDev(text, filter, (p) => problems.push(p))
@@ -17,9 +16,14 @@ const HEADER =
   ' face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n'
 
 describe('parseNetDev', () => {
-  it('leaves loopback out by default, as node_exporter 1.5 does, unless an include pattern is given', () => {
+  it('keeps every interface, loopback included, unless a filter is given, as node_exporter does', () => {
     const text = readFixture('procfs/proc/net/dev')
-    expect(parseNetDev(text).interfaces.map((i) => i.device)).toEqual(['vethf345468', 'docker0', 'eth0'])
+    expect(parseNetDev(text).interfaces.map((i) => i.device)).toEqual([
+      'vethf345468',
+      'lo',
+      'docker0',
+      'eth0',
+    ])
     expect(parseNetDev(text, { include: /^(lo|eth0)$/ }).interfaces.map((i) => i.device)).toEqual([
       'lo',
       'eth0',

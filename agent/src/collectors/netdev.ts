@@ -30,18 +30,13 @@ const COLUMNS = [
   'tx_compressed',
 ] as const satisfies readonly (keyof NetDevCounters)[]
 
-/**
- * node_exporter 1.5's default --collector.netdev.device-exclude as Debian ships it (`--help` of
- * prometheus-node-exporter 1.5.0: `"^lo$"`): loopback is left out unless asked for.
- */
-export const DEFAULT_NETDEV_EXCLUDE = /^lo$/
-
 export interface NetDevFilter {
   /** Only interfaces whose name matches (like node_exporter's --collector.netdev.device-include). */
   include?: RegExp
   /**
-   * Interfaces whose name matches are left out (--collector.netdev.device-exclude); undefined →
-   * DEFAULT_NETDEV_EXCLUDE unless `include` is given (the two are exclusive, as in node_exporter), null → none.
+   * Interfaces whose name matches are left out (--collector.netdev.device-exclude). Neither is set
+   * by default: node_exporter reports every interface, loopback included (Debian's package alone
+   * passes `--collector.netdev.device-exclude=^lo$`).
    */
   exclude?: RegExp | null
 }
@@ -54,8 +49,7 @@ export interface NetDevFilter {
  */
 export function parseNetDev(text: string, filter?: NetDevFilter, onError?: ProblemHandler): NetworkSample {
   const interfaces: NetDevCounters[] = []
-  const exclude =
-    filter?.exclude === undefined ? (filter?.include ? null : DEFAULT_NETDEV_EXCLUDE) : filter.exclude
+  const exclude = filter?.exclude ?? null
   let headerLines = 0
   forEachLine(text, (start, end) => {
     if (indexIn(text, '|', start, end) !== -1) {

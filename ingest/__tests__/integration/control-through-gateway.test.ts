@@ -122,7 +122,7 @@ describe('control through the gateway, with an ingest key only', () => {
       request('procstream.control.acme.group.web', { families: { disk: { enabled: false } } }),
     )
     expect(group.agent_id).toBe(reply.agent_id)
-    expect(group.applied?.disk.enabled).toBe(false)
+    expect(group.applied?.disk?.enabled).toBe(false)
 
     // The sampling itself changed: cpu samples now come every 500 ms, memory still every 100 ms.
     const codec = envelopeCodec()
@@ -156,7 +156,7 @@ describe('control through the gateway, with an ingest key only', () => {
     const unchanged = await waitFor('the agent to answer', () =>
       request(`procstream.control.acme.host.${HOST_ID}`, { families: { cpu: { interval_ms: 500 } } }),
     )
-    expect(unchanged.applied?.memory.interval_ms).toBe(100)
+    expect(unchanged.applied?.memory?.interval_ms).toBe(100)
 
     // An acme poll of its own: every globex request during its wait finds nobody, and it ends 204.
     const twin = `twin-${String(process.pid)}`

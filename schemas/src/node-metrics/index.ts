@@ -1,5 +1,36 @@
 import type { MetricFamilyInfo } from '../metric-model.ts'
+import { ARP } from './arp.ts'
+import { BTRFS } from './btrfs.ts'
+import { CONNTRACK } from './conntrack.ts'
+import { CPU_INFO } from './cpu_info.ts'
+import { CPUFREQ } from './cpufreq.ts'
+import { DISKINFO } from './diskinfo.ts'
+import { DMI } from './dmi.ts'
+import { EDAC } from './edac.ts'
+import { ENTROPY } from './entropy.ts'
 import { FILEFD } from './filefd.ts'
+import { HWMON } from './hwmon.ts'
+import { INTERRUPTS } from './interrupts.ts'
+import { MDADM } from './mdadm.ts'
+import { NETCLASS } from './netclass.ts'
+import { NETSTAT } from './netstat.ts'
+import { NFS } from './nfs.ts'
+import { NFSD } from './nfsd.ts'
+import { NVME } from './nvme.ts'
+import { OS } from './os.ts'
+import { POWERSUPPLYCLASS } from './powersupplyclass.ts'
+import { PROCESSES } from './processes.ts'
+import { RAPL } from './rapl.ts'
+import { SCHEDSTAT } from './schedstat.ts'
+import { SOCKSTAT } from './sockstat.ts'
+import { SOFTNET } from './softnet.ts'
+import { THERMAL_ZONE } from './thermal_zone.ts'
+import { TIME } from './time.ts'
+import { UDP_QUEUES } from './udp_queues.ts'
+import { UNAME } from './uname.ts'
+import { WATCHDOG } from './watchdog.ts'
+import { XFS } from './xfs.ts'
+import { ZFS } from './zfs.ts'
 
 /**
  * HELP and TYPE of every metric the agent's node_exporter collectors emit (agent/src/collectors/node/),
@@ -19,7 +50,38 @@ export interface MetricCatalogue {
 /** Every collector's catalogue; add a collector's module here (one line, kept sorted). */
 const CATALOGUES: readonly MetricCatalogue[] = [
   // catalogues: one per line, sorted
+  ARP,
+  BTRFS,
+  CONNTRACK,
+  CPU_INFO,
+  CPUFREQ,
+  DISKINFO,
+  DMI,
+  EDAC,
+  ENTROPY,
   FILEFD,
+  HWMON,
+  INTERRUPTS,
+  MDADM,
+  NETCLASS,
+  NETSTAT,
+  NFS,
+  NFSD,
+  NVME,
+  OS,
+  POWERSUPPLYCLASS,
+  PROCESSES,
+  RAPL,
+  SCHEDSTAT,
+  SOCKSTAT,
+  SOFTNET,
+  THERMAL_ZONE,
+  TIME,
+  UDP_QUEUES,
+  UNAME,
+  WATCHDOG,
+  XFS,
+  ZFS,
 ]
 
 const BY_NAME = new Map<string, MetricFamilyInfo>()

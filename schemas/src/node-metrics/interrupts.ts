@@ -1,0 +1,7 @@
+import type { MetricCatalogue } from './index.ts'
+
+/** node_exporter collector/interrupts_common.go. */
+export const INTERRUPTS: MetricCatalogue = {
+  collector: 'interrupts',
+  metrics: [{ name: 'node_interrupts_total', help: 'Interrupt details.', type: 'counter' }],
+}

@@ -1,0 +1,72 @@
+import type { MetricFamilyInfo } from '../metric-model.ts'
+import type { MetricCatalogue } from './index.ts'
+
+/** Every numeric property node_exporter exports as node_power_supply_<property>, each a gauge. */
+const PROPERTIES = [
+  'authentic',
+  'calibrate',
+  'capacity',
+  'capacity_alert_max',
+  'capacity_alert_min',
+  'cyclecount',
+  'online',
+  'present',
+  'time_to_empty_seconds',
+  'time_to_full_seconds',
+  'current_boot',
+  'current_max',
+  'current_ampere',
+  'energy_empty',
+  'energy_empty_design',
+  'energy_full',
+  'energy_full_design',
+  'energy_watthour',
+  'voltage_boot',
+  'voltage_max',
+  'voltage_max_design',
+  'voltage_min',
+  'voltage_min_design',
+  'voltage_volt',
+  'voltage_ocv',
+  'charge_control_limit',
+  'charge_control_limit_max',
+  'charge_counter',
+  'charge_empty',
+  'charge_empty_design',
+  'charge_full',
+  'charge_full_design',
+  'charge_ampere',
+  'charge_term_current',
+  'constant_charge_current',
+  'constant_charge_current_max',
+  'constant_charge_voltage',
+  'constant_charge_voltage_max',
+  'precharge_current',
+  'input_current_limit',
+  'power_watt',
+  'temp_celsius',
+  'temp_alert_max_celsius',
+  'temp_alert_min_celsius',
+  'temp_ambient_celsius',
+  'temp_ambient_max_celsius',
+  'temp_ambient_min_celsius',
+  'temp_max_celsius',
+  'temp_min_celsius',
+]
+
+/** node_exporter collector/powersupplyclass_linux.go. */
+export const POWERSUPPLYCLASS: MetricCatalogue = {
+  collector: 'powersupplyclass',
+  metrics: [
+    {
+      name: 'node_power_supply_info',
+      help: 'info of /sys/class/power_supply/<power_supply>.',
+      type: 'gauge',
+    },
+    ...PROPERTIES.map((property): MetricFamilyInfo => ({
+      name: `node_power_supply_${property}`,
+      help: `${property} value of /sys/class/power_supply/<power_supply>.`,
+      type: 'gauge',
+    })),
+  ],
+}
