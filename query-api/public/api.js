@@ -59,7 +59,13 @@ export function createApi({ getKey, baseUrl = '' }) {
     const body = await readJson(response)
     if (!response.ok) {
       const message = typeof body?.error === 'string' ? body.error : `HTTP ${response.status}`
-      const code = typeof body?.code === 'string' ? body.code : `http_${response.status}`
+      // The Prometheus routes name their error `errorType` (bad_data, execution …), the others `code`.
+      const code =
+        typeof body?.code === 'string'
+          ? body.code
+          : typeof body?.errorType === 'string'
+            ? body.errorType
+            : `http_${response.status}`
       throw new ApiError(`${path}: ${message}`, { status: response.status, code })
     }
     if (body === undefined) {
@@ -98,6 +104,40 @@ export function createApi({ getKey, baseUrl = '' }) {
         series: Array.isArray(body.series) ? body.series.map(normaliseSeries) : [],
         stepMs: typeof body.step_ms === 'number' ? body.step_ms : null,
       }
+    },
+
+    /**
+     * Prometheus API: the names of the metrics with a series matching the selector `match` in [from, to]
+     * (ms; the catalogue is hourly, so the range widens to whole hours).
+     * @param {{ match: string, from: number, to: number }} q
+     */
+    async metricNames(q, options) {
+      const params = [
+        ['match[]', q.match],
+        ['start', (q.from / 1000).toFixed(3)],
+        ['end', (q.to / 1000).toFixed(3)],
+      ]
+      const body = await request('/api/v1/label/__name__/values', params, options)
+      return Array.isArray(body.data) ? body.data.filter((n) => typeof n === 'string') : []
+    },
+
+    /**
+     * Prometheus API: TYPE and HELP of the tenant's metric names, as node_exporter declares them.
+     * @returns {Promise<Map<string, { type: string, help: string }>>}
+     */
+    async metadata(options) {
+      const body = await request('/api/v1/metadata', null, options)
+      const out = new Map()
+      const data = body.data && typeof body.data === 'object' ? body.data : {}
+      for (const [name, entries] of Object.entries(data)) {
+        const entry = Array.isArray(entries) ? entries[0] : undefined
+        if (!entry) continue
+        out.set(name, {
+          type: typeof entry.type === 'string' ? entry.type : 'unknown',
+          help: typeof entry.help === 'string' ? entry.help : '',
+        })
+      }
+      return out
     },
 
     /**

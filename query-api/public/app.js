@@ -371,7 +371,7 @@ function wireControls() {
       // Not remembering the range is harmless.
     }
     abandonInflight()
-    if (state.route.view === 'host') hostView.reset()
+    if (state.route.view === 'host') hostView.reset('loading…', { sameHost: true })
     refreshNow()
   })
 

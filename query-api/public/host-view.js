@@ -1,13 +1,28 @@
-// The host view: one chart per panel of panels.js, loaded together for one host and time range.
+// The host view: a header of what the host is, one chart per panel of panels.js, and below them every
+// metric family the host sends, loaded together for one host and time range.
 
 import { createChart } from './charts.js'
+import { createHostInfo } from './host-info.js'
+import { createMetricsSection } from './metrics-section.js'
 import { PANELS } from './panels.js'
+
+/** The header's facts change rarely (a reboot, new firmware): re-read this often while live. */
+const INFO_REFRESH_MS = 60_000
 
 /**
  * @param {HTMLElement} root the #dashboard grid
  * @param {{ api: ReturnType<import('./api.js').createApi> }} options
  */
 export function createHostView(root, { api }) {
+  const infoRoot = document.createElement('header')
+  infoRoot.id = 'host-info'
+  infoRoot.className = 'host-info panel-wide'
+  infoRoot.setAttribute('aria-label', 'Host')
+  root.append(infoRoot)
+  const info = createHostInfo(infoRoot, { api })
+  /** The header's host and when it was read; 0 after a reset, so the next load reads it. */
+  const infoState = { host: null, loadedAt: 0 }
+
   /** Panel id → { panel, chart, error element, loaded: whether the chart shows data for this view } */
   const views = new Map()
   for (const panel of PANELS) {
@@ -33,6 +48,12 @@ export function createHostView(root, { api }) {
     views.set(panel.id, { panel, chart, error, loaded: false })
   }
 
+  const metricsRoot = document.createElement('section')
+  metricsRoot.id = 'host-metrics'
+  metricsRoot.className = 'panel panel-wide metrics'
+  root.append(metricsRoot)
+  const metrics = createMetricsSection(metricsRoot, { api })
+
   async function loadPanel(view, { host, from, to, signal, includeVirtual }) {
     const points = view.chart.width() || 600
     const responses = await Promise.all(
@@ -44,18 +65,34 @@ export function createHostView(root, { api }) {
   return {
     /**
      * Every panel's frame for one host and range, settled one by one so a failing query costs only its
-     * own panel.
+     * own panel; the header's facts when due, the metric list when due and every open metric chart.
      */
     async load(query) {
       const entries = [...views.values()]
-      const results = await Promise.allSettled(entries.map((view) => loadPanel(view, query)))
-      return results.map((result, i) => ({ view: entries[i], result }))
+      const infoDue = query.host !== infoState.host || Date.now() - infoState.loadedAt >= INFO_REFRESH_MS
+      const [results, facts, families] = await Promise.all([
+        Promise.allSettled(entries.map((view) => loadPanel(view, query))),
+        // Facts that cannot be read are left out: the header never shows an error.
+        infoDue ? info.load(query).catch(() => null) : null,
+        metrics.load(query),
+      ])
+      return {
+        host: query.host,
+        panels: results.map((result, i) => ({ view: entries[i], result })),
+        facts,
+        families,
+      }
     },
 
-    /** Draws what `load` gave; returns the panels' errors. */
+    /** Draws what `load` gave; returns the panels' errors (the metric list's and its charts' too). */
     show(loaded) {
+      if (loaded.facts) {
+        info.show(loaded.facts)
+        infoState.host = loaded.host
+        infoState.loadedAt = Date.now()
+      }
       const failures = []
-      for (const { view, result } of loaded) {
+      for (const { view, result } of loaded.panels) {
         if (result.status === 'fulfilled') {
           view.error.hidden = true
           view.chart.update(result.value)
@@ -69,23 +106,37 @@ export function createHostView(root, { api }) {
           if (!view.loaded) view.chart.reset('no data')
         }
       }
+      failures.push(...metrics.show(loaded.families))
       return failures
     },
 
+    /** Charts a refresh draws, for the status line: the panels, the metric list and its open charts. */
     get panelCount() {
-      return views.size
+      return views.size + metrics.count
     },
 
-    reset(message = 'loading…') {
+    /**
+     * Host, range or view changed: every chart waits for the next load. `sameHost` (a new range) keeps
+     * the header and the metric list, open groups and charts included, until they are read again;
+     * otherwise they go at once, since they describe another host.
+     */
+    reset(message = 'loading…', { sameHost = false } = {}) {
       for (const view of views.values()) {
         view.chart.reset(message)
         view.loaded = false
         view.error.hidden = true
       }
+      infoState.loadedAt = 0
+      if (!sameHost) {
+        info.reset()
+        infoState.host = null
+      }
+      metrics.reset(message, { sameHost })
     },
 
     restyle() {
       for (const view of views.values()) view.chart.restyle()
+      metrics.restyle()
     },
   }
 }
