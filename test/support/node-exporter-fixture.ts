@@ -128,6 +128,7 @@ export const FIXTURE_OPTIONS: Readonly<Record<string, string>> = {
   'cpu_info.bugs-include': '^(cpu_meltdown|spectre_.*|mds)$',
   'cpu_info.flags-include': '^(aes|avx.?|constant_tsc)$',
   'arp.device-exclude': 'nope',
+  'bcache.priorityStats': 'true',
   'hwmon.chip-include': '(applesmc|asus_nb_wmi|coretemp|hwmon4|ieee80211|nct6779)',
   'netclass.ignore-invalid-speed': 'true',
   'netclass.ignored-devices': '(dmz|int)',

@@ -1,5 +1,7 @@
 import type { MetricFamilyInfo } from '../metric-model.ts'
 import { ARP } from './arp.ts'
+import { BCACHE } from './bcache.ts'
+import { BONDING } from './bonding.ts'
 import { BTRFS } from './btrfs.ts'
 import { CONNTRACK } from './conntrack.ts'
 import { CPU_INFO } from './cpu_info.ts'
@@ -8,9 +10,12 @@ import { DISKINFO } from './diskinfo.ts'
 import { DMI } from './dmi.ts'
 import { EDAC } from './edac.ts'
 import { ENTROPY } from './entropy.ts'
+import { FIBRECHANNEL } from './fibrechannel.ts'
 import { FILEFD } from './filefd.ts'
 import { HWMON } from './hwmon.ts'
+import { INFINIBAND } from './infiniband.ts'
 import { INTERRUPTS } from './interrupts.ts'
+import { IPVS } from './ipvs.ts'
 import { MDADM } from './mdadm.ts'
 import { NETCLASS } from './netclass.ts'
 import { NETSTAT } from './netstat.ts'
@@ -22,8 +27,10 @@ import { POWERSUPPLYCLASS } from './powersupplyclass.ts'
 import { PROCESSES } from './processes.ts'
 import { RAPL } from './rapl.ts'
 import { SCHEDSTAT } from './schedstat.ts'
+import { SELINUX } from './selinux.ts'
 import { SOCKSTAT } from './sockstat.ts'
 import { SOFTNET } from './softnet.ts'
+import { TAPESTATS } from './tapestats.ts'
 import { THERMAL_ZONE } from './thermal_zone.ts'
 import { TIME } from './time.ts'
 import { UDP_QUEUES } from './udp_queues.ts'
@@ -51,6 +58,8 @@ export interface MetricCatalogue {
 const CATALOGUES: readonly MetricCatalogue[] = [
   // catalogues: one per line, sorted
   ARP,
+  BCACHE,
+  BONDING,
   BTRFS,
   CONNTRACK,
   CPU_INFO,
@@ -59,9 +68,12 @@ const CATALOGUES: readonly MetricCatalogue[] = [
   DMI,
   EDAC,
   ENTROPY,
+  FIBRECHANNEL,
   FILEFD,
   HWMON,
+  INFINIBAND,
   INTERRUPTS,
+  IPVS,
   MDADM,
   NETCLASS,
   NETSTAT,
@@ -73,8 +85,10 @@ const CATALOGUES: readonly MetricCatalogue[] = [
   PROCESSES,
   RAPL,
   SCHEDSTAT,
+  SELINUX,
   SOCKSTAT,
   SOFTNET,
+  TAPESTATS,
   THERMAL_ZONE,
   TIME,
   UDP_QUEUES,

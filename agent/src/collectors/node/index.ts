@@ -1,5 +1,7 @@
 import type { NodeCollector } from './collector.ts'
 import { arp } from './arp.ts'
+import { bcache } from './bcache.ts'
+import { bonding } from './bonding.ts'
 import { btrfs } from './btrfs.ts'
 import { conntrack } from './conntrack.ts'
 import { cpuInfo } from './cpu_info.ts'
@@ -8,9 +10,12 @@ import { diskinfo } from './diskinfo.ts'
 import { dmi } from './dmi.ts'
 import { edac } from './edac.ts'
 import { entropy } from './entropy.ts'
+import { fibrechannel } from './fibrechannel.ts'
 import { filefd } from './filefd.ts'
 import { hwmon } from './hwmon.ts'
+import { infiniband } from './infiniband.ts'
 import { interrupts } from './interrupts.ts'
+import { ipvs } from './ipvs.ts'
 import { mdadm } from './mdadm.ts'
 import { netclass } from './netclass.ts'
 import { netstat } from './netstat.ts'
@@ -22,8 +27,10 @@ import { powersupplyclass } from './powersupplyclass.ts'
 import { processes } from './processes.ts'
 import { rapl } from './rapl.ts'
 import { schedstat } from './schedstat.ts'
+import { selinux } from './selinux.ts'
 import { sockstat } from './sockstat.ts'
 import { softnet } from './softnet.ts'
+import { tapestats } from './tapestats.ts'
 import { thermalZone } from './thermal_zone.ts'
 import { time } from './time.ts'
 import { udpQueues } from './udp_queues.ts'
@@ -36,6 +43,8 @@ import { zfs } from './zfs.ts'
 export const NODE_COLLECTORS: readonly NodeCollector[] = [
   // collectors: one per line, sorted
   arp,
+  bcache,
+  bonding,
   btrfs,
   conntrack,
   cpuInfo,
@@ -44,9 +53,12 @@ export const NODE_COLLECTORS: readonly NodeCollector[] = [
   dmi,
   edac,
   entropy,
+  fibrechannel,
   filefd,
   hwmon,
+  infiniband,
   interrupts,
+  ipvs,
   mdadm,
   netclass,
   netstat,
@@ -58,8 +70,10 @@ export const NODE_COLLECTORS: readonly NodeCollector[] = [
   processes,
   rapl,
   schedstat,
+  selinux,
   sockstat,
   softnet,
+  tapestats,
   thermalZone,
   time,
   udpQueues,
