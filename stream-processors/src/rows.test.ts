@@ -19,6 +19,9 @@ describe('rows', () => {
   it('spells one label set one way whatever the key order', () => {
     expect(canonicalLabels({ mode: 'user', cpu: '0' })).toBe(canonicalLabels({ cpu: '0', mode: 'user' }))
     expect(canonicalLabels({})).toBe('{}')
+    // Prometheus's rule: an empty value is no label at all.
+    expect(canonicalLabels({ devices: '', cpu: '0' })).toBe('{"cpu":"0"}')
+    expect(canonicalLabels({ devices: '' })).toBe('{}')
   })
 
   it('turns a load envelope into node_exporter rows plus one sample-log row, or nothing if a value is not finite', () => {

@@ -38,9 +38,14 @@ export function dateTime64ToMicros(literal: string): number {
   return Number(secs) * 1_000_000 + Number(frac.padEnd(6, '0'))
 }
 
-/** Labels as one canonical string: a JSON object with keys sorted, so one series has one spelling. */
+/**
+ * Labels as one canonical string: a JSON object with keys sorted, so one series has one spelling.
+ * A label with an empty value is left out, as Prometheus does on ingestion ("equivalent to a label
+ * that does not exist"): node_exporter prints `devices=""` on an interrupt with no device, and a
+ * selector or a join on that label must see the same series as over Prometheus.
+ */
 export function canonicalLabels(labels: Readonly<Record<string, string>>): string {
-  const keys = Object.keys(labels)
+  const keys = Object.keys(labels).filter((k) => labels[k] !== '')
   if (keys.length === 0) return '{}'
   keys.sort()
   const sorted: Record<string, string> = {}
