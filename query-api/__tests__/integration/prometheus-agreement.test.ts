@@ -189,6 +189,12 @@ const QUERIES = [
   'time()',
   'node_load1 offset 2m',
   'rate(node_cpu_seconds_total{mode="idle"}[1m] offset 1m)',
+  // Windows that are not a whole number of steps (two grid buckets per step), or shorter than it.
+  'rate(node_network_receive_bytes_total[45s])',
+  'irate(node_cpu_seconds_total{mode="system"}[20s])',
+  'max_over_time(node_load1[20s])',
+  'count_over_time(node_load1[50s]) + sum_over_time(node_load5[25s])',
+  'increase(node_cpu_seconds_total{mode="user"}[75s])',
 ]
 
 describe('Prometheus API against Prometheus 2.42 on the same data', () => {
@@ -233,6 +239,10 @@ describe('rollup tiers behind the Prometheus API', () => {
     ['node_memory_MemAvailable_bytes', 60, 'metrics_10s', 1e-9],
     ['sum by (instance) (rate(node_cpu_seconds_total{mode!="idle"}[5m]))', 60, 'metrics_10s', 0.02],
     ['rate(node_network_receive_bytes_total{device="eth0"}[10m])', 300, 'metrics_1m', 0.05],
+    // Grafana's $__rate_interval (step + 15 s), not whole tier buckets: read as 80 s and 5 min.
+    ['avg_over_time(node_load1[75s])', 60, 'metrics_10s', 0.05],
+    ['sum by (instance) (rate(node_cpu_seconds_total{mode!="idle"}[75s]))', 60, 'metrics_10s', 0.05],
+    ['rate(node_network_receive_bytes_total{device="eth0"}[5m15s])', 300, 'metrics_1m', 0.05],
   ]
   it.each(cases)('%s at step %ss reads %s', async (query, step, table, tolerance) => {
     const params = {

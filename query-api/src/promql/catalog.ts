@@ -133,19 +133,49 @@ export async function labelValues(o: CatalogOptions, name: string): Promise<stri
   return [...new Set(values)].filter((v) => v !== '').sort()
 }
 
-/** Host id → host name, from the tenant's recent envelopes. */
+/**
+ * Host id → host name, from the tenant's recent envelopes: each agent reports its host name with
+ * every sample. sample_log keeps RAW_TTL_DAYS (7) of them, so a host silent for longer is missing
+ * here (unameHostnamesOf covers it).
+ */
 export async function hostnamesOf(
   client: ClickHouseClient,
   database: string,
   tenant: string,
 ): Promise<Map<string, string>> {
+  return hostMap(
+    client,
+    `SELECT host, argMax(hostname, ts) AS hostname FROM ${database}.sample_log
+      WHERE tenant = {tenant:String} GROUP BY host`,
+    tenant,
+  )
+}
+
+/**
+ * Host id → the `nodename` label of the host's latest `node_uname_info` in the hourly tier, which
+ * is kept for years: the name of a host that stopped reporting before sample_log's retention. On
+ * Linux the agent's host name is that same uname nodename.
+ */
+export async function unameHostnamesOf(
+  client: ClickHouseClient,
+  database: string,
+  tenant: string,
+): Promise<Map<string, string>> {
+  return hostMap(
+    client,
+    `SELECT host, argMax(JSONExtractString(labels, 'nodename'), bucket) AS hostname FROM ${database}.metrics_1h
+      WHERE tenant = {tenant:String} AND metric = 'node_uname_info' GROUP BY host HAVING hostname != ''`,
+    tenant,
+  )
+}
+
+async function hostMap(
+  client: ClickHouseClient,
+  query: string,
+  tenant: string,
+): Promise<Map<string, string>> {
   try {
-    const rs = await client.query({
-      query: `SELECT host, argMax(hostname, ts) AS hostname FROM ${database}.sample_log
-        WHERE tenant = {tenant:String} GROUP BY host`,
-      query_params: { tenant },
-      format: 'JSONEachRow',
-    })
+    const rs = await client.query({ query, query_params: { tenant }, format: 'JSONEachRow' })
     const found = await rs.json<{ host: string; hostname: string }>()
     return new Map(found.map((r) => [r.host, r.hostname]))
   } catch (err) {

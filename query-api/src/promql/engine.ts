@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import type { Call, Expr, MatrixSelector, VectorSelector } from './ast.ts'
 import { aggregate } from './aggregate.ts'
-import { fetchBuckets, type Grid, type Source } from './buckets.ts'
+import { fetchBuckets, fieldsFor, planRead, type Source } from './buckets.ts'
 import { scalarScalar, setOperation, vectorScalar, vectorVector } from './binary.ts'
 import { PromQLError } from './errors.ts'
 import { callInstant, INSTANT_FUNCTIONS, SIGNATURES } from './functions.ts'
@@ -13,8 +13,8 @@ import { evalWindows, RANGE_FUNCTIONS, type RangeFunction } from './windows.ts'
 /**
  * Evaluates a parsed query at every step of a range (an instant query is a range of one step). Each
  * selector compiles to one ClickHouse query that returns per-bucket summaries (buckets.ts), read from
- * raw or the coarsest rollup tier the step allows; functions, aggregations and operators then work
- * on those few values per series and step here, as Prometheus's engine does on samples.
+ * raw or the coarsest rollup tier the step and window allow; functions, aggregations and operators
+ * then work on those few values per series and step here, as Prometheus's engine does on samples.
  */
 export interface EvalOptions {
   client: ClickHouseClient
@@ -46,11 +46,6 @@ export async function evaluate(expr: Expr, o: EvalOptions): Promise<EvalResult> 
   if (value.kind === 'vector')
     return { value: { kind: 'vector', series: mergeByLabels(value.series) }, sources: [...ctx.sources] }
   return { value, sources: [...ctx.sources] }
-}
-
-function gcd(a: number, b: number): number {
-  while (b !== 0) [a, b] = [b, a % b]
-  return a
 }
 
 class Context {
@@ -199,22 +194,18 @@ class Context {
     if (windowMs <= 0) throw new PromQLError('bad_data', 'range must be positive')
     const steps = this.o.steps
     const first = this.o.startMs - sel.offsetMs
-    const width = steps > 1 ? gcd(this.o.stepMs, windowMs) : windowMs
-    const grid: Grid = {
-      origin: first - windowMs,
-      width,
-      count: ((steps - 1) * this.o.stepMs + windowMs) / width,
-    }
+    const use = fn === 'instant' || fn.endsWith('_over_time') ? 'samples' : 'rate'
+    const plan = planRead(first, steps > 1 ? this.o.stepMs : undefined, steps, windowMs, use)
     const hostnames = await this.o.hostnames()
     const fetched = await fetchBuckets({
       client: this.o.client,
       database: this.o.database,
       where: selectorWhere(sel.matchers, this.o.tenant, hostnames, ''),
       hostnames,
-      grid,
-      stepMs: steps > 1 ? this.o.stepMs : undefined,
-      windowMs,
+      plan,
+      fields: fieldsFor(fn),
       maxBuckets: this.o.maxBuckets - this.bucketsRead,
+      bucketLimit: this.o.maxBuckets,
       timeoutMs: this.o.timeoutMs,
       signal: this.o.signal,
     })
@@ -222,10 +213,12 @@ class Context {
     this.sources.add(fetched.source)
     const layout = {
       steps,
-      stepBuckets: this.o.stepMs / width,
-      span: windowMs / width,
+      stepBuckets: plan.stepBuckets,
+      offset: plan.offset,
+      span: plan.span,
       time: (k: number) => first + k * this.o.stepMs,
-      rangeMs: windowMs,
+      rangeMs: plan.windowMs,
+      requestedRangeMs: windowMs,
     }
     return fetched.series.map((s) => ({ labels: s.labels, values: evalWindows(fn, s, layout) }))
   }

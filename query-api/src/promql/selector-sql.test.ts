@@ -33,9 +33,22 @@ describe('selectorWhere', () => {
     const w = selectorWhere([{ name: 'instance', op: '=~', value: 'web-.*' }], 'acme', hosts, '')
     expect(w.params.h0).toEqual(['h1'])
     expect(selectorWhere([{ name: 'job', op: '=', value: 'other' }], 'acme', hosts, '').possible).toBe(false)
-    expect(selectorWhere([{ name: 'instance', op: '=', value: 'nope' }], 'acme', hosts, '').possible).toBe(
-      false,
+  })
+
+  it('matches instance on the host id for a host without a known name', () => {
+    // Such a host is offered as its id (labels.ts), so selecting that value must find it.
+    const w = selectorWhere([{ name: 'instance', op: '=', value: 'h-old' }], 'acme', hosts, '')
+    expect(w.possible).toBe(true)
+    expect(w.params.h0).toEqual([])
+    expect(w.params.k0).toEqual(['h1', 'h2'])
+    expect(w.params.v0).toBe('h-old')
+    expect(w.sql).toContain(
+      '(host IN {h0:Array(String)} OR (host NOT IN {k0:Array(String)} AND host = {v0:String}))',
     )
+    const re = selectorWhere([{ name: 'instance', op: '!~', value: 'web.*' }], 'acme', hosts, '')
+    expect(re.params.h0).toEqual(['h2'])
+    expect(re.params.v0).toBe('^(?s:web.*)$')
+    expect(re.sql).toContain('NOT match(host, {v0:String})')
   })
 
   it('names a bad regular expression', () => {

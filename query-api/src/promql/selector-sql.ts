@@ -9,7 +9,8 @@ import { promRegExp } from './regex.ts'
  * tenant's query away from every other tenant's rows.
  *
  * `job` and `instance` are not stored columns (labels.ts): `job` is matched here, `instance` through
- * the tenant's host names into a list of host ids.
+ * the tenant's host names into a list of host ids, and on the host id itself for a host without a
+ * known name (whose `instance` is its id).
  */
 export interface SelectorWhere {
   /** false when no stored series can match (e.g. `job="other"`): nothing needs to be read. */
@@ -62,9 +63,11 @@ export function selectorWhere(
     if (m.name === 'instance') {
       const test = jsMatcher(m)
       const hosts = [...hostnames].filter(([id, name]) => test(name || id)).map(([id]) => id)
-      if (hosts.length === 0) possible = false
       params[`${prefix}h${i}`] = hosts
-      clauses.push(`host IN {${prefix}h${i}:Array(String)}`)
+      // A host missing from the map is named by its id: the matcher applies to the id itself.
+      params[`${prefix}k${i}`] = [...hostnames.keys()]
+      const unnamed = `host NOT IN {${prefix}k${i}:Array(String)} AND ${matchSql('host', m, `${prefix}v${i}`, params)}`
+      clauses.push(`(host IN {${prefix}h${i}:Array(String)} OR (${unnamed}))`)
       return
     }
     let column: string
@@ -74,23 +77,25 @@ export function selectorWhere(
       params[`${prefix}n${i}`] = m.name
       column = `JSONExtractString(labels, {${prefix}n${i}:String})`
     }
-    const v = `{${prefix}v${i}:String}`
-    switch (m.op) {
-      case '=':
-        params[`${prefix}v${i}`] = m.value
-        clauses.push(`${column} = ${v}`)
-        break
-      case '!=':
-        params[`${prefix}v${i}`] = m.value
-        clauses.push(`${column} != ${v}`)
-        break
-      case '=~':
-      case '!~':
-        jsMatcher(m) // the same syntax error message as everywhere, before ClickHouse sees it
-        params[`${prefix}v${i}`] = anchored(m.value)
-        clauses.push(`${m.op === '!~' ? 'NOT ' : ''}match(${column}, ${v})`)
-        break
-    }
+    clauses.push(matchSql(column, m, `${prefix}v${i}`, params))
   })
   return { possible, sql: clauses.join(' AND '), params }
+}
+
+/** `column` against the matcher's value, passed as the parameter `param`. */
+function matchSql(column: string, m: LabelMatcher, param: string, params: Record<string, unknown>): string {
+  const v = `{${param}:String}`
+  switch (m.op) {
+    case '=':
+      params[param] = m.value
+      return `${column} = ${v}`
+    case '!=':
+      params[param] = m.value
+      return `${column} != ${v}`
+    case '=~':
+    case '!~':
+      jsMatcher(m) // the same syntax error message as everywhere, before ClickHouse sees it
+      params[param] = anchored(m.value)
+      return `${m.op === '!~' ? 'NOT ' : ''}match(${column}, ${v})`
+  }
 }

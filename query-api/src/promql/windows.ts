@@ -2,7 +2,8 @@ import type { Bucket, BucketSeries } from './buckets.ts'
 
 /**
  * Range-vector functions evaluated from bucketed samples (buckets.ts). The window of evaluation k,
- * (T_k − range, T_k], is the run of grid buckets j with lo < j ≤ lo + span, lo = k · stepBuckets:
+ * (T_k − range, T_k], is the run of grid buckets j with lo < j ≤ lo + span, lo = k · stepBuckets +
+ * offset:
  * exactly the samples Prometheus 3 puts in the window. Values follow Prometheus's functions.go.
  */
 export const RANGE_FUNCTIONS = [
@@ -26,11 +27,16 @@ export interface WindowLayout {
   steps: number
   /** Grid buckets between consecutive evaluation times. */
   stepBuckets: number
+  /** Buckets before the first window's first. */
+  offset: number
   /** Grid buckets in one window. */
   span: number
   /** T_k in ms (shifted by the selector's offset), for the extrapolation of rate and delta. */
   time: (k: number) => number
+  /** The window read (from a tier, rounded to whole tier buckets: buckets.ts planRead). */
   rangeMs: number
+  /** The window the query asked for; increase and delta are extrapolated to it. */
+  requestedRangeMs?: number
 }
 
 /** One value per evaluation time, or null where the window has too few samples. */
@@ -49,7 +55,7 @@ export function evalWindows(
   let p = 0
   let q = 0
   for (let k = 0; k < w.steps; k++) {
-    const lo = k * w.stepBuckets
+    const lo = k * w.stepBuckets + w.offset
     const hi = lo + w.span
     while (p < b.length && (b[p] as Bucket).j <= lo) p++
     if (q < p) q = p
@@ -110,6 +116,9 @@ export function evalWindows(
           isCounter,
           fn === 'rate',
         )
+        // rate is per second of whatever window was read; an increase is over the one asked for.
+        if (fn !== 'rate' && w.requestedRangeMs !== undefined)
+          out[k] = (out[k] as number) * (w.requestedRangeMs / w.rangeMs)
         break
       }
       case 'irate':

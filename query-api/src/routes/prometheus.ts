@@ -5,7 +5,14 @@ import { AuthError, authErrorHeaders } from '../../../platform/auth/errors.ts'
 import { metricInfo } from '../../../schemas/src/node-exporter.ts'
 import { principalOf } from '../auth.ts'
 import type { Expr, VectorSelector } from '../promql/ast.ts'
-import { findSeries, hostnamesOf, labelNames, labelValues, type CatalogOptions } from '../promql/catalog.ts'
+import {
+  findSeries,
+  hostnamesOf,
+  labelNames,
+  labelValues,
+  unameHostnamesOf,
+  type CatalogOptions,
+} from '../promql/catalog.ts'
 import { parseStepOrDuration } from '../promql/duration.ts'
 import { evaluate, LOOKBACK_MS } from '../promql/engine.ts'
 import { PromQLError } from '../promql/errors.ts'
@@ -33,10 +40,26 @@ export interface PrometheusRouteDeps {
 
 type Params = Record<string, string[]>
 
+/** One request to a Prometheus endpoint, as its handler sees it. */
+interface Call {
+  p: Params
+  tenant: string
+  signal: AbortSignal
+  reply: FastifyReply
+  /** Parameters of the path (`:name`). */
+  path: Record<string, string>
+  /** Adds to the answer's `warnings`. */
+  warn: (warning: string) => void
+}
+
 const HOSTNAMES_TTL_MS = 10_000
+/** Names of hosts silent past sample_log's retention change seldom: read from the hourly tier less often. */
+const UNAME_HOSTNAMES_TTL_MS = 300_000
 /** Which tables answered (metrics_raw or a rollup tier), for operators and tests. */
 export const SOURCES_HEADER = 'x-procstream-sources'
+/** Most series, label names or values one catalog request reads, whatever its `limit`. */
 const MAX_CATALOG_RESULTS = 100_000
+const TRUNCATED = 'results truncated due to limit'
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/
 
 function one(p: Params, name: string): string | undefined {
@@ -73,6 +96,38 @@ function selectors(p: Params): VectorSelector[] {
   })
 }
 
+/**
+ * The `limit` of series, labels and label values, as Prometheus reads it: absent or 0 is no limit, a
+ * negative number is refused.
+ */
+function parseLimit(p: Params): number | undefined {
+  const text = one(p, 'limit')
+  if (text === undefined || text === '') return undefined
+  const limit = Number(text)
+  if (!/^[+-]?\d+$/.test(text) || !Number.isSafeInteger(limit))
+    throw new PromQLError(
+      'bad_data',
+      `invalid parameter "limit": cannot parse ${JSON.stringify(text)} as an integer`,
+    )
+  if (limit < 0) throw new PromQLError('bad_data', 'invalid parameter "limit": limit must be non-negative')
+  return limit === 0 ? undefined : limit
+}
+
+/** The first `limit` results (already in Prometheus's order), with its warning when some were cut. */
+function truncate<T>(all: T[], limit: number | undefined, warn: (w: string) => void): T[] {
+  if (limit === undefined || all.length <= limit) return all
+  warn(TRUNCATED)
+  return all.slice(0, limit)
+}
+
+/** The metadata endpoint's limits: -1 (all) unless given; not a number is bad_data, as in Prometheus. */
+function metadataLimit(p: Params, name: string): number {
+  const text = one(p, name)
+  if (text === undefined || text === '') return -1
+  if (!/^[+-]?\d+$/.test(text)) throw new PromQLError('bad_data', `${name} must be a number`)
+  return Number(text)
+}
+
 /** `sort(…)` / `sort_desc(…)` at the top of an instant query orders its answer. */
 function orderOf(e: Expr): 'asc' | 'desc' | undefined {
   while (e.kind === 'paren') e = e.expr
@@ -96,14 +151,36 @@ function toParams(query: unknown, body: unknown): Params {
 }
 
 export function prometheusRoutes(app: FastifyInstance, deps: PrometheusRouteDeps): void {
-  const hostnameCache = new Map<string, { at: number; map: Promise<Map<string, string>> }>()
-  const hostnames = (tenant: string): Promise<Map<string, string>> => {
-    const hit = hostnameCache.get(tenant)
-    if (hit && Date.now() - hit.at < HOSTNAMES_TTL_MS) return hit.map
-    const map = hostnamesOf(deps.clickhouse, deps.database, tenant)
-    hostnameCache.set(tenant, { at: Date.now(), map })
-    map.catch(() => hostnameCache.delete(tenant))
+  type HostMapCache = Map<string, { at: number; map: Promise<Map<string, string>> }>
+  const cached = (
+    cache: HostMapCache,
+    ttlMs: number,
+    tenant: string,
+    read: () => Promise<Map<string, string>>,
+  ): Promise<Map<string, string>> => {
+    const hit = cache.get(tenant)
+    if (hit && Date.now() - hit.at < ttlMs) return hit.map
+    const map = read()
+    cache.set(tenant, { at: Date.now(), map })
+    map.catch(() => cache.delete(tenant))
     return map
+  }
+  const recentNames: HostMapCache = new Map()
+  const unameNames: HostMapCache = new Map()
+  /** Host id → name: the agent's from recent envelopes, else the nodename of node_uname_info. */
+  const hostnames = async (tenant: string): Promise<Map<string, string>> => {
+    const [recent, uname] = await Promise.all([
+      cached(recentNames, HOSTNAMES_TTL_MS, tenant, () =>
+        hostnamesOf(deps.clickhouse, deps.database, tenant),
+      ),
+      cached(unameNames, UNAME_HOSTNAMES_TTL_MS, tenant, () =>
+        unameHostnamesOf(deps.clickhouse, deps.database, tenant),
+      ),
+    ])
+    if (uname.size === 0) return recent
+    const out = new Map(uname)
+    for (const [host, name] of recent) if (name !== '' || !out.has(host)) out.set(host, name)
+    return out
   }
   const cache = new QueryCache(deps.cacheTtlMs, 500)
 
@@ -119,22 +196,26 @@ export function prometheusRoutes(app: FastifyInstance, deps: PrometheusRouteDeps
       },
     )
     api.setErrorHandler((err, req, reply) => sendError(req, reply, err))
-    const handle = (
-      path: string,
-      fn: (p: Params, tenant: string, signal: AbortSignal, reply: FastifyReply) => Promise<unknown>,
-    ): void => {
+    // Every read endpoint answers GET and POST (a form, as Grafana sends), as Prometheus's do.
+    const handle = (path: string, fn: (c: Call) => Promise<unknown>): void => {
       const handler = async (req: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
         const principal = await principalOf(req, deps.keys, 'read')
-        const params = toParams(req.query, req.body)
-        const signal = AbortSignal.timeout(deps.timeoutMs)
-        const data = await fn(params, principal.tenant, signal, reply)
-        return reply.send({ status: 'success', data })
+        const warnings: string[] = []
+        const data = await fn({
+          p: toParams(req.query, req.body),
+          tenant: principal.tenant,
+          signal: AbortSignal.timeout(deps.timeoutMs),
+          reply,
+          path: req.params as Record<string, string>,
+          warn: (w) => warnings.push(w),
+        })
+        return reply.send({ status: 'success', data, ...(warnings.length > 0 && { warnings }) })
       }
       api.get(path, handler)
       api.post(path, handler)
     }
 
-    handle('/api/v1/query', async (p, tenant, signal, reply) => {
+    handle('/api/v1/query', async ({ p, tenant, signal, reply }) => {
       const expr = parseQuery(p)
       const time = parseTime(one(p, 'time'), 'time', Date.now())
       const { value, sources } = await evaluate(expr, {
@@ -154,7 +235,7 @@ export function prometheusRoutes(app: FastifyInstance, deps: PrometheusRouteDeps
       return instantResult(value, time, orderOf(expr))
     })
 
-    handle('/api/v1/query_range', async (p, tenant, signal, reply) => {
+    handle('/api/v1/query_range', async ({ p, tenant, signal, reply }) => {
       const expr = parseQuery(p)
       const start = parseTime(one(p, 'start'), 'start', Number.NaN)
       const end = parseTime(one(p, 'end'), 'end', Number.NaN)
@@ -212,12 +293,7 @@ export function prometheusRoutes(app: FastifyInstance, deps: PrometheusRouteDeps
       return answer.result
     })
 
-    const catalog = (
-      p: Params,
-      tenant: string,
-      signal: AbortSignal,
-      map: Map<string, string>,
-    ): CatalogOptions => {
+    const catalog = async (p: Params, tenant: string, signal: AbortSignal): Promise<CatalogOptions> => {
       const end = parseTime(one(p, 'end'), 'end', Date.now())
       // Prometheus's default is all time; a day keeps an unbounded lookup off the storage.
       const start = parseTime(one(p, 'start'), 'start', end - 24 * 3_600_000)
@@ -226,60 +302,58 @@ export function prometheusRoutes(app: FastifyInstance, deps: PrometheusRouteDeps
           'bad_data',
           'invalid parameter "end": end timestamp must not be before start time',
         )
-      const limitText = one(p, 'limit')
-      const limit = limitText === undefined || limitText === '0' ? MAX_CATALOG_RESULTS : Number(limitText)
-      if (!Number.isInteger(limit) || limit < 0)
-        throw new PromQLError('bad_data', `invalid parameter "limit": ${JSON.stringify(limitText)}`)
       return {
         client: deps.clickhouse,
         database: deps.database,
         tenant,
-        hostnames: map,
+        hostnames: await hostnames(tenant),
         startMs: start,
         endMs: end,
         match: selectors(p),
-        limit: Math.min(limit, MAX_CATALOG_RESULTS),
+        limit: MAX_CATALOG_RESULTS,
         signal,
       }
     }
 
-    handle('/api/v1/series', async (p, tenant, signal) => {
+    handle('/api/v1/series', async ({ p, tenant, signal, warn }) => {
       if ((p['match[]'] ?? []).length === 0)
         throw new PromQLError('bad_data', 'no match[] parameter provided')
-      return findSeries(catalog(p, tenant, signal, await hostnames(tenant)))
+      const limit = parseLimit(p)
+      return truncate(await findSeries(await catalog(p, tenant, signal)), limit, warn)
     })
-    handle('/api/v1/labels', async (p, tenant, signal) =>
-      labelNames(catalog(p, tenant, signal, await hostnames(tenant))),
-    )
-    api.get('/api/v1/label/:name/values', async (req, reply) => {
-      const principal = await principalOf(req, deps.keys, 'read')
-      const { name } = req.params as { name: string }
+    handle('/api/v1/labels', async ({ p, tenant, signal, warn }) => {
+      const limit = parseLimit(p)
+      return truncate(await labelNames(await catalog(p, tenant, signal)), limit, warn)
+    })
+    handle('/api/v1/label/:name/values', async ({ p, tenant, signal, path, warn }) => {
+      const name = path.name ?? ''
       if (!LABEL_NAME.test(name))
         throw new PromQLError('bad_data', `invalid label name: ${JSON.stringify(name)}`)
-      const p = toParams(req.query, undefined)
-      const opts = catalog(
-        p,
-        principal.tenant,
-        AbortSignal.timeout(deps.timeoutMs),
-        await hostnames(principal.tenant),
-      )
-      return reply.send({ status: 'success', data: await labelValues(opts, name) })
+      const limit = parseLimit(p)
+      return truncate(await labelValues(await catalog(p, tenant, signal), name), limit, warn)
     })
     // HELP and TYPE as node_exporter declares them, for the metric names the tenant has stored.
-    handle('/api/v1/metadata', async (p, tenant, signal) => {
+    // `limit` caps the metrics (0: none, negative: all), `limit_per_metric` their entries (one here).
+    handle('/api/v1/metadata', async ({ p, tenant, signal }) => {
       const metric = one(p, 'metric')
-      const limit = Number(one(p, 'limit') ?? '-1')
-      const names = await labelValues(catalog({}, tenant, signal, await hostnames(tenant)), '__name__')
+      const limit = metadataLimit(p, 'limit')
+      const perMetric = metadataLimit(p, 'limit_per_metric')
+      const names = await labelValues(await catalog({}, tenant, signal), '__name__')
       const out: Record<string, { type: string; help: string; unit: string }[]> = {}
       for (const name of names) {
         if (metric !== undefined && metric !== '' && name !== metric) continue
         if (limit >= 0 && Object.keys(out).length >= limit) break
         const info = metricInfo(name)
-        if (info)
-          out[name] = [{ type: info.type === 'untyped' ? 'unknown' : info.type, help: info.help, unit: '' }]
+        if (!info) continue
+        const entries = [{ type: info.type === 'untyped' ? 'unknown' : info.type, help: info.help, unit: '' }]
+        out[name] = perMetric > 0 ? entries.slice(0, perMetric) : entries
       }
       return out
     })
+    // No recording or alerting rules live here; Grafana asks for them (alert state in panels, the
+    // data source's rule browser) and wants Prometheus's empty answers.
+    handle('/api/v1/rules', () => Promise.resolve({ groups: [] }))
+    handle('/api/v1/alerts', () => Promise.resolve({ alerts: [] }))
     handle('/api/v1/query_exemplars', () => Promise.resolve([]))
     handle('/api/v1/status/buildinfo', () =>
       Promise.resolve({
