@@ -8,7 +8,7 @@
  * for every host, one that stopped reporting long ago included, and every panel of the dashboard
  * must answer over 90 days. Last, the API's other endpoints in the shapes Grafana reads.
  */
-import { readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { ClickHouseClient } from '@clickhouse/client'
 import type { FastifyInstance } from 'fastify'
@@ -247,9 +247,15 @@ beforeAll(async () => {
   apiUrl = await app.listen({ host: '127.0.0.1', port: 0 })
 }, 600_000)
 
+/** Timings and answers of the views, for the report (test-artifacts/): a green run prints nothing. */
+const report: string[] = []
+
 afterAll(async () => {
   await app?.close()
   await db?.close()
+  const dir = fileURLToPath(new URL('../../../test-artifacts/grafana-history/', import.meta.url))
+  mkdirSync(dir, { recursive: true })
+  writeFileSync(`${dir}report.txt`, `${report.join('\n')}\n`)
 })
 
 // ---------------------------------------------------------------------------------------------
@@ -503,7 +509,7 @@ describe('Node Exporter Full’s queries over 7, 30 and 90 days, from the rollup
         v.times,
         query,
       )
-      console.log(
+      report.push(
         `${v.days} d, step ${v.timing.stepMs / 1000} s: ${result.length} series in ${ms} ms from ${a.sources}`,
       )
     },
@@ -764,7 +770,7 @@ describe('every panel of Node Exporter Full over 30 and 90 days', () => {
           }
         }
       }
-      console.log(
+      report.push(
         `${days} d: ${targets.length} targets, ${withData} answers with data (${[...panels].join(', ')}), slowest ${slowest.ms} ms: ${slowest.query}`,
       )
       expect(failures).toEqual([])

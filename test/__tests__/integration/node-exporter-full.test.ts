@@ -18,7 +18,7 @@
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { hostname, tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -658,9 +658,6 @@ describe('Node Exporter Full against procstream and Prometheus + node_exporter',
       JSON.stringify(
         rows.map((r) => ({ title: r.title, refId: r.refId, kind: r.kind, query: r.query, ...r.series })),
       ),
-    )
-    console.log(
-      `[node-exporter-full] ${JSON.stringify(counts)}\n[node-exporter-full] report: ${resolve(ARTIFACTS, 'summary.md')}`,
     )
 
     // procstream resolves the variables Grafana needs to pick this host.
