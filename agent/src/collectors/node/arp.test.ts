@@ -1,52 +1,10 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
-import { NodeFileReader } from './collector.ts'
+import { describe, expect, it } from 'vitest'
 import { arp } from './arp.ts'
-
-const roots: string[] = []
-
-afterEach(() => {
-  for (const root of roots.splice(0)) rmSync(root, { recursive: true, force: true })
-})
+import { collectSeries, type Series, tempTree, under } from './testing.ts'
 
 /** The files under proc/ → `name{labels} value` per point (undefined when absent) and the problems. */
-function run(
-  files: Record<string, string>,
-  options: Record<string, string> = {},
-): { series: string[] | undefined; problems: string[] } {
-  const root = mkdtempSync(join(tmpdir(), 'arp-test-'))
-  roots.push(root)
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(root, 'proc', path)), { recursive: true })
-    writeFileSync(join(root, 'proc', path), text)
-  }
-  const problems: string[] = []
-  const series: string[] = []
-  const fs = new NodeFileReader()
-  try {
-    const reader = arp.open({
-      paths: {
-        procfs: join(root, 'proc'),
-        sysfs: join(root, 'sys'),
-        rootfs: root,
-        udevData: join(root, 'udev'),
-      },
-      options: { 'device-include': '', 'device-exclude': '', ...options },
-      problem: (p) => problems.push(p),
-      fs,
-    })
-    const result = reader.collect((name, labels, value) => {
-      const text = Object.entries(labels)
-        .map(([k, v]) => `${k}=${v}`)
-        .join(',')
-      series.push(`${name}{${text}} ${String(value)}`)
-    })
-    return { series: result === 'absent' ? undefined : series.sort(), problems }
-  } finally {
-    fs.close()
-  }
+function run(files: Record<string, string>, options: Record<string, string> = {}): Series {
+  return collectSeries(arp, tempTree(under('proc', files)), { options, sort: true })
 }
 
 const TABLE = [

@@ -1,55 +1,15 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { bcache, dehumanize } from './bcache.ts'
-import { NodeFileReader } from './collector.ts'
-
-const roots: string[] = []
-
-afterEach(() => {
-  for (const root of roots.splice(0)) rmSync(root, { recursive: true, force: true })
-})
+import { collectSeries, type Series, tempTree, under } from './testing.ts'
 
 const UUID = 'deaddd54-c735-46d5-868e-f331c5fd7c74'
 
 /** The files under sys/fs/bcache → `name{labels} value` per point (undefined when absent) and the problems. */
-function run(
-  files: Record<string, string> | undefined,
-  options: Record<string, string> = {},
-): { series: string[] | undefined; problems: string[] } {
-  const root = mkdtempSync(join(tmpdir(), 'bcache-test-'))
-  roots.push(root)
-  for (const [path, text] of Object.entries(files ?? {})) {
-    mkdirSync(dirname(join(root, 'sys/fs/bcache', path)), { recursive: true })
-    writeFileSync(join(root, 'sys/fs/bcache', path), text)
-  }
-  if (files !== undefined) mkdirSync(join(root, 'sys/fs/bcache'), { recursive: true })
-  const problems: string[] = []
-  const series: string[] = []
-  const fs = new NodeFileReader()
-  try {
-    const reader = bcache.open({
-      paths: {
-        procfs: join(root, 'proc'),
-        sysfs: join(root, 'sys'),
-        rootfs: root,
-        udevData: join(root, 'udev'),
-      },
-      options: { priorityStats: 'false', ...options },
-      problem: (p) => problems.push(p),
-      fs,
-    })
-    const result = reader.collect((name, labels, value) => {
-      const text = Object.entries(labels)
-        .map(([k, v]) => `${k}=${v}`)
-        .join(',')
-      series.push(`${name}{${text}} ${String(value)}`)
-    })
-    return { series: result === 'absent' ? undefined : series.sort(), problems }
-  } finally {
-    fs.close()
-  }
+function run(files: Record<string, string> | undefined, options: Record<string, string> = {}): Series {
+  const root = tempTree(under('sys/fs/bcache', files ?? {}), {
+    dirs: files === undefined ? [] : ['sys/fs/bcache'],
+  })
+  return collectSeries(bcache, root, { options: { priorityStats: 'false', ...options }, sort: true })
 }
 
 describe('dehumanize', () => {

@@ -1,44 +1,12 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
-import { NodeCollectors } from '../../node-collectors.ts'
+import { describe, expect, it } from 'vitest'
 import { cpuInfo } from './cpu_info.ts'
+import { collectSeries, type Series, tempTree } from './testing.ts'
 
-let root = ''
-
-afterEach(() => {
-  rmSync(root, { recursive: true, force: true })
-})
-
-function tree(files: Record<string, string>): string {
-  root = mkdtempSync(join(tmpdir(), 'cpu-info-test-'))
-  for (const [rel, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(root, rel)), { recursive: true })
-    writeFileSync(join(root, rel), text)
-  }
-  return root
-}
+const tree = (files: Record<string, string>): string => tempTree(files)
 
 /** Each series as `name{labels} value`. */
-function run(
-  dir: string,
-  options: Record<string, string> = {},
-): { series: string[] | undefined; problems: string[] } {
-  const problems: string[] = []
-  const collectors = new NodeCollectors({
-    paths: { procfs: join(dir, 'proc'), sysfs: join(dir, 'sys'), rootfs: dir, udevData: join(dir, 'udev') },
-    options,
-    onProblem: (_c, p) => problems.push(p),
-    collectors: [cpuInfo],
-  })
-  const sample = collectors.collect('cpu_info')
-  collectors.close()
-  const series = sample?.metrics.flatMap((f) =>
-    f.series.map((s) => `${f.name}${JSON.stringify(s.labels)} ${String(s.value)}`),
-  )
-  return { series, problems }
-}
+const run = (root: string, options: Record<string, string> = {}): Series =>
+  collectSeries(cpuInfo, root, { options, via: 'agent', format: 'json' })
 
 const block = (n: string, mhz: string): string =>
   `processor\t: ${n}\nvendor_id\t: V\ncpu family\t: 6\nmodel\t\t: 1\nmodel name\t: M\nstepping\t: 2\n` +
@@ -57,7 +25,7 @@ describe('cpu_info', () => {
   it('skips a processor whose number does not parse and reports an unparsable frequency', () => {
     const { series, problems } = run(
       tree({ 'proc/cpuinfo': block('0', '1000.5') + block('x', '1') + block('2', 'fast') }),
-      { 'cpu_info.flags-include': '^a', 'cpu_info.bugs-include': 'mds' },
+      { 'flags-include': '^a', 'bugs-include': 'mds' },
     )
     expect(problems).toEqual([
       expect.stringContaining('processor number "x" is not a number'),
@@ -80,7 +48,7 @@ describe('cpu_info', () => {
       info('0'),
       'node_cpu_frequency_hertz{"package":"0","core":"0","cpu":"0"} 1000000',
     ])
-    expect(run(dir, { 'cpu_info.info': 'false', 'cpu_info.flags-include': 'aes' })).toEqual({
+    expect(run(dir, { info: 'false', 'flags-include': 'aes' })).toEqual({
       series: ['node_cpu_flag_info{"flag":"aes"} 1'],
       problems: [],
     })

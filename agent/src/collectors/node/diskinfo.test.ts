@@ -1,52 +1,10 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
-import { NodeFileReader } from './collector.ts'
+import { describe, expect, it } from 'vitest'
 import { diskinfo } from './diskinfo.ts'
-
-/** Every tree a test made (some make several); the last one is `root`. */
-const trees: string[] = []
-let root = ''
-
-afterEach(() => {
-  for (const tree of trees.splice(0)) rmSync(tree, { recursive: true, force: true })
-})
+import { collectSeries, type Series, tempTree } from './testing.ts'
 
 /** Each series as `name{labels} value`, for short expectations; undefined when absent. */
-function run(
-  files: Record<string, string>,
-  options: Record<string, string> = {},
-): { series: string[] | undefined; problems: string[] } {
-  root = mkdtempSync(join(tmpdir(), 'diskinfo-test-'))
-  trees.push(root)
-  for (const [rel, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(root, rel)), { recursive: true })
-    writeFileSync(join(root, rel), text)
-  }
-  const defaults = Object.fromEntries(Object.entries(diskinfo.options ?? {}).map(([k, o]) => [k, o.default]))
-  const problems: string[] = []
-  const series: string[] = []
-  const fs = new NodeFileReader()
-  try {
-    const reader = diskinfo.open({
-      paths: {
-        procfs: join(root, 'proc'),
-        sysfs: join(root, 'sys'),
-        rootfs: root,
-        udevData: join(root, 'udev'),
-      },
-      options: { ...defaults, ...options },
-      problem: (p) => problems.push(p),
-      fs,
-    })
-    const result = reader.collect((name, labels, value) => {
-      series.push(`${name}${JSON.stringify(labels)} ${String(value)}`)
-    })
-    return { series: result === 'absent' ? undefined : series, problems }
-  } finally {
-    fs.close()
-  }
+function run(files: Record<string, string>, options: Record<string, string> = {}): Series {
+  return collectSeries(diskinfo, tempTree(files), { options, format: 'json' })
 }
 
 const ZEROS = ' 0 0 0 0 0 0 0 0 0 0 0'

@@ -1,40 +1,11 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
-import { NodeCollectors } from '../../node-collectors.ts'
+import { describe, expect, it } from 'vitest'
 import { mdadm, parseMdstat } from './mdadm.ts'
+import { collectSeries, type Series, tempTree } from './testing.ts'
 
-let root = ''
-
-afterEach(() => {
-  rmSync(root, { recursive: true, force: true })
-})
-
-function tree(files: Record<string, string>): string {
-  root = mkdtempSync(join(tmpdir(), 'mdadm-test-'))
-  for (const [rel, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(root, rel)), { recursive: true })
-    writeFileSync(join(root, rel), text)
-  }
-  return root
-}
+const tree = (files: Record<string, string>): string => tempTree(files)
 
 /** Each series as `name{labels} value`. */
-function run(dir: string): { series: string[] | undefined; problems: string[] } {
-  const problems: string[] = []
-  const collectors = new NodeCollectors({
-    paths: { procfs: join(dir, 'proc'), sysfs: join(dir, 'sys'), rootfs: dir, udevData: join(dir, 'udev') },
-    onProblem: (_c, p) => problems.push(p),
-    collectors: [mdadm],
-  })
-  const sample = collectors.collect('mdadm')
-  collectors.close()
-  const series = sample?.metrics.flatMap((f) =>
-    f.series.map((s) => `${f.name}${JSON.stringify(s.labels)} ${String(s.value)}`),
-  )
-  return { series, problems }
-}
+const run = (root: string): Series => collectSeries(mdadm, root, { via: 'agent', format: 'json' })
 
 describe('mdadm', () => {
   it('is absent without /proc/mdstat', () => {

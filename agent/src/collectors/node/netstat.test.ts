@@ -1,47 +1,10 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
-import { NodeFileReader } from './collector.ts'
+import { describe, expect, it } from 'vitest'
 import { netstat } from './netstat.ts'
-
-const roots: string[] = []
-
-afterEach(() => {
-  for (const root of roots.splice(0)) rmSync(root, { recursive: true, force: true })
-})
+import { collectSeries, type Series, tempTree, under } from './testing.ts'
 
 /** The files under proc/ → `name value` per point (undefined when absent) and the problems. */
-function run(
-  files: Record<string, string>,
-  options: Record<string, string> = {},
-): { series: string[] | undefined; problems: string[] } {
-  const root = mkdtempSync(join(tmpdir(), 'netstat-test-'))
-  roots.push(root)
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(root, 'proc', path)), { recursive: true })
-    writeFileSync(join(root, 'proc', path), text)
-  }
-  const problems: string[] = []
-  const series: string[] = []
-  const fs = new NodeFileReader()
-  try {
-    const reader = netstat.open({
-      paths: {
-        procfs: join(root, 'proc'),
-        sysfs: join(root, 'sys'),
-        rootfs: root,
-        udevData: join(root, 'udev'),
-      },
-      options: { fields: netstat.options?.fields?.default ?? '', ...options },
-      problem: (p) => problems.push(p),
-      fs,
-    })
-    const result = reader.collect((name, _labels, value) => series.push(`${name} ${String(value)}`))
-    return { series: result === 'absent' ? undefined : series.sort(), problems }
-  } finally {
-    fs.close()
-  }
+function run(files: Record<string, string>, options: Record<string, string> = {}): Series {
+  return collectSeries(netstat, tempTree(under('proc', files)), { options, format: 'bare', sort: true })
 }
 
 describe('netstat', () => {

@@ -1,56 +1,16 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
-import { NodeFileReader } from './collector.ts'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
 import { rapl } from './rapl.ts'
-
-const roots: string[] = []
-
-afterEach(() => {
-  for (const root of roots.splice(0)) rmSync(root, { recursive: true, force: true })
-})
+import { collectSeries, type Series, tempTree, under } from './testing.ts'
 
 /**
  * The files under sys/class/powercap → `name{labels} value` per point, the powercap folder shown
  * as `P` (undefined when absent), and the problems.
  */
-function run(
-  files: Record<string, string>,
-  options: Record<string, string> = {},
-): { series: string[] | undefined; problems: string[] } {
-  const root = mkdtempSync(join(tmpdir(), 'rapl-test-'))
-  roots.push(root)
-  const powercap = join(root, 'sys/class/powercap')
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(powercap, path)), { recursive: true })
-    writeFileSync(join(powercap, path), text)
-  }
-  const problems: string[] = []
-  const series: string[] = []
-  const fs = new NodeFileReader()
-  try {
-    const reader = rapl.open({
-      paths: {
-        procfs: join(root, 'proc'),
-        sysfs: join(root, 'sys'),
-        rootfs: root,
-        udevData: join(root, 'udev'),
-      },
-      options: { 'enable-zone-label': 'false', ...options },
-      problem: (p) => problems.push(p),
-      fs,
-    })
-    const result = reader.collect((name, labels, value) => {
-      const text = Object.entries(labels)
-        .map(([k, v]) => `${k}=${v.replace(powercap, 'P')}`)
-        .join(',')
-      series.push(`${name}{${text}} ${String(value)}`)
-    })
-    return { series: result === 'absent' ? undefined : series.sort(), problems }
-  } finally {
-    fs.close()
-  }
+function run(files: Record<string, string>, options: Record<string, string> = {}): Series {
+  const root = tempTree(under('sys/class/powercap', files))
+  const { series, problems } = collectSeries(rapl, root, { options, sort: true })
+  return { series: series?.map((s) => s.replaceAll(join(root, 'sys/class/powercap'), 'P')), problems }
 }
 
 const ZONES = {

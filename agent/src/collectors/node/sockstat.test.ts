@@ -1,44 +1,11 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { endianness, tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
-import { NodeFileReader } from './collector.ts'
+import { endianness } from 'node:os'
+import { describe, expect, it } from 'vitest'
 import { sockstat } from './sockstat.ts'
-
-const roots: string[] = []
-
-afterEach(() => {
-  for (const root of roots.splice(0)) rmSync(root, { recursive: true, force: true })
-})
+import { collectSeries, type Series, tempTree, under } from './testing.ts'
 
 /** The files under proc/ → `name value` per point (undefined when absent) and the problems. */
-function run(files: Record<string, string | Buffer>): { series: string[] | undefined; problems: string[] } {
-  const root = mkdtempSync(join(tmpdir(), 'sockstat-test-'))
-  roots.push(root)
-  for (const [path, content] of Object.entries(files)) {
-    mkdirSync(dirname(join(root, 'proc', path)), { recursive: true })
-    writeFileSync(join(root, 'proc', path), content)
-  }
-  const problems: string[] = []
-  const series: string[] = []
-  const fs = new NodeFileReader()
-  try {
-    const reader = sockstat.open({
-      paths: {
-        procfs: join(root, 'proc'),
-        sysfs: join(root, 'sys'),
-        rootfs: root,
-        udevData: join(root, 'udev'),
-      },
-      options: {},
-      problem: (p) => problems.push(p),
-      fs,
-    })
-    const result = reader.collect((name, _labels, value) => series.push(`${name} ${String(value)}`))
-    return { series: result === 'absent' ? undefined : series.sort(), problems }
-  } finally {
-    fs.close()
-  }
+function run(files: Record<string, string | Buffer>): Series {
+  return collectSeries(sockstat, tempTree(under('proc', files)), { format: 'bare', sort: true })
 }
 
 /** An auxiliary vector of 64-bit words in this machine's byte order: AT_PHDR, AT_PAGESZ, AT_NULL. */

@@ -1,53 +1,17 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
-import { NodeFileReader } from './collector.ts'
+import { describe, expect, it } from 'vitest'
 import { watchdog } from './watchdog.ts'
-
-const roots: string[] = []
-
-afterEach(() => {
-  for (const root of roots.splice(0)) rmSync(root, { recursive: true, force: true })
-})
+import { collectSeries, type Series, tempTree } from './testing.ts'
 
 /** Watchdog devices (name → attribute → content) → `name{labels} value` per point (undefined when absent) and the problems. */
-function run(devices: Record<string, Record<string, string>> | undefined): {
-  series: string[] | undefined
-  problems: string[]
-} {
-  const root = mkdtempSync(join(tmpdir(), 'watchdog-test-'))
-  roots.push(root)
-  for (const [device, files] of Object.entries(devices ?? {})) {
-    const dir = join(root, 'sys/class/watchdog', device)
-    mkdirSync(dir, { recursive: true })
-    for (const [file, text] of Object.entries(files)) writeFileSync(join(dir, file), text)
-  }
-  const problems: string[] = []
-  const series: string[] = []
-  const fs = new NodeFileReader()
-  try {
-    const reader = watchdog.open({
-      paths: {
-        procfs: join(root, 'proc'),
-        sysfs: join(root, 'sys'),
-        rootfs: root,
-        udevData: join(root, 'udev'),
-      },
-      options: {},
-      problem: (p) => problems.push(p),
-      fs,
-    })
-    const result = reader.collect((name, labels, value) => {
-      const text = Object.entries(labels)
-        .map(([k, v]) => `${k}=${v}`)
-        .join(',')
-      series.push(`${name}{${text}} ${String(value)}`)
-    })
-    return { series: result === 'absent' ? undefined : series.sort(), problems }
-  } finally {
-    fs.close()
-  }
+function run(devices: Record<string, Record<string, string>> | undefined): Series {
+  const dirs = Object.keys(devices ?? {}).map((device) => `sys/class/watchdog/${device}`)
+  const files = Object.entries(devices ?? {}).flatMap(([device, attributes]) =>
+    Object.entries(attributes).map(([file, text]): [string, string] => [
+      `sys/class/watchdog/${device}/${file}`,
+      text,
+    ]),
+  )
+  return collectSeries(watchdog, tempTree(Object.fromEntries(files), { dirs }), { sort: true })
 }
 
 describe('watchdog', () => {
