@@ -5,13 +5,15 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 /**
- * node_exporter's own end-to-end fixtures (../shared/fixtures/node_exporter, README there): the
+ * node_exporter's own end-to-end fixtures (test/fixtures/node_exporter, a copy of the workspace's
+ * shared fixtures with node_exporter's LICENSE and README, kept in the repository so a clone anywhere
+ * runs the comparison): the
  * /proc tree, the /sys and udev trees as ttar archives, and the exposition node_exporter prints
  * for them. Used to hold the agent's collectors to node_exporter's names, labels, HELP, TYPE and
  * values, family by family.
  */
 export const NODE_EXPORTER_FIXTURES = resolve(
-  fileURLToPath(new URL('../../../shared/fixtures/node_exporter/', import.meta.url)),
+  fileURLToPath(new URL('../fixtures/node_exporter/', import.meta.url)),
 )
 
 export interface FixtureRoots {
