@@ -2,6 +2,7 @@
  * `npm run bench`: measurements printed as tables (and JSON with --json), never pass/fail.
  *   --quick        only the in-process snapshot costs (seconds)
  *   --seconds N    measurement window per rate for the agent vs node_exporter run (default 60)
+ *   --repeats N    runs of each agent vs node_exporter row, medians reported (default 1)
  *   --floors       also the floors under the targets (about 15 min more): what the kernel, a bare
  *                  node and V8's flags leave for the agent (bench/agent-floor.ts), and how many rows
  *                  per second chdb alone takes into the schema, per insert format, with and without
@@ -14,8 +15,8 @@
  */
 import { cpus } from 'node:os'
 import { parseArgs } from 'node:util'
-import { benchAgentSnapshot } from './agent-snapshot.ts'
-import { benchAgentVsNodeExporter, type CostRow } from './agent-vs-node-exporter.ts'
+import { benchAgentSnapshot, benchDefaultEntries } from './agent-snapshot.ts'
+import { benchAgentVsNodeExporter, costMarkdown } from './agent-vs-node-exporter.ts'
 import { agentFloorMarkdown, benchAgentFloor } from './agent-floor.ts'
 import { benchChdbInsertCeiling, ceilingMarkdown } from './chdb-insert-ceiling.ts'
 import { benchIngestGateway, gatewayMarkdown } from './ingest-gateway.ts'
@@ -29,6 +30,7 @@ const { values } = parseArgs({
     quick: { type: 'boolean' },
     floors: { type: 'boolean' },
     seconds: { type: 'string' },
+    repeats: { type: 'string' },
   },
 })
 const seconds = Number(values.seconds ?? 60)
@@ -36,10 +38,17 @@ if (!Number.isInteger(seconds) || seconds < 5 || seconds > 3600) {
   process.stderr.write(`--seconds must be a whole number from 5 to 3600, got ${values.seconds ?? ''}\n`)
   process.exit(2)
 }
+const repeats = Number(values.repeats ?? 1)
+if (!Number.isInteger(repeats) || repeats < 1 || repeats > 20) {
+  process.stderr.write(`--repeats must be a whole number from 1 to 20, got ${values.repeats ?? ''}\n`)
+  process.exit(2)
+}
 
 const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? 'cpu' }
-const snapshot = benchAgentSnapshot()
-const cost: CostRow[] = values.quick ? [] : await benchAgentVsNodeExporter(seconds, [1, 10, 100])
+const snapshot = [...benchAgentSnapshot(), ...benchDefaultEntries()]
+const cost = values.quick
+  ? undefined
+  : await benchAgentVsNodeExporter({ seconds, repeats, rates: [1, 10, 100] })
 const storage = values.quick ? undefined : await benchStorageCodecs({ hours: 6 })
 const throughput = values.quick ? undefined : await benchProcessorThroughput(200, 60)
 const gateway = values.quick ? undefined : await benchIngestGateway({ seconds: 60, connections: 128 })
@@ -59,18 +68,12 @@ if (values.json) {
   out(`${'what'.padEnd(50)} ${'median µs'.padStart(10)} ${'p99 µs'.padStart(10)}`)
   for (const r of snapshot)
     out(`${r.name.padEnd(50)} ${r.medianUs.toFixed(1).padStart(10)} ${r.p99Us.toFixed(1).padStart(10)}`)
-  if (cost.length > 0) {
+  if (cost) {
     out('')
-    out(`agent (sending to Kafka) vs node_exporter 1.5 scraped at the same rate, ${seconds} s each`)
     out(
-      '| rate | agent CPU % of a core | agent RSS MB | node_exporter CPU % | node_exporter RSS MB | scrapes/s | ratio per collection |',
+      `agent (sending to Kafka) vs node_exporter 1.5 scraped at the same rate with the same collectors, ${seconds} s each, median of ${repeats}`,
     )
-    out('| ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
-    for (const r of cost) {
-      out(
-        `| ${r.hz} Hz | ${r.agentCpuPercent.toFixed(2)} | ${r.agentPeakRssMb.toFixed(0)} | ${r.nodeExporterCpuPercent.toFixed(2)} | ${r.nodeExporterPeakRssMb.toFixed(0)} | ${r.nodeExporterScrapesPerSecond.toFixed(1)} | ${r.ratio.toFixed(1)}× |`,
-      )
-    }
+    out(costMarkdown(cost))
   }
   if (storage) {
     out('')
