@@ -88,10 +88,10 @@ const SERIES_ON_ONE_SIDE: [RegExp, string][] = [
 /**
  * Counts of tasks in a state at the instant of reading (running, blocked, by process state): on a
  * loaded machine they swing between two reads a millisecond apart, so only their presence and sign
- * are compared.
+ * are compared; so are the file handles allocated, which the agent's read raises by its own open files.
  */
 const INSTANT_COUNTS =
-  /^node_(procs_(running|blocked)|processes_(threads_)?state|processes_threads|processes_pids)$/
+  /^node_(procs_(running|blocked)|processes_(threads_)?state|processes_threads|processes_pids|filefd_allocated)$/
 
 /** Gauges that move between two reads a second apart: compared within the bracket, widened. */
 const TOLERANCE = { relative: 0.05, absolute: 2 }
