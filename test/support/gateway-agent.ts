@@ -1,4 +1,3 @@
-import { NODE_COLLECTORS } from '../../agent/src/collectors/node/index.ts'
 import { readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { GatewayTestbed } from './gateway-testbed.ts'
@@ -12,10 +11,11 @@ export interface GatewayAgent {
 }
 
 /**
- * The real agent process at 10 Hz, sending to the testbed's gateway with a new ingest key of
- * `tenant` (from a 0600 key file in `dir`), spooling to `dir`/spool; resolves once its first records
- * are in the topic. `extraArgs` go after the standard ones (e.g. `--tenant intruder`), `env` over the
- * test's environment.
+ * The real agent process with every collector at 10 Hz (about 1 MB of records a second, so a spool
+ * drains in requests as large as the agent makes them), sending to the testbed's gateway with a new
+ * ingest key of `tenant` (from a 0600 key file in `dir`), spooling to `dir`/spool; resolves once its
+ * first records are in the topic. `extraArgs` go after the standard ones (e.g. `--tenant intruder`),
+ * `env` over the test's environment.
  */
 export async function startGatewayAgent(
   bed: GatewayTestbed,
@@ -28,10 +28,6 @@ export async function startGatewayAgent(
     'agent/src/main.ts',
     [
       ...['--interval', '100', '--host-id', o.hostId, '--ingest', bed.gateway.url, '--key-file', keyFile],
-      // The typed families at 10 Hz, the node_exporter collectors at 1 Hz: the record rate these
-      // delivery tests were written for. Every collector at 10 Hz (4× the records) exposes a
-      // reordering in the spooling sink under spill that is open (see agent/README.md, Delivery).
-      ...['--family-intervals', NODE_COLLECTORS.map((c) => `${c.name}=1000`).join(',')],
       ...['--spool-dir', spoolDir, '--metrics-listen', 'off', ...(o.extraArgs ?? [])],
     ],
     // The suite's KAFKA_BROKERS would conflict with --ingest.
@@ -46,4 +42,29 @@ export async function startGatewayAgent(
 /** Whether the agent's spool holds records on disk. */
 export async function spoolHasSegments(spoolDir: string): Promise<boolean> {
   return (await readdir(spoolDir)).some((f) => f.endsWith('.seg'))
+}
+
+/**
+ * The records that reached the topic after a newer one of the same agent, as `agent seq after seq`
+ * (the first 20, then how many more): the processor's sequence guard would drop them as resends.
+ * With `repeats`, a record whose seq was already there is such a resend (a request whose
+ * acknowledgement was lost) and not listed. Empty when every agent's records rise strictly in topic
+ * order.
+ */
+export function outOfOrder(
+  envelopes: readonly { agent_id: string; seq: number }[],
+  o: { repeats?: boolean } = {},
+): string[] {
+  const highest = new Map<string, number>()
+  const seen = new Set<string>()
+  const late: string[] = []
+  for (const e of envelopes) {
+    const top = highest.get(e.agent_id)
+    const id = `${e.agent_id} ${String(e.seq)}`
+    if (top !== undefined && e.seq <= top && !(o.repeats === true && seen.has(id)))
+      late.push(`${id} after ${String(top)}`)
+    if (top === undefined || e.seq > top) highest.set(e.agent_id, e.seq)
+    seen.add(id)
+  }
+  return late.length > 20 ? [...late.slice(0, 20), `and ${String(late.length - 20)} more`] : late
 }

@@ -1,9 +1,10 @@
 import { promisify } from 'node:util'
 import { gzip as gzipCallback } from 'node:zlib'
 import { redactUrl } from '../../../platform/config.ts'
+import { MAX_RECORD_BYTES } from '../../../schemas/src/admission.ts'
 import type { Logger } from '../../../platform/logger.ts'
 import { AgentError, IngestError } from '../errors.ts'
-import type { FailureAdvice, Transport } from './transport.ts'
+import type { FailureAdvice, RequestLimit, Transport } from './transport.ts'
 
 // The async form runs on libuv's thread pool: gzipping ~1 MB inline would delay the next tick.
 const gzip = promisify(gzipCallback)
@@ -16,6 +17,11 @@ const MAX_ERROR_BODY = 4096
 const REFUSED_LOG_EVERY_MS = 60_000
 /** 400 (a record the processor would refuse, or undecodable) and 413 (a record over the broker's limit). */
 const REFUSED_FOR_CONTENT = new Set([400, 413])
+/**
+ * The gateway writes the key's tenant into every record, and a tenant name is at most 63 bytes
+ * (platform/auth/api-key.ts) behind a one-byte length: a record may grow by up to this much.
+ */
+const TENANT_GROWTH_BYTES = 64
 
 export interface IngestTransportOptions {
   /** The gateway's base URL (http or https, optionally with a path prefix); requests go to URL/v1/ingest. */
@@ -39,6 +45,13 @@ export function isUsableKey(key: string): boolean {
  */
 export class IngestTransport implements Transport {
   readonly describe = 'ingest gateway'
+  /**
+   * The gateway packs a request's records into Kafka messages of at most MAX_RECORD_BYTES, after it
+   * has swapped the tenant in, and produces each message of a larger request on whichever of its
+   * producers is free (ingest/src/kafka-writer.ts): those pieces land in either order. A request that
+   * fits one message lands whole, in order.
+   */
+  readonly maxRequest: RequestLimit = { bytes: MAX_RECORD_BYTES, perRecordBytes: TENANT_GROWTH_BYTES }
   private readonly endpoint: string
   private readonly shown: string
   private readonly timeoutMs: number

@@ -1,6 +1,6 @@
 import { CompressionTypes, type Kafka, type Producer } from 'kafkajs'
 import type { Logger } from '../../../platform/logger.ts'
-import type { Transport } from './transport.ts'
+import type { RequestLimit, Transport } from './transport.ts'
 
 export interface KafkaTransportOptions {
   kafka: Kafka
@@ -20,6 +20,11 @@ export interface KafkaTransportOptions {
  */
 export class KafkaTransport implements Transport {
   readonly describe = 'Kafka'
+  /**
+   * ~1 MB, under the broker's default message.max.bytes. One produce request carries every message of
+   * the host's partition as one record batch, which the broker writes whole and in order.
+   */
+  readonly maxRequest: RequestLimit = { bytes: 1_000_000, perRecordBytes: 0 }
   private producer: Producer
   private connected = false
 

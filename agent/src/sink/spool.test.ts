@@ -64,6 +64,23 @@ describe('Spool', () => {
     expect(drain(s)).toEqual([201, 202])
   })
 
+  it('keeps a batch within maxBytes counting perRecordBytes for each record, yet hands out one record always', () => {
+    const s = open(tempDir())
+    const records = range(0, 60).map(rec)
+    s.append(records)
+    const size = (batch: Buffer[], per: number): number => batch.reduce((n, r) => n + r.length + per, 0)
+    const batch = s.read(300, Number.MAX_SAFE_INTEGER, 20)
+    expect(size(batch, 20)).toBeLessThanOrEqual(300)
+    // The next record would not have fitted.
+    expect(size(batch, 20) + (records[batch.length]?.length ?? 0) + 20).toBeGreaterThan(300)
+    s.release()
+    expect(s.read(1, Number.MAX_SAFE_INTEGER, 20)).toHaveLength(1)
+    s.release()
+    expect(s.read(300, 2, 20)).toHaveLength(2)
+    s.release()
+    expect(drain(s)).toEqual(range(0, 60))
+  })
+
   it('gives a released batch back, and a reserved one is acknowledged as a whole', () => {
     const s = open(tempDir())
     s.append(range(0, 50).map(rec))
@@ -71,9 +88,33 @@ describe('Spool', () => {
     s.release()
     expect(ids(s.read(200))).toEqual(first)
     s.ack()
-    s.reserve(10)
+    expect(drain(s)).toEqual(range(first.length, 50))
+  })
+
+  it('holds records appended while in flight as the batch out, acknowledged as a whole', () => {
+    const s = open(tempDir())
+    s.append(range(0, 50).map(rec), 10)
+    expect(() => s.read(200)).toThrow(/already out/)
     s.ack()
-    expect(drain(s)).toEqual(range(first.length + 10, 50))
+    expect(drain(s)).toEqual(range(10, 50))
+    // Records in flight move only into an empty spool, and a refused append leaves nothing behind.
+    s.append([rec(50)])
+    expect(() => {
+      s.append([rec(51), rec(52)], 1)
+    }).toThrow(/empty spool/)
+    expect(drain(s)).toEqual([50])
+  })
+
+  it('never lets the cap delete records appended in flight; it applies once they are settled', () => {
+    const s = open(tempDir(), { maxBytes: 2048, segmentBytes: 512 })
+    s.append(range(0, 100).map(rec), 30)
+    expect(s.stats.bytes).toBeGreaterThan(2048)
+    expect(s.stats.droppedRecords).toBe(0)
+    s.ack()
+    expect(s.stats.bytes).toBeLessThanOrEqual(2048)
+    const left = drain(s, 10_000)
+    expect(left).toEqual(range(100 - left.length, 100))
+    expect(s.stats.droppedRecords).toBe(70 - left.length)
   })
 
   it('over the cap deletes the oldest segments and counts their unsent records', () => {

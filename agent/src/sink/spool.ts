@@ -200,10 +200,17 @@ export class Spool {
     }
   }
 
-  /** Appends in order; all or nothing: on an I/O error nothing of this call stays and it throws. */
-  append(records: readonly Buffer[]): void {
+  /**
+   * Appends in order; all or nothing: on an I/O error nothing of this call stays and it throws.
+   * With `inFlight`, the first that many records are already being sent (memory moving to an empty
+   * spool during a send): they are held as a batch out, as `read` holds one, before the cap is
+   * applied, so that the cap cannot delete them and `ack` confirms exactly them.
+   */
+  append(records: readonly Buffer[], inFlight = 0): void {
     this.assertOpen()
     if (records.length === 0) return
+    if (inFlight > 0 && (this.reserved > 0 || this.pendingRecords > 0 || inFlight > records.length))
+      throw new SpoolError('SPOOL_BUSY', 'records in flight can only move into an empty spool')
     const count = this.segments.length
     const last = this.segments.at(-1)
     const lastBytes = last?.bytes ?? 0
@@ -239,8 +246,16 @@ export class Spool {
         this.totalBytes += size
         this.totalRecords += i - start
       }
+      if (inFlight > 0) {
+        this.reservedEnd = this.walk(inFlight, Number.MAX_SAFE_INTEGER, 0, false).end
+        this.reserved = inFlight
+      }
       if (this.o.fsync === 'always') this.sync()
     } catch (err) {
+      if (inFlight > 0) {
+        this.reserved = 0
+        this.reservedEnd = undefined
+      }
       this.rollback(count, lastBytes, lastRecords)
       throw err
     }
@@ -248,28 +263,17 @@ export class Spool {
   }
 
   /**
-   * Hands out the oldest unacknowledged records, at least one and about `maxBytes` of payload (at
-   * most `maxRecords`), and
-   * holds them for `ack` or `release`. Only one batch may be out at a time.
+   * Hands out the oldest unacknowledged records, at most `maxRecords`, and holds them for `ack` or
+   * `release`: the first one always, each further one only while the payload, counting
+   * `perRecordBytes` more for each record, stays within `maxBytes`. Only one batch may be out at a time.
    */
-  read(maxBytes: number, maxRecords = Number.MAX_SAFE_INTEGER): Buffer[] {
+  read(maxBytes: number, maxRecords = Number.MAX_SAFE_INTEGER, perRecordBytes = 0): Buffer[] {
     this.assertOpen()
     if (this.reserved > 0) throw new SpoolError('SPOOL_BUSY', 'a batch is already out; ack or release it')
-    const { records, end } = this.walk(maxRecords, maxBytes, true)
+    const { records, end } = this.walk(maxRecords, maxBytes, perRecordBytes, true)
     this.reserved = records.length
     this.reservedEnd = end
     return records
-  }
-
-  /** Holds the oldest `count` records as if `read` had handed them out (records already in flight). */
-  reserve(count: number): void {
-    this.assertOpen()
-    if (this.reserved > 0) throw new SpoolError('SPOOL_BUSY', 'a batch is already out; ack or release it')
-    if (count <= 0) return
-    if (count > this.pendingRecords)
-      throw new SpoolError('SPOOL_RESERVE', `cannot reserve ${count} of ${this.pendingRecords} records`)
-    this.reserved = count
-    this.reservedEnd = this.walk(count, Number.MAX_SAFE_INTEGER, false).end
   }
 
   /** The batch out was delivered: move the acknowledged position past it and persist that. */
@@ -466,15 +470,21 @@ export class Spool {
     }
   }
 
-  /** Walks from the acknowledged position over at most `maxRecords` records / about `maxBytes` of payload. */
-  private walk(maxRecords: number, maxBytes: number, collect: boolean): { records: Buffer[]; end: Position } {
+  /** Walks from the acknowledged position over the records `read` describes. */
+  private walk(
+    maxRecords: number,
+    maxBytes: number,
+    perRecordBytes: number,
+    collect: boolean,
+  ): { records: Buffer[]; end: Position } {
     const records: Buffer[] = []
     let k = 0
     let offset = this.ackOffset
     let index = this.ackIndex
     let count = 0
     let bytes = 0
-    while (count < maxRecords && bytes < maxBytes) {
+    let full = false
+    while (!full && count < maxRecords) {
       const seg = this.segments[k]
       if (!seg) break
       if (offset >= seg.bytes) {
@@ -488,13 +498,17 @@ export class Spool {
       const want = Math.min(seg.bytes - offset, Math.max(HEADER + firstLen, maxBytes - bytes + 64 * 1024))
       const buf = readAt(seg.fd, offset, want)
       let p = 0
-      while (p + HEADER <= buf.length && count < maxRecords && bytes < maxBytes) {
+      while (p + HEADER <= buf.length && count < maxRecords) {
         const len = buf.readUInt32LE(p)
         if (p + HEADER + len > buf.length) break
+        if (count > 0 && bytes + len + perRecordBytes > maxBytes) {
+          full = true
+          break
+        }
         if (collect) records.push(buf.subarray(p + HEADER, p + HEADER + len))
         p += HEADER + len
         count++
-        bytes += len
+        bytes += len + perRecordBytes
         index++
       }
       offset += p

@@ -96,6 +96,7 @@ function kafkaSink(
   spool: Spool,
   onProducer: () => void = () => undefined,
   spillAfterMs?: number,
+  spillBytes?: number,
 ): SpoolingSink {
   const transport = new KafkaTransport({
     kafka: {
@@ -117,6 +118,7 @@ function kafkaSink(
     maxQueueBytes: 1 << 20,
     spool,
     ...(spillAfterMs !== undefined && { spillAfterMs }),
+    ...(spillBytes !== undefined && { spillBytes }),
   })
 }
 
@@ -168,6 +170,34 @@ describe('SpoolingSink over Kafka, with a spool', () => {
     await until('everything to be sent', () => sink.stats.queuedRecords === 0)
     await sink.stop()
     expect(producer.delivered).toEqual(range(0, 15))
+  })
+
+  it('keeps the records of a hanging send when memory spills past the spool’s cap, and counts what the cap deletes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sink-test-'))
+    dirs.push(dir)
+    const producer = new ScriptedProducer()
+    producer.hang = true
+    // Memory spills at 100 records, while the spool holds about 50: the cap must delete some.
+    const spool = Spool.open({ dir, maxBytes: 1024, segmentBytes: 256, fsync: 'never' })
+    const sink = kafkaSink(producer, spool, undefined, 60_000, 100 * RECORD)
+    await sink.start()
+    for (let i = 0; i < 5; i++) sink.enqueue(rec(i))
+    await until('a send to hang', () => producer.hanging)
+    let made = 5
+    while (sink.stats.spooledRecords === 0) sink.enqueue(rec(made++))
+    // Nothing is deleted while the hanging send's records are among them.
+    expect(sink.stats).toMatchObject({ spooledRecords: made, droppedRecords: 0 })
+    producer.up = true
+    producer.settle(true)
+    await until('everything left to be sent', () => sink.stats.queuedRecords === 0)
+    await sink.stop()
+    const later = producer.delivered.length - 5
+    // The hanging send's records, then the newest ones the cap left, each once and in order.
+    expect(producer.delivered).toEqual([...range(0, 5), ...range(made - later, made)])
+    expect(later).toBeGreaterThan(0)
+    // Every record not delivered is counted as dropped, and no delivered one is.
+    expect(sink.stats.droppedRecords).toBe(made - producer.delivered.length)
+    expect(sink.stats.droppedRecords).toBeGreaterThan(0)
   })
 
   it('resends the in-flight records from the spool when the hanging send fails', async () => {

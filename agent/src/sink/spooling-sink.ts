@@ -57,8 +57,6 @@ interface Flight {
 
 const RETRY_MIN_MS = 250
 const RETRY_MAX_MS = 5_000
-/** At most ~1 MB per request: under Kafka's default message.max.bytes, and one modest body for the gateway. */
-const MAX_REQUEST_BYTES = 1_000_000
 
 /**
  * Batches single-object-encoded records and hands them to a transport in order, one request at a
@@ -69,7 +67,9 @@ const MAX_REQUEST_BYTES = 1_000_000
  * records arriving while the spool is non-empty are appended to it. Order holds because every spooled
  * record is older than every record in memory: records only move from memory to the spool's end as a
  * whole, new records go to the spool only while memory is empty, and the sender drains the spool before
- * memory. A record leaves either place only once the destination has acknowledged it.
+ * memory. A record leaves either place only once the destination has acknowledged it. On the
+ * destination's side order holds because no request exceeds the transport's maxRequest: one request
+ * at a time is not enough when the destination cuts a larger one into pieces it writes side by side.
  */
 export class SpoolingSink {
   private readonly mem = { records: 0, bytes: 0, dropped: 0, refused: 0 }
@@ -210,22 +210,30 @@ export class SpoolingSink {
     return this.sending
   }
 
-  /** The oldest records: from the spool while it holds any, else from memory. */
+  /**
+   * The oldest records: from the spool while it holds any, else from memory; within the transport's
+   * maxRequest by the same rule either way, so a retry from the spool of a batch first sent from
+   * memory holds exactly the same records.
+   */
   private takeBatch(): { records: Buffer[]; flight: Flight } {
+    const { bytes: maxBytes, perRecordBytes } = this.o.transport.maxRequest
     const spool = this.o.spool
     if (spool && spool.pendingRecords > 0) {
-      const records = spool.read(MAX_REQUEST_BYTES, this.retryRecords)
+      const records = spool.read(maxBytes, this.retryRecords, perRecordBytes)
       const bytes = records.reduce((n, r) => n + r.length, 0)
       return { records, flight: { from: 'spool', records: records.length, bytes, end: 0 } }
     }
     const records: Buffer[] = []
     let i = this.head
     let bytes = 0
+    let size = 0
     const limit = this.head + (this.retryRecords ?? Number.MAX_SAFE_INTEGER)
-    for (; i < this.queue.length && i < limit && bytes < MAX_REQUEST_BYTES; i++) {
+    for (; i < this.queue.length && i < limit; i++) {
       const r = this.queue[i] as Buffer
+      if (i > this.head && size + r.length + perRecordBytes > maxBytes) break
       records.push(r)
       bytes += r.length
+      size += r.length + perRecordBytes
     }
     return { records, flight: { from: 'memory', records: records.length, bytes, end: i } }
   }
@@ -359,7 +367,8 @@ export class SpoolingSink {
 
   /**
    * Moves everything in memory to the end of the spool. A send from memory may be in flight: its
-   * records are then the first of the (until now empty) spool and are held there for its outcome.
+   * records are then the first of the (until now empty) spool and are held there for its outcome,
+   * in the same step, before the spool's cap could delete them.
    */
   private spill(): void {
     const spool = this.o.spool
@@ -367,8 +376,7 @@ export class SpoolingSink {
     const inFlight = this.flight?.from === 'memory' ? this.flight.records : 0
     if (inFlight > 0 && spool.pendingRecords > 0) return
     try {
-      spool.append(this.queue.slice(this.head))
-      if (inFlight > 0) spool.reserve(inFlight)
+      spool.append(this.queue.slice(this.head), inFlight)
     } catch (err) {
       // Copying all of memory again on every new record would be costly while the disk is failing.
       this.spillBlockedUntil = Date.now() + 1_000

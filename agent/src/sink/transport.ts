@@ -12,6 +12,14 @@ export interface FailureAdvice {
 /** The longest wait a transport may impose: a misconfigured server must not stall the agent for hours. */
 export const MAX_RETRY_AFTER_MS = 60_000
 
+/** How much one request may carry. */
+export interface RequestLimit {
+  /** The records' bytes, counting `perRecordBytes` more for each, stay within this; one record always goes. */
+  bytes: number
+  /** What the destination may add to each record before it writes the request. */
+  perRecordBytes: number
+}
+
 /**
  * Where a SpoolingSink delivers records. The sink owns queueing, spooling, order and retries; a
  * transport only turns one batch of single-object-encoded records into one acknowledged request.
@@ -20,6 +28,12 @@ export const MAX_RETRY_AFTER_MS = 60_000
 export interface Transport {
   /** Names the destination in log lines, e.g. "Kafka". */
   readonly describe: string
+  /**
+   * The sink's batches stay within this. The agent's order rests on it as much as on one send at a
+   * time: a request within it reaches the topic as one unit, in the records' order, while a larger one
+   * may be cut into pieces that the destination writes side by side and that land in either order.
+   */
+  readonly maxRequest: RequestLimit
   /** Called before every send; must be cheap when already connected. */
   connect(): Promise<void>
   /** Resolves only once the destination has acknowledged every record; `messages` is what it cost. */

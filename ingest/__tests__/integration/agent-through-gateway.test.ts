@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { envelopeCodec } from '../../../schemas/src/codec.ts'
 import { openGatewayTestbed, type GatewayTestbed } from '../../../test/support/gateway-testbed.ts'
-import { startGatewayAgent, spoolHasSegments } from '../../../test/support/gateway-agent.ts'
+import { outOfOrder, startGatewayAgent, spoolHasSegments } from '../../../test/support/gateway-agent.ts'
 import type { NodeChild } from '../../../test/support/node-child.ts'
 import { readTopic } from '../../../test/support/topic.ts'
 import { waitFor } from '../../../test/support/wait-for.ts'
@@ -74,6 +74,8 @@ describe('agent → ingest gateway', () => {
       const envelopes = messages.flatMap((m) => codec.decodeAll(m.value))
       expect(new Set(envelopes.map((e) => e.tenant))).toEqual(new Set(['acme']))
       expect(envelopes.length).toBe(Number(stopped?.sentRecords))
+      // In topic order each seq above the one before (else the processor drops it), named if not.
+      expect(outOfOrder(envelopes)).toEqual([])
       // Exactly 0, 1, …, N-1: nothing lost, nothing twice, in order.
       expect(envelopes.findIndex((e, i) => e.seq !== i)).toBe(-1)
       // The ~100 ticks taken while no gateway answered were kept and sent afterwards.

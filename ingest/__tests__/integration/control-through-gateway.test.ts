@@ -14,7 +14,7 @@ import { inject } from 'vitest'
 import { envelopeCodec } from '../../../schemas/src/codec.ts'
 import type { ControlReply } from '../../../agent/src/control.ts'
 import { openGatewayTestbed, type GatewayTestbed } from '../../../test/support/gateway-testbed.ts'
-import { startGatewayAgent } from '../../../test/support/gateway-agent.ts'
+import { outOfOrder, startGatewayAgent } from '../../../test/support/gateway-agent.ts'
 import type { NodeChild } from '../../../test/support/node-child.ts'
 import { connectService } from '../../../test/support/nats.ts'
 import { readTopic } from '../../../test/support/topic.ts'
@@ -258,9 +258,15 @@ describe('control through the gateway, with an ingest key only', () => {
     expect(await res.json()).toMatchObject({ code: 'CONTROL_UNAVAILABLE' })
   })
 
-  it('stops polling when the agent stops', async () => {
+  it('stops polling when the agent stops, having delivered its records in seq order', async () => {
     if (agent === undefined) throw new Error('the agent did not start')
     expect(await agent.stop()).toBe(0)
+    const codec = envelopeCodec()
+    const envelopes = (await readTopic(bed.brokers, bed.config.topic)).flatMap((m) =>
+      codec.decodeAll(m.value),
+    )
+    expect(envelopes.length).toBeGreaterThan(0)
+    expect(outOfOrder(envelopes)).toEqual([])
     const metrics = await (await fetch(`${bed.gateway.url}/metrics`)).text()
     expect(metrics).toMatch(/procstream_ingest_control_answered_total [1-9]/)
     await waitFor('the gateway to hold no poll', async () =>

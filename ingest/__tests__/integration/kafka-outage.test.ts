@@ -13,7 +13,7 @@ import { startKafka, type LocalKafka } from '../../../deploy/local/kafka.ts'
 import { findFreePortPair } from '../../../deploy/local/ports.ts'
 import { envelopeCodec } from '../../../schemas/src/codec.ts'
 import { openGatewayTestbed, type GatewayTestbed } from '../../../test/support/gateway-testbed.ts'
-import { startGatewayAgent, spoolHasSegments } from '../../../test/support/gateway-agent.ts'
+import { outOfOrder, startGatewayAgent, spoolHasSegments } from '../../../test/support/gateway-agent.ts'
 import type { NodeChild } from '../../../test/support/node-child.ts'
 import { readTopic } from '../../../test/support/topic.ts'
 import { waitFor } from '../../../test/support/wait-for.ts'
@@ -81,9 +81,10 @@ describe('Kafka outage behind the gateway', () => {
         expect(String(f.err)).toMatch(/HTTP 503: .*\(KAFKA_UNAVAILABLE\)|no answer within|unreachable/)
 
       const codec = envelopeCodec()
-      const seqs = (await readTopic(brokers, topic))
-        .flatMap((m) => codec.decodeAll(m.value))
-        .map((e) => e.seq)
+      const envelopes = (await readTopic(brokers, topic)).flatMap((m) => codec.decodeAll(m.value))
+      // In topic order each new seq above every one before it; only a repeat may come lower.
+      expect(outOfOrder(envelopes, { repeats: true })).toEqual([])
+      const seqs = envelopes.map((e) => e.seq)
       const firstSeen = seqs.filter((seq, i) => seqs.indexOf(seq) === i)
       // Every sequence number the agent produced, first seen in order; repeats only of earlier ones.
       expect(firstSeen).toEqual(firstSeen.map((_, i) => i))
