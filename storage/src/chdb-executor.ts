@@ -1,13 +1,20 @@
 import { Session } from 'chdb'
 import { formatterHazard } from '../../platform/clickhouse-format.ts'
 import { clickHouseString } from '../../platform/clickhouse-literal.ts'
+import { BodySpool, bodyError, infileClause } from './binary-insert.ts'
 import { StorageError } from './errors.ts'
-import { PARSE_QUERY, SingleStatementGuard } from './single-statement.ts'
+import { sqlOf } from './request.ts'
+import { PARSE_QUERY, SingleStatementGuard, type Verdict } from './single-statement.ts'
 
 /** One statement as the HTTP interface received it, its parameters and settings still in text form. */
 export interface Statement {
-  /** The SQL, with an INSERT's data after it (ClickHouse's `query` parameter + body rule). */
-  sql: string
+  /** The `query` parameter, '' when there is none. */
+  query: string
+  /**
+   * The body as received (after its Content-Encoding), never decoded here: SQL text, or an INSERT's
+   * data in any format, binary ones included.
+   */
+  body: Buffer
   /**
    * The `query` parameter when a body follows it, else undefined: when it is an INSERT taking data,
    * the body is that data, and the parameter is the whole statement (SingleStatementGuard).
@@ -77,11 +84,28 @@ export class ChdbExecutor {
   private readonly base: Session
   private running = 0
   /** INSERT heads proven to take data, shared by every statement's guard. */
-  private readonly provenHeads = new Set<string>()
+  private readonly provenHeads = new Map<string, Verdict>()
   private readonly waiting: (() => void)[] = []
+  /** Where binary INSERT bodies wait, as files, for the engine to read them. */
+  private readonly spool: BodySpool
 
-  constructor(private readonly path: string) {
-    this.base = new Session(path)
+  /** `spoolParent`: where the folder for binary bodies is made, the temporary folder by default. */
+  constructor(
+    private readonly path: string,
+    options: { spoolParent?: string } = {},
+  ) {
+    this.spool = new BodySpool(options.spoolParent)
+    try {
+      this.base = new Session(path)
+    } catch (err) {
+      this.spool.close()
+      throw err
+    }
+  }
+
+  /** The folder binary bodies are written to while their statement runs (mode 0700). */
+  get spoolDir(): string {
+    return this.spool.dir
   }
 
   private async acquire(): Promise<void> {
@@ -106,9 +130,21 @@ export class ChdbExecutor {
     try {
       // On the statement's own fresh session, before its settings, so nothing the request set can
       // change how the parser judges it.
-      await new SingleStatementGuard(parserOn(session), this.provenHeads).check(statement)
-      const sql = prelude.length === 0 ? statement.sql : `${prelude.join(';\n')};\n${statement.sql}`
-      const result = await session.queryAsync(sql, { format: statement.format })
+      const verdict = await new SingleStatementGuard(parserOn(session), this.provenHeads).check(statement)
+      const withPrelude = (sql: string): string =>
+        prelude.length === 0 ? sql : `${prelude.join(';\n')};\n${sql}`
+      const result =
+        verdict.kind === 'sql'
+          ? await session.queryAsync(withPrelude(sqlOf(statement)), { format: statement.format })
+          : // The body never joins the SQL: the engine reads it from a file, bytes as they came.
+            await this.spool.withFile(statement.body, async (file) => {
+              const sql = verdict.before + infileClause(file) + verdict.after
+              try {
+                return await session.queryAsync(withPrelude(sql), { format: statement.format })
+              } catch (err) {
+                throw bodyError(err, file, verdict.format)
+              }
+            })
       return {
         bytes: Buffer.from(result.bytes()),
         rowsRead: result.rowsRead,
@@ -128,5 +164,6 @@ export class ChdbExecutor {
 
   close(): void {
     this.base.close()
+    this.spool.close()
   }
 }

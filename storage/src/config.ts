@@ -34,7 +34,7 @@ export function readStorageConfig(env: Env, dataDir: string): Readonly<StorageCo
     user: r.string('CLICKHOUSE_USER', 'default'),
     password,
     loopback: LOOPBACK.has(host),
-    // A body is read into one string, and V8's strings end at 512 MiB.
+    // A text body is read into one string, and V8's strings end at 512 MiB.
     maxBodyBytes: r.int('STORAGE_MAX_BODY_BYTES', 256 * 1024 * 1024, { min: 1024, max: 512 * 1024 * 1024 }),
   })
 }

@@ -11,6 +11,8 @@ import { ProcstreamError } from '../../platform/errors.ts'
  *   roles, native compression) or a malformed one (a setting or parameter name that is not an
  *   identifier, a query on neither the `query` parameter nor the body, a write over GET).
  *   An `INSERT … VALUES` with its rows in the text, whose tail the engine would run as statements.
+ *   A binary body (RowBinary, Native …) after a head that is not `INSERT INTO [db.]table [(columns)]
+ *   [SETTINGS …] FORMAT …` (a table function, a parameter for the table, a SELECT, its own FROM INFILE).
  * - `SYNTAX_ERROR` (62, HTTP 400): the request's SQL is not exactly one statement (more than one, or
  *   one that does not parse), as the engine's parser judged it before anything ran.
  * - `REQUEST_TOO_LARGE` (36, HTTP 413): the body is over `STORAGE_MAX_BODY_BYTES`.

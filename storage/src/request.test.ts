@@ -1,18 +1,32 @@
 import { describe, expect, it } from 'vitest'
 import { caught } from '../../test/support/caught.ts'
 import { preludeOf } from './chdb-executor.ts'
-import { statementOf } from './request.ts'
+import { sqlOf, statementOf as statementOfBytes } from './request.ts'
 
 const search = (entries: [string, string][]): URLSearchParams => new URLSearchParams(entries)
+const statementOf = (
+  method: string,
+  params: URLSearchParams,
+  body: string,
+): ReturnType<typeof statementOfBytes> => statementOfBytes(method, params, Buffer.from(body, 'utf8'))
 
 describe('statementOf', () => {
   it('joins the query parameter and the body, as an INSERT and its data', () => {
     const s = statementOf('POST', search([['query', 'INSERT INTO t FORMAT TSV']]), 'a\t1\n')
-    expect(s.sql).toBe('INSERT INTO t FORMAT TSV\na\t1\n')
+    expect(sqlOf(s)).toBe('INSERT INTO t FORMAT TSV\na\t1\n')
     // The parameter before a body is what the single-statement check proves alone, when it is an INSERT.
     expect(s.head).toBe('INSERT INTO t FORMAT TSV')
-    expect(statementOf('POST', search([]), 'SELECT 1')).toMatchObject({ sql: 'SELECT 1', head: undefined })
+    const body = statementOf('POST', search([]), 'SELECT 1')
+    expect(body.head).toBeUndefined()
+    expect(sqlOf(body)).toBe('SELECT 1')
     expect(statementOf('GET', search([['query', 'SELECT 1']]), '').head).toBeUndefined()
+  })
+
+  it('keeps the body as the bytes that came, whatever they are', () => {
+    const bytes = Buffer.from([0x01, 0x0a, 0x0a, 0xff, 0xfe, 0x00, 0xc3])
+    const s = statementOfBytes('POST', search([['query', 'INSERT INTO t FORMAT RowBinary']]), bytes)
+    expect(s.body.equals(bytes)).toBe(true)
+    expect(s.head).toBe('INSERT INTO t FORMAT RowBinary')
   })
 
   it('sorts parameters, settings and the HTTP layer’s own', () => {

@@ -45,9 +45,10 @@ const QUERY_ID = /^[\x21-\x7e]{1,128}$/
 /**
  * A statement from the request line and body, by the rules of ClickHouse's HTTP interface: the SQL
  * is the `query` parameter, the body, or both joined by a newline (an INSERT's data after its
- * statement); `param_x` parameters bind `{x:Type}`; every other parameter is a setting.
+ * statement); `param_x` parameters bind `{x:Type}`; every other parameter is a setting. The body
+ * stays bytes: after an INSERT's head it may be a binary format's data.
  */
-export function statementOf(method: string, search: URLSearchParams, body: string): Statement {
+export function statementOf(method: string, search: URLSearchParams, body: Buffer): Statement {
   const params = new Map<string, string>()
   const settings = new Map<string, string>()
   for (const [key, value] of search) {
@@ -69,8 +70,8 @@ export function statementOf(method: string, search: URLSearchParams, body: strin
     }
   }
   const query = search.get('query') ?? ''
-  const sql = query !== '' && body !== '' ? `${query}\n${body}` : query + body
-  if (sql.trim() === '')
+  // A blank query parameter leaves the body to be the SQL: only then is it read as text here.
+  if (query.trim() === '' && body.toString('utf8').trim() === '')
     throw new StorageError('BAD_ARGUMENTS', 'no query: send it in the query parameter or the body')
   const database = search.get('database') ?? undefined
   if (database !== undefined && !IDENTIFIER.test(database))
@@ -83,8 +84,9 @@ export function statementOf(method: string, search: URLSearchParams, body: strin
   if (!IDENTIFIER.test(format))
     throw new StorageError('BAD_ARGUMENTS', `default_format ${JSON.stringify(format)} is not a format name`)
   return {
-    sql,
-    head: query !== '' && body !== '' ? query : undefined,
+    query,
+    body,
+    head: query !== '' && body.length > 0 ? query : undefined,
     params,
     settings,
     database: database === 'default' ? undefined : database,
@@ -92,4 +94,14 @@ export function statementOf(method: string, search: URLSearchParams, body: strin
     // GET and HEAD (which fastify answers from the GET route): only a POST may write.
     readonly: method !== 'POST',
   }
+}
+
+/**
+ * The statement as SQL text, by ClickHouse's HTTP rule: the `query` parameter, the body, or both
+ * joined by a newline (an INSERT's data after its statement). The body is read as UTF-8: never call
+ * this for a binary body.
+ */
+export function sqlOf(statement: Statement): string {
+  const body = statement.body.toString('utf8')
+  return statement.query !== '' && body !== '' ? `${statement.query}\n${body}` : statement.query + body
 }

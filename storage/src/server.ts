@@ -57,12 +57,13 @@ function isEngineError(err: unknown): err is EngineError {
   return err instanceof Error && typeof (err as Partial<EngineError>).clickhouseCode === 'number'
 }
 
-function decode(body: Buffer, encoding: string | undefined, maxBytes: number): string {
+/** The body without its Content-Encoding, still bytes: it may be a binary format's data. */
+function decode(body: Buffer, encoding: string | undefined, maxBytes: number): Buffer {
   const limits = { maxOutputLength: maxBytes }
   try {
-    if (encoding === undefined || encoding === 'identity') return body.toString('utf8')
-    if (encoding === 'gzip') return gunzipSync(body, limits).toString('utf8')
-    if (encoding === 'deflate') return inflateSync(body, limits).toString('utf8')
+    if (encoding === undefined || encoding === 'identity') return body
+    if (encoding === 'gzip') return gunzipSync(body, limits)
+    if (encoding === 'deflate') return inflateSync(body, limits)
   } catch (err) {
     if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE')
       throw new StorageError('REQUEST_TOO_LARGE', `the decompressed body is over ${maxBytes} bytes`)
@@ -162,7 +163,7 @@ export function buildStorageServer(options: StorageServerOptions): FastifyInstan
   ): Promise<FastifyReply> => {
     const search = new URL(req.url, 'http://storage').searchParams
     const encoding = req.headers['content-encoding']
-    const body = req.body instanceof Buffer ? decode(req.body, encoding, maxBodyBytes) : ''
+    const body = req.body instanceof Buffer ? decode(req.body, encoding, maxBodyBytes) : Buffer.alloc(0)
     const statement = statementOf(req.method, search, body)
     const queryId = search.get('query_id') ?? req.id
     const outcome = await executor.run(statement)

@@ -1,4 +1,6 @@
+import { infileClause, infileSplit, isBinaryFormat } from './binary-insert.ts'
 import { StorageError } from './errors.ts'
+import { sqlOf } from './request.ts'
 import type { Statement } from './chdb-executor.ts'
 
 /**
@@ -26,6 +28,19 @@ const INSERT_WITH_DATA = /^INSERT\b[\s\S]*\bFORMAT\s+\w+\s*$/i
 const MAX_PROVEN_HEADS = 256
 
 /**
+ * How a request's text is to be run, once proven:
+ * - `sql`: as SQL text, the `query` parameter and the body joined (a text INSERT's data, or the
+ *   statement itself);
+ * - `binary`: an INSERT whose body is bytes in a binary `format`; the engine reads the body from a
+ *   file, the statement being `before + infileClause(path) + after` (the engine's own rendering of
+ *   the head with the clause put where its parser takes it).
+ */
+export type Verdict = { kind: 'sql' } | { kind: 'binary'; format: string; before: string; after: string }
+
+/** A string literal of a path, for proving the rewritten head: any literal parses alike. */
+const PLACEHOLDER_PATH = '/procstream-storage-body'
+
+/**
  * Proves that a request holds one statement and nothing more before any of it runs, with the engine's
  * parser reading the text as data. An INSERT's data is not a statement: when the `query` parameter is
  * an INSERT taking data in a named format, what the body holds is that data, so only the parameter
@@ -35,36 +50,89 @@ const MAX_PROVEN_HEADS = 256
 export class SingleStatementGuard {
   constructor(
     private readonly parse: StatementParser,
-    /** Heads proven before, by any guard sharing the set: a verdict depends on the text alone. */
-    private readonly provenHeads: Set<string> = new Set(),
+    /** Heads proven before, by any guard sharing the map: a verdict depends on the text alone. */
+    private readonly provenHeads: Map<string, Verdict> = new Map(),
   ) {}
 
-  async check(statement: Statement): Promise<void> {
-    if (statement.head !== undefined && (await this.headTakesData(statement.head))) return
-    const rendered = await this.render(statement.sql)
+  /** The verdict on `statement`, or the refusal. */
+  async check(statement: Statement): Promise<Verdict> {
+    if (statement.head !== undefined) {
+      const verdict = await this.headVerdict(statement.head)
+      if (verdict !== undefined) return verdict
+    }
+    const rendered = await this.render(sqlOf(statement))
     if (VALUES_INSERT.test(rendered)) throw valuesRefusal()
+    const format = INSERT_WITH_DATA.test(rendered) ? formatOf(rendered) : ''
+    // Binary data inside the SQL text would be decoded and cut like text: stored wrong, or not at all.
+    if (isBinaryFormat(format) && statement.body.length > 0)
+      throw new StorageError(
+        'BAD_ARGUMENTS',
+        `${format} data is taken only with its INSERT in the query parameter and the data alone in the ` +
+          'body; after the statement in the body it would be read as text (nothing was run)',
+      )
+    return { kind: 'sql' }
   }
 
   /**
-   * Whether everything after `head` is an INSERT's data. Two proofs by the parser: the head alone is
-   * one INSERT ending in a data format, and a statement placed after it is not seen as one (it would be,
-   * after an `INSERT … SELECT … FORMAT CSV`, which takes no data: then the body is SQL).
+   * The verdict when everything after `head` is an INSERT's data, else undefined (then the whole
+   * text is proven as one statement). The head alone must be one INSERT ending in a data format. For
+   * a text format, a statement placed after it must not be seen as one (it would be, after an
+   * `INSERT … SELECT … FORMAT CSV`, which takes no data: then the body is SQL). For a binary format
+   * the body never joins the SQL, and the head must be one the engine can read a file into.
    */
-  private async headTakesData(head: string): Promise<boolean> {
-    if (this.provenHeads.has(head)) return true
+  private async headVerdict(head: string): Promise<Verdict | undefined> {
+    const known = this.provenHeads.get(head)
+    if (known !== undefined) return known
     let rendered: string
     try {
       rendered = await this.parse(head)
-      await this.parse(`${head}\n;SELECT 1`)
     } catch {
       // Not proven here: the whole text is then proven (or refused) as one statement.
-      return false
+      return undefined
     }
-    if (!INSERT_WITH_DATA.test(rendered)) return false
+    if (!INSERT_WITH_DATA.test(rendered)) return undefined
     if (VALUES_INSERT.test(rendered)) throw valuesRefusal()
+    const format = formatOf(rendered)
+    let verdict: Verdict
+    if (isBinaryFormat(format)) {
+      verdict = await this.binaryVerdict(rendered, format)
+    } else {
+      try {
+        await this.parse(`${head}\n;SELECT 1`)
+      } catch {
+        return undefined
+      }
+      verdict = { kind: 'sql' }
+    }
     if (this.provenHeads.size >= MAX_PROVEN_HEADS) this.provenHeads.clear()
-    this.provenHeads.add(head)
-    return true
+    this.provenHeads.set(head, verdict)
+    return verdict
+  }
+
+  /**
+   * The head rewritten to read its data from a file, proven by the parser: the rewritten text must be
+   * one statement the formatter writes back unchanged, so the clause stands where it was put, as a
+   * clause, and nothing else of the head moved.
+   */
+  private async binaryVerdict(rendered: string, format: string): Promise<Verdict> {
+    const split = infileSplit(rendered)
+    const refusal = new StorageError(
+      'BAD_ARGUMENTS',
+      `a ${format} body is taken by INSERT INTO [db.]table [(columns)] [SETTINGS …] FORMAT ${format} ` +
+        `only, with the statement in the query parameter; not by ${JSON.stringify(rendered)} (nothing was run)`,
+    )
+    if (split === undefined) throw refusal
+    const rewritten = split.before + infileClause(PLACEHOLDER_PATH) + split.after
+    let again: string
+    try {
+      again = await this.parse(rewritten)
+    } catch (err) {
+      // The parser's verdict is the refusal; the engine failing otherwise is not the caller's doing.
+      if (typeof (err as { clickhouseCode?: unknown }).clickhouseCode === 'number') throw refusal
+      throw err
+    }
+    if (again !== rewritten) throw refusal
+    return { kind: 'binary', format, before: split.before, after: split.after }
   }
 
   private async render(text: string): Promise<string> {
@@ -89,6 +157,11 @@ export class SingleStatementGuard {
       throw new StorageError('SYNTAX_ERROR', `the statement does not parse (nothing was run): ${detail}`)
     }
   }
+}
+
+/** The format an INSERT's rendering ends in. */
+function formatOf(rendered: string): string {
+  return /(\w+)\s*$/.exec(rendered)?.[1] ?? ''
 }
 
 function valuesRefusal(): StorageError {

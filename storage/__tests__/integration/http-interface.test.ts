@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'node:http'
 import { gzipSync } from 'node:zlib'
-import { createClient, type ClickHouseClient } from '@clickhouse/client'
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLogger } from '../../../platform/logger.ts'
@@ -45,7 +45,13 @@ beforeAll(async () => {
   if (address === null || typeof address === 'string') throw new Error('no port')
   url = `http://127.0.0.1:${address.port}`
   // As platform/clickhouse.ts builds it for a server, response compression asked for included.
-  client = createClient({ url, password: PASSWORD, compression: { request: false, response: true } })
+  client = createClient({
+    url,
+    password: PASSWORD,
+    compression: { request: false, response: true },
+    // The refusals below are expected: the client would log each one as an error.
+    log: { level: ClickHouseLogLevel.OFF },
+  })
   await client.command({ query: 'CREATE DATABASE IF NOT EXISTS st' })
   await client.command({
     query: `CREATE TABLE IF NOT EXISTS st.t (k String, v UInt64) ENGINE = MergeTree ORDER BY k
@@ -132,7 +138,12 @@ describe('storage server', () => {
   })
 
   it('takes a gzip-compressed insert body', async () => {
-    const gz = createClient({ url, password: PASSWORD, compression: { request: true, response: false } })
+    const gz = createClient({
+      url,
+      password: PASSWORD,
+      compression: { request: true, response: false },
+      log: { level: ClickHouseLogLevel.OFF },
+    })
     try {
       await gz.insert({ table: 'st.t', values: [['gz', 7]], format: 'JSONCompactEachRow' })
       const rs = await gz.query({ query: "SELECT v FROM st.t WHERE k = 'gz'", format: 'JSONEachRow' })
@@ -225,7 +236,7 @@ describe('storage server', () => {
   })
 
   it('refuses a wrong password without running the statement, naming no secret', async () => {
-    const intruder = createClient({ url, password: 'wrong' })
+    const intruder = createClient({ url, password: 'wrong', log: { level: ClickHouseLogLevel.OFF } })
     try {
       const err = await rejection(intruder.command({ query: 'DROP TABLE st.t' }))
       expect(err.code).toBe('516')
