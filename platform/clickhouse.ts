@@ -1,4 +1,11 @@
 import { createClient, type ClickHouseClient } from '@clickhouse/client'
+import {
+  ArrowInserter,
+  JsonInserter,
+  RowBinaryInserter,
+  type ColumnarInserter,
+  type InsertPath,
+} from './columnar-insert.ts'
 import { ConfigReader } from './config.ts'
 
 /**
@@ -31,6 +38,11 @@ export interface ClickHouseConfig {
   profile?: 'single' | 'cluster'
   /** The `<remote_servers>` cluster the cluster profile's DDL runs on; set only with that profile. */
   cluster?: string
+  /**
+   * How the processors' rows reach the engine (CLICKHOUSE_INSERT_PATH): `auto` (absent) is Arrow
+   * into embedded chdb and RowBinary to a server; `json` is the fallback (platform/columnar-insert.ts).
+   */
+  insertPath?: 'auto' | InsertPath
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
@@ -83,18 +95,70 @@ export function readClickHouseConfig(reader: ConfigReader, dataDir: string): Cli
     }),
     profile,
     ...(profile === 'cluster' && { cluster }),
+    insertPath: reader.oneOf(
+      'CLICKHOUSE_INSERT_PATH',
+      ['auto', 'arrow', 'row-binary', 'json'] as const,
+      'auto',
+    ),
   }
+}
+
+/** The config each client of createClickHouse was made from, for the inserter that goes with it. */
+const CONFIGS = new WeakMap<ClickHouseClient, ClickHouseConfig>()
+const INSERTERS = new WeakMap<ClickHouseClient, Promise<ColumnarInserter>>()
+
+/**
+ * The inserter for a client's engine (one per client, opened on first use, closed with the client):
+ * Arrow on sessions of its own for embedded chdb, RowBinary through the client for a server, as the
+ * client's config asks. A client made elsewhere gets the JSON fallback through itself.
+ */
+export function columnarInserter(client: ClickHouseClient): Promise<ColumnarInserter> {
+  let inserter = INSERTERS.get(client)
+  if (!inserter) {
+    inserter = openInserter(client, CONFIGS.get(client))
+    INSERTERS.set(client, inserter)
+  }
+  return inserter
+}
+
+async function openInserter(
+  client: ClickHouseClient,
+  config: ClickHouseConfig | undefined,
+): Promise<ColumnarInserter> {
+  const path = config?.insertPath ?? 'auto'
+  if (config === undefined || path === 'json') return new JsonInserter(client)
+  if (path === 'row-binary' || (path === 'auto' && config.url !== undefined))
+    return new RowBinaryInserter(client)
+  if (config.url !== undefined)
+    throw new Error('CLICKHOUSE_INSERT_PATH=arrow needs embedded chdb (no CLICKHOUSE_URL)')
+  return ArrowInserter.open(config.embeddedPath)
+}
+
+/** The client's close also closes its inserter (Arrow keeps chdb sessions of its own). */
+function remember(client: ClickHouseClient, config: ClickHouseConfig): ClickHouseClient {
+  CONFIGS.set(client, config)
+  const close = client.close.bind(client)
+  client.close = async () => {
+    const inserter = INSERTERS.get(client)
+    INSERTERS.delete(client)
+    if (inserter) await (await inserter.catch(() => undefined))?.close()
+    await close()
+  }
+  return client
 }
 
 export async function createClickHouse(config: ClickHouseConfig): Promise<ClickHouseClient> {
   if (config.url !== undefined) {
-    return createClient({
-      url: config.url,
-      username: config.user,
-      password: config.password,
-      request_timeout: 60_000,
-      compression: { request: false, response: true },
-    })
+    return remember(
+      createClient({
+        url: config.url,
+        username: config.user,
+        password: config.password,
+        request_timeout: 60_000,
+        compression: { request: false, response: true },
+      }),
+      config,
+    )
   }
   // Loaded lazily so processes that talk to a server never load the 500 MB engine.
   const { createChdbConnection } = await import('chdb/connection')
@@ -107,7 +171,10 @@ export async function createClickHouse(config: ClickHouseConfig): Promise<ClickH
     await Promise.all(sessions.map((s) => s.close()))
     throw err
   }
-  return createClient({ connection: new ChdbSessionPool(sessions) } as Parameters<typeof createClient>[0])
+  return remember(
+    createClient({ connection: new ChdbSessionPool(sessions) } as Parameters<typeof createClient>[0]),
+    config,
+  )
 }
 
 /** Tenant SQL statements that run at once in embedded mode; more wait for a slot. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { counterIncrease, CounterRates, seriesKey, type CounterPoint, type HostRef } from './counter-rates.ts'
-import type { RawRow } from './rows.ts'
+import { batchOf, type WidePoint } from './rows.ts'
 
 const row = (
   metric: string,
@@ -8,7 +8,7 @@ const row = (
   value: number,
   host = 'web-1',
   labels = '{"device":"eth0"}',
-): RawRow => ['acme', metric, host, labels, `${String(tsS)}.000000`, value]
+): WidePoint => ['acme', metric, host, labels, tsS * 1_000_000, value]
 const RX = 'node_network_receive_bytes_total'
 
 describe('counterIncrease', () => {
@@ -27,8 +27,8 @@ describe('CounterRates', () => {
   it('gives per-second rates of counters only, from the second point on', async () => {
     const rates = new CounterRates(() => Promise.resolve(new Map<string, CounterPoint>()))
     const rows = [row(RX, 100, 1_000), row('node_load1', 100, 0.5, 'web-1', '{}'), row(RX, 102, 5_000)]
-    await rates.prepare(rows)
-    expect([...rates.derive(rows)]).toEqual([
+    await rates.prepare(batchOf(rows))
+    expect([...rates.derive(batchOf(rows))]).toEqual([
       ['acme\u0000web-1', [[RX, '{"device":"eth0"}', 102_000_000, 2_000]]],
     ])
     expect(rates.stats.rates).toBe(1)
@@ -43,32 +43,34 @@ describe('CounterRates', () => {
       asked.push(hosts)
       return Promise.resolve(stored)
     })
-    await rates.prepare([row(RX, 100, 1_400)])
-    expect(rates.derive([row(RX, 100, 1_400)]).get('acme\u0000web-1')).toEqual([
+    await rates.prepare(batchOf([row(RX, 100, 1_400)]))
+    expect(rates.derive(batchOf([row(RX, 100, 1_400)])).get('acme\u0000web-1')).toEqual([
       [RX, '{"device":"eth0"}', 100_000_000, 100],
     ])
-    await rates.prepare([row(RX, 101, 1_500)])
+    await rates.prepare(batchOf([row(RX, 101, 1_500)]))
     expect(asked).toEqual([[{ tenant: 'acme', host: 'web-1' }]])
     rates.reset()
-    await rates.prepare([row(RX, 101, 1_500)])
+    await rates.prepare(batchOf([row(RX, 101, 1_500)]))
     expect(asked).toHaveLength(2)
   })
 
   it('gives no rate for a point no newer than the last, nor an absurd one, and counts them', async () => {
     const rates = new CounterRates(() => Promise.resolve(new Map<string, CounterPoint>()), 1e6)
     const rows = [row(RX, 100, 0), row(RX, 101, 10), row(RX, 101, 10), row(RX, 100, 5), row(RX, 102, 1e9)]
-    await rates.prepare(rows)
-    expect(rates.derive(rows).get('acme\u0000web-1')).toEqual([[RX, '{"device":"eth0"}', 101_000_000, 10]])
+    await rates.prepare(batchOf(rows))
+    expect(rates.derive(batchOf(rows)).get('acme\u0000web-1')).toEqual([
+      [RX, '{"device":"eth0"}', 101_000_000, 10],
+    ])
     expect(rates.stats.dropped).toEqual({ out_of_order: 2, absurd: 1 })
   })
 
   it('counts resets and wraps, and rates them from the new value', async () => {
     const rates = new CounterRates(() => Promise.resolve(new Map<string, CounterPoint>()))
     const rows = [row(RX, 100, 2 ** 32 - 100), row(RX, 101, 100), row(RX, 102, 50)]
-    await rates.prepare(rows)
+    await rates.prepare(batchOf(rows))
     expect(
       rates
-        .derive(rows)
+        .derive(batchOf(rows))
         .get('acme\u0000web-1')
         ?.map((p) => p[3]),
     ).toEqual([200, 50])

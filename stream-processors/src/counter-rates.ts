@@ -1,5 +1,5 @@
 import { metricInfo } from '../../schemas/src/node-exporter.ts'
-import { dateTime64ToMicros, type RawRow } from './rows.ts'
+import type { RowBatch, SeriesRef } from './rows.ts'
 
 /** A host within its tenant: the unit of rate state, as a host's envelopes all go to one partition. */
 export interface HostRef {
@@ -100,11 +100,14 @@ export class CounterRates {
   }
 
   /** Loads, in one query, the stored counters of every host of these rows not seen since the reset. */
-  async prepare(rows: readonly RawRow[]): Promise<void> {
+  async prepare(rows: RowBatch): Promise<void> {
     const unknown = new Map<string, HostRef>()
-    for (const [tenant, , host] of rows) {
-      const key = `${tenant}\u0000${host}`
-      if (!this.knownHosts.has(key) && !unknown.has(key)) unknown.set(key, { tenant, host })
+    let last: SeriesRef | undefined
+    for (const s of rows.series) {
+      if (s === last) continue
+      last = s
+      const key = `${s.tenant}\u0000${s.host}`
+      if (!this.knownHosts.has(key) && !unknown.has(key)) unknown.set(key, { tenant: s.tenant, host: s.host })
     }
     if (unknown.size === 0) return
     const found = await this.stored([...unknown.values()])
@@ -128,13 +131,17 @@ export class CounterRates {
   }
 
   /** Rates of the counter rows, per tenant and host; advances each series' latest value. */
-  derive(rows: readonly RawRow[]): Map<string, RatePoint[]> {
+  derive(rows: RowBatch): Map<string, RatePoint[]> {
     this.sweep()
     const byHost = new Map<string, RatePoint[]>()
-    for (const [tenant, metric, host, labels, ts, value] of rows) {
+    const n = rows.values.length
+    for (let i = 0; i < n; i++) {
+      const s = rows.series[i] as SeriesRef
+      const { tenant, metric, host, labels } = s
       if (!this.isCounter(metric)) continue
-      const key = seriesKey(tenant, host, metric, labels)
-      const tsUs = dateTime64ToMicros(ts)
+      const key = s.key
+      const tsUs = rows.tsUs[i] ?? 0
+      const value = rows.values[i] ?? 0
       const prev = this.latest.get(key)
       if (prev !== undefined && tsUs <= prev.tsUs) {
         this.stats.dropped.out_of_order++

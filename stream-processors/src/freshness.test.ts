@@ -3,7 +3,7 @@ import { formatMetricPoints } from '../../platform/prometheus-text.ts'
 import { FreshnessHistogram } from './freshness.ts'
 import type { SampleLogRow } from './rows.ts'
 
-const row = (ts: string): SampleLogRow => ['t', 'h', 'h', 'a', 0, 'load', ts, 3, 0, '0']
+const row = (ts: string): SampleLogRow => ['t', 'h', 'h', 'a', 0, 'load', ts, 3, 0, '0', 'procstream.samples']
 
 describe('FreshnessHistogram', () => {
   it('counts each envelope’s age at insert into cumulative buckets', () => {

@@ -1,6 +1,6 @@
 import type { NatsConnection } from 'nats'
 import type { RatePoint } from './counter-rates.ts'
-import { dateTime64ToMicros, type RowBatch } from './rows.ts'
+import type { RowBatch, SeriesRef } from './rows.ts'
 
 /** `procstream.live.<tenant>.<host>`: one subject per host, so a chart subscribes to exactly its host. */
 export const LIVE_SUBJECT_PREFIX = 'procstream.live'
@@ -46,11 +46,14 @@ export class LivePublisher {
   /** `rates` keyed by tenant and host joined with a NUL, as CounterRates.derive returns them. */
   publish(rows: RowBatch, rates: ReadonlyMap<string, RatePoint[]> = new Map()): number {
     const byHost = new Map<string, LiveMessage>()
-    for (const [tenant, metric, host, labels, ts, value] of rows.raw) {
-      const key = `${tenant}\u0000${host}`
+    const n = rows.values.length
+    for (let i = 0; i < n; i++) {
+      const s = rows.series[i] as SeriesRef
+      const key = `${s.tenant}\u0000${s.host}`
       let m = byHost.get(key)
-      if (!m) byHost.set(key, (m = { tenant, host, points: [], rates: rates.get(key) ?? [] }))
-      m.points.push([metric, labels, dateTime64ToMicros(ts), value])
+      if (!m)
+        byHost.set(key, (m = { tenant: s.tenant, host: s.host, points: [], rates: rates.get(key) ?? [] }))
+      m.points.push([s.metric, s.labels, rows.tsUs[i] ?? 0, rows.values[i] ?? 0])
     }
     let sent = 0
     for (const m of byHost.values()) {

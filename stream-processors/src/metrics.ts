@@ -59,6 +59,16 @@ const METRICS: Record<string, MetricMetadata> = {
     type: 'gauge',
     help: 'Messages not yet committed by the group, per partition.',
   },
+  procstream_processor_tier_lag_messages: {
+    type: 'gauge',
+    help: 'Messages not yet fed to the rollup tiers by the tier feeder group, per partition.',
+  },
+  procstream_processor_tier_batches_total: { type: 'counter', help: 'Batches fed to the rollup tiers.' },
+  procstream_processor_tier_values_total: { type: 'counter', help: 'Values fed to the rollup tiers.' },
+  procstream_processor_tier_failures_total: {
+    type: 'counter',
+    help: 'Tier feeds that failed and were retried.',
+  },
 }
 
 /**
@@ -107,6 +117,20 @@ export async function processorMetricsText(processor: StreamProcessor): Promise<
       labels: { partition: String(partition) },
       value: messages,
     })
+  const tiers = processor.tiers
+  if (tiers) {
+    points.push(
+      { name: 'procstream_processor_tier_batches_total', labels: {}, value: tiers.stats.chunks },
+      { name: 'procstream_processor_tier_values_total', labels: {}, value: tiers.stats.values },
+      { name: 'procstream_processor_tier_failures_total', labels: {}, value: tiers.stats.insertFailures },
+    )
+    for (const { partition, messages } of await tiers.lag())
+      points.push({
+        name: 'procstream_processor_tier_lag_messages',
+        labels: { partition: String(partition) },
+        value: messages,
+      })
+  }
   points.push(...processor.freshness.points())
   return formatMetricPoints(points, (name) => METRICS[name])
 }

@@ -9,13 +9,14 @@ import { checkEnvelope, parseSampleKey, type RejectReason, type Rejection } from
 import type { ClickHouseSink } from './clickhouse-sink.ts'
 import type { DeadLetter, DeadLetterSink } from './dead-letters.ts'
 import { decodeIntent, dedupToken, encodeIntent, type ChunkIntent } from './intent.ts'
-import { appendEnvelopeRows, newRowBatch, type RowBatch } from './rows.ts'
+import { appendEnvelopeRows, newRowBatch, SeriesRegistry, truncateBatch, type RowBatch } from './rows.ts'
 import { SequenceGuard } from './sequence-guard.ts'
 import { TenantHostLimit } from './tenant-limits.ts'
 import { FreshnessHistogram } from './freshness.ts'
 import type { LivePublisher } from './live-publisher.ts'
 import { CounterRates } from './counter-rates.ts'
 import { HostSeriesBudget } from './series-budget.ts'
+import type { TierFeeder } from './tier-feeder.ts'
 
 export interface ProcessorOptions {
   kafka: Kafka
@@ -42,6 +43,10 @@ export interface ProcessorOptions {
   admission: AdmissionRule
   /** Where stored points are published for live charts; none without NATS. */
   live?: LivePublisher
+  /** Series known to this process (shared with the tier feeder). */
+  registry?: SeriesRegistry
+  /** The rollup tiers' feeder, started and stopped by the service with the processor. */
+  tiers?: TierFeeder
 }
 
 export interface ProcessorStats {
@@ -122,6 +127,8 @@ export class StreamProcessor {
   private lastRateLookupLog = 0
   /** Sample → queryable latency of every stored envelope. */
   readonly freshness = new FreshnessHistogram()
+  /** Series met so far, so a value costs a lookup rather than a label sort and a hash. */
+  private readonly registry: SeriesRegistry
 
   constructor(private readonly o: ProcessorOptions) {
     this.consumer = o.kafka.consumer({
@@ -138,6 +145,7 @@ export class StreamProcessor {
       o.sink.storedSeries(hosts, sinceUs),
     )
     this.rates = o.live && new CounterRates((hosts) => o.sink.storedCounters(hosts))
+    this.registry = o.registry ?? new SeriesRegistry()
     this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
       this.intents = undefined
       this.carry.clear()
@@ -174,7 +182,13 @@ export class StreamProcessor {
     return this.o.live?.failures ?? 0
   }
 
+  /** The tier feeder running beside this processor, if any. */
+  get tiers(): TierFeeder | undefined {
+    return this.o.tiers
+  }
+
   async stop(): Promise<void> {
+    await this.o.tiers?.stop()
     await this.consumer.disconnect()
     await this.admin.disconnect()
     await this.o.deadLetters.stop()
@@ -259,7 +273,7 @@ export class StreamProcessor {
       }
       if (!inserted) return
       this.freshness.observe(rows.log, Date.now())
-      this.o.live?.publish(rows, this.rates?.derive(rows.raw))
+      this.o.live?.publish(rows, this.rates?.derive(rows))
       const next = (BigInt(intent.last) + 1n).toString()
       await commitWithMetadata(p, topic, partition, next, null)
       this.intents?.delete(partition)
@@ -276,7 +290,7 @@ export class StreamProcessor {
    */
   private async prepareRates(rows: RowBatch): Promise<void> {
     try {
-      await this.rates?.prepare(rows.raw)
+      await this.rates?.prepare(rows)
     } catch (err) {
       const now = Date.now()
       if (now - this.lastRateLookupLog > 10_000) {
@@ -351,7 +365,7 @@ export class StreamProcessor {
       all.map((e) => ({ tenant: e.tenant, host: e.host_id })),
       all.reduce((min, e) => Math.min(min, e.ts_us), Number.POSITIVE_INFINITY),
     )
-    const rows = newRowBatch()
+    const rows = newRowBatch(this.registry)
     const admitted: Envelope[] = []
     for (const { m, env, bytes, tenant } of candidates) {
       const refuse = (r: Rejection): void => {
@@ -375,21 +389,20 @@ export class StreamProcessor {
         })
         continue
       }
-      const before = { raw: rows.raw.length, log: rows.log.length }
+      const before = { points: rows.values.length, log: rows.log.length }
       const unstored = appendEnvelopeRows(
         rows,
         env,
         tenant,
-        { partition, offset: m.offset },
+        { partition, offset: m.offset, topic },
         this.o.maxSeriesPerEnvelope,
       )
       if (unstored) {
         refuse(unstored)
         continue
       }
-      if (!this.seriesBudget.admit(rows.raw.slice(before.raw))) {
-        rows.raw.length = before.raw
-        rows.log.length = before.log
+      if (!this.seriesBudget.admit(rows.series.slice(before.points), env.ts_us)) {
+        truncateBatch(rows, before.points, before.log)
         refuse({
           reason: 'HOST_SERIES_LIMIT',
           detail: `host ${JSON.stringify(env.host_id)} of tenant ${JSON.stringify(tenant)} has ${String(this.seriesBudget.count(tenant, env.host_id))} series in the last ${String(this.seriesBudget.windowS)} s; this sample's new ones would pass ${String(this.seriesBudget.maxSeries)}`,
@@ -457,7 +470,7 @@ export class StreamProcessor {
         this.stats.lastInsertMs = performance.now() - t0
         this.stats.insertSeconds += this.stats.lastInsertMs / 1000
         this.stats.inserts++
-        this.stats.rows += rows.raw.length
+        this.stats.rows += rows.values.length
         return true
       } catch (err) {
         this.stats.insertFailures++

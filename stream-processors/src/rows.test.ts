@@ -6,6 +6,7 @@ import {
   canonicalLabels,
   microsToDateTime64,
   newRowBatch,
+  widePoints,
 } from './rows.ts'
 
 describe('rows', () => {
@@ -47,13 +48,15 @@ describe('rows', () => {
       reason: 'TOO_MANY_SERIES',
       detail: 'more than 2 series in one load sample',
     })
-    expect(batch).toEqual(newRowBatch())
+    // All or nothing: a refused envelope leaves no point and no log row.
+    expect(widePoints(batch)).toEqual([])
+    expect(batch.log).toEqual([])
     expect(appendEnvelopeRows(batch, env(0.75), 'acme', { partition: 2, offset: '41' })).toBeUndefined()
-    const byName = Object.fromEntries(batch.raw.map((r) => [r[1], r]))
-    expect(byName.node_load1).toEqual(['acme', 'node_load1', 'h1', '{}', '1795000000.500000', 1.5])
+    const byName = Object.fromEntries(widePoints(batch).map((r) => [r[1], r]))
+    expect(byName.node_load1).toEqual(['acme', 'node_load1', 'h1', '{}', 1_795_000_000_500_000, 1.5])
     expect(byName.node_load5?.[5]).toBe(0.75)
     expect(batch.log).toEqual([
-      ['acme', 'h1', 'web', 'a1', 7, 'load', '1795000000.500000', batch.raw.length, 2, '41'],
+      ['acme', 'h1', 'web', 'a1', 7, 'load', '1795000000.500000', batch.values.length, 2, '41', ''],
     ])
   })
 
@@ -90,13 +93,13 @@ describe('rows', () => {
       detail: 'more than 2 series in one hwmon sample',
     })
     expect(appendEnvelopeRows(batch, env, 'acme', { partition: 0, offset: '9' })).toBeUndefined()
-    expect(batch.raw).toEqual([
+    expect(widePoints(batch)).toEqual([
       [
         'acme',
         'node_hwmon_temp_celsius',
         'h1',
         '{"chip":"platform_coretemp_0","sensor":"temp1"}',
-        '1795000001.000000',
+        1_795_000_001_000_000,
         41.5,
       ],
       [
@@ -104,11 +107,11 @@ describe('rows', () => {
         'node_hwmon_temp_celsius',
         'h1',
         '{"chip":"platform_coretemp_0","sensor":"temp2"}',
-        '1795000001.000000',
+        1_795_000_001_000_000,
         39,
       ],
-      ['acme', 'node_hwmon_chip_names', 'h1', '{}', '1795000001.000000', 1],
+      ['acme', 'node_hwmon_chip_names', 'h1', '{}', 1_795_000_001_000_000, 1],
     ])
-    expect(batch.log).toEqual([['acme', 'h1', 'web', 'a1', 8, 'hwmon', '1795000001.000000', 3, 0, '9']])
+    expect(batch.log).toEqual([['acme', 'h1', 'web', 'a1', 8, 'hwmon', '1795000001.000000', 3, 0, '9', '']])
   })
 })

@@ -1,5 +1,4 @@
-import type { RawRow } from './rows.ts'
-import { dateTime64ToMicros } from './rows.ts'
+import type { SeriesRef } from './rows.ts'
 import type { HostRef } from './counter-rates.ts'
 
 /**
@@ -68,16 +67,14 @@ export class HostSeriesBudget {
    * not loaded (a rebalance cleared it mid-chunk) is admitted without counting: the chunk is stale,
    * and the next one loads the host from what is stored.
    */
-  admit(rows: readonly RawRow[]): boolean {
-    const first = rows[0]
+  admit(series: readonly SeriesRef[], tsUs: number): boolean {
+    const first = series[0]
     if (!first) return true
     this.sweep()
-    const [tenant, , host, , ts] = first
-    const tsUs = dateTime64ToMicros(ts)
-    const entry = this.hosts.get(hostSeriesKey(tenant, host))
+    const entry = this.hosts.get(hostSeriesKey(first.tenant, first.host))
     if (!entry) return true
     const known = entry.series
-    const keys = rows.map(([, metric, , labels]) => `${metric}\u0000${labels}`)
+    const keys = series.map((s) => s.hostKey)
     const oldest = tsUs - this.windowS * 1_000_000
     // Series past the window count as new, whether or not the sweep has dropped them yet.
     const isNew = (key: string): boolean => (known.get(key) ?? Number.NEGATIVE_INFINITY) < oldest

@@ -13,6 +13,8 @@ import { DeadLetterSink } from './dead-letters.ts'
 import { LivePublisher } from './live-publisher.ts'
 import { processorMetricsText } from './metrics.ts'
 import { StreamProcessor } from './processor.ts'
+import { SeriesRegistry } from './rows.ts'
+import { TierFeeder } from './tier-feeder.ts'
 
 /** Apply the schema, then run one processor (a group member) until stopped. */
 /** The schema the processor's settings ask for (retention, deduplication, profile). */
@@ -44,12 +46,32 @@ export async function startProcessor(deps: {
       url !== undefined && sqlUser !== undefined ? { name: sqlUser, password: sqlPassword ?? '' } : undefined,
   })
   if (applied.length > 0) deps.logger.info({ applied }, 'ClickHouse migrations applied')
+  const sink = new ClickHouseSink(deps.clickhouse, config.clickhouse.database, {
+    profile: config.clickhouse.profile,
+    tiers: 'feeder',
+  })
+  const registry = new SeriesRegistry()
+  const tiers = new TierFeeder({
+    kafka: deps.kafka,
+    topic: config.topic,
+    rawGroupId: config.groupId,
+    sink,
+    codec: envelopeCodec(),
+    logger: deps.logger,
+    batchMs: config.tierBatchMs,
+    maxMessages: config.tierMaxMessages,
+    concurrentPartitions: config.concurrentPartitions,
+    sessionTimeoutMs: config.sessionTimeoutMs,
+    registry,
+  })
   const processor = new StreamProcessor({
+    registry,
+    tiers,
     kafka: deps.kafka,
     topic: config.topic,
     ...(config.topicTenant !== undefined && { topicTenant: config.topicTenant }),
     groupId: config.groupId,
-    sink: new ClickHouseSink(deps.clickhouse, config.clickhouse.database, config.clickhouse.profile),
+    sink,
     codec: envelopeCodec(),
     logger: deps.logger,
     maxMessagesPerInsert: config.maxMessagesPerInsert,
@@ -63,6 +85,8 @@ export async function startProcessor(deps: {
     admission: new AdmissionRule(envelopeCodec().readerType, config.admission),
     ...(deps.nats && { live: new LivePublisher(deps.nats) }),
   })
+  // The feeder first: on a new installation it must find the raw group with nothing committed yet.
+  await tiers.start()
   await processor.start()
   return processor
 }

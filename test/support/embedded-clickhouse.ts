@@ -10,6 +10,8 @@ export interface EmbeddedClickHouse {
   /** Tenant SQL's own connection on the same data (platform/clickhouse.ts). */
   sqlClickhouse: ClickHouseClient
   database: string
+  /** The data folder (one per process: chdb opens one at a time). */
+  path: string
   /** Closes the client and removes the data folder. */
   close(): Promise<void>
 }
@@ -44,5 +46,5 @@ export async function openEmbeddedClickHouse(
     await close()
     throw err
   }
-  return { clickhouse, sqlClickhouse, database, close }
+  return { clickhouse, sqlClickhouse, database, path: dir, close }
 }

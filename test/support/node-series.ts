@@ -1,5 +1,6 @@
 import { prng } from '../../platform/prng.ts'
 import {
+  addPoint,
   canonicalLabels,
   microsToDateTime64,
   newRowBatch,
@@ -124,14 +125,14 @@ export function nodeFleet(o: NodeFleetOptions): NodeSeries[] {
   return out
 }
 
-/** The same series as the processors store them: metrics_raw rows and one sample_log row per tick. */
+/** The same series as the processors store them: points and one sample_log row per tick. */
 export function nodeFleetRows(tenant: string, series: NodeSeries[]): RowBatch {
   const batch = newRowBatch()
   const ticks = new Map<string, { host: string; hostname: string; tsMs: number }>()
   for (const s of series) {
     const labels = canonicalLabels(s.labels)
     for (const p of s.points) {
-      batch.raw.push([tenant, s.metric, s.host, labels, microsToDateTime64(p.tsMs * 1000), p.value])
+      addPoint(batch, { tenant, metric: s.metric, host: s.host, labels, tsUs: p.tsMs * 1000, value: p.value })
       ticks.set(`${s.host}/${p.tsMs}`, { host: s.host, hostname: s.hostname, tsMs: p.tsMs })
     }
   }
@@ -148,6 +149,7 @@ export function nodeFleetRows(tenant: string, series: NodeSeries[]): RowBatch {
       1,
       0,
       String(seq),
+      '',
     ])
   return batch
 }

@@ -32,6 +32,8 @@ export async function openProcessorTestbed(
       KAFKA_TOPIC: topic,
       PROCESSOR_GROUP_ID: `${topic}-group`,
       CLICKHOUSE_DATABASE: name.replace(/[^a-z0-9_]/gi, '_'),
+      // Tier batches of two seconds rather than ten: the audits wait for the tiers to catch up.
+      PROCESSOR_TIER_BATCH_MS: '2000',
       ...options.env,
     },
     dataDir,

@@ -1,6 +1,6 @@
 /**
  * ClickHouse refusing inserts mid-stream: the sample log is detached while a fleet keeps producing, so
- * every chunk's first insert (metrics_raw) succeeds and its second fails. The processor must retry
+ * every chunk's first inserts (series, points) succeed and its last fails. The processor must retry
  * with back-off, commit nothing past the failing chunk (its lag grows), and once the table is back,
  * store everything exactly once: raw rows, the sample log and every rollup agree.
  */
@@ -90,6 +90,9 @@ describe('ClickHouse refusing inserts', () => {
       await waitFor('the backlog to drain', async () =>
         (await processor.lag()).every((p) => p.messages === 0) ? true : undefined,
       )
+      await waitFor('the tier feed to catch up', async () =>
+        ((await processor.tiers?.lag()) ?? []).every((p) => p.messages === 0) ? true : undefined,
+      )
     } finally {
       await processor.stop()
       await producer.disconnect()
@@ -97,8 +100,8 @@ describe('ClickHouse refusing inserts', () => {
     const sent = seq * HOSTS
     expect(await count('SELECT count() AS n FROM backpressure.sample_log')).toBe(sent)
     expect(await count('SELECT uniqExact(agent_id, seq) AS n FROM backpressure.sample_log')).toBe(sent)
-    expect(await count('SELECT count() AS n FROM backpressure.metrics_raw')).toBe(sent * 3)
-    for (const tier of ['metrics_10s', 'metrics_1m', 'metrics_1h'])
+    expect(await count('SELECT count() AS n FROM backpressure.points')).toBe(sent * 3)
+    for (const tier of ['points_10s', 'points_1m', 'points_1h'])
       expect(await count(`SELECT sum(value_count) AS n FROM backpressure.${tier}`), tier).toBe(sent * 3)
   })
 })

@@ -14,6 +14,7 @@ import { zeroNetDevCounters } from '../../../agent/src/collectors/netdev.ts'
 import { LivePublisher, liveSubject, type LiveMessage } from '../../src/live-publisher.ts'
 import { processorMetricsText } from '../../src/metrics.ts'
 import { startProcessor } from '../../src/service.ts'
+import { batchOf } from '../../src/rows.ts'
 import { openProcessorTestbed, type ProcessorTestbed } from '../../../test/support/processor-testbed.ts'
 import { waitFor } from '../../../test/support/wait-for.ts'
 import { connectService } from '../../../test/support/nats.ts'
@@ -117,10 +118,9 @@ describe('live counter rates', () => {
     const gone = await connectService('it-live-rates')
     await gone.close()
     const publisher = new LivePublisher(gone)
-    const sent = publisher.publish({
-      raw: [['acme', RX, 'web-1', '{"device":"eth0"}', '1795000000.000000', 1]],
-      log: [],
-    })
+    const sent = publisher.publish(
+      batchOf([['acme', RX, 'web-1', '{"device":"eth0"}', 1_795_000_000_000_000, 1]]),
+    )
     expect(sent).toBe(0)
     expect(publisher.failures).toBe(1)
   })

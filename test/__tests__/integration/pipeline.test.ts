@@ -3,6 +3,7 @@
  * Kafka broker → the stream processor → embedded ClickHouse → the query API, with the processor
  * stopped and restarted mid-stream.
  */
+import { wideSql } from '../../../schemas/clickhouse/wide.ts'
 import { readFileSync } from 'node:fs'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
@@ -21,6 +22,13 @@ import { startProcessor } from '../../../stream-processors/src/service.ts'
 import { killAllChildren, NodeChild } from '../../support/node-child.ts'
 import { waitFor } from '../../support/wait-for.ts'
 
+/** Tenant acme's stored points with their names (schemas/clickhouse/wide.ts). */
+const ACME_POINTS = wideSql({
+  database: 'pipeline',
+  source: 'points',
+  seriesWhere: `tenant = 'acme'`,
+  tenant: `'acme'`,
+})
 const { auth: readKeys, keys: readKey } = await memoryKeys([{ tenant: 'acme', scopes: ['read'] }])
 const KEY = readKey[0] as string
 const HOST = `it-host-${process.pid}`
@@ -142,12 +150,12 @@ describe('agent → Kafka → processor → ClickHouse → query API', () => {
     expect(Number(log.min_seq)).toBe(0)
     expect(Number(log.max_seq)).toBe(sent - 1)
     const raw = await one<{ n: string; uniq: string }>(
-      `SELECT count() AS n, uniqExact(metric, labels, ts) AS uniq FROM pipeline.metrics_raw WHERE tenant = 'acme'`,
+      `SELECT count() AS n, uniqExact(metric, labels, ts) AS uniq FROM (${ACME_POINTS}) WHERE tenant = 'acme'`,
     )
     expect(Number(raw.n)).toBe(Number(log.points))
     // ... and stored like any other family: samples taken only grow, nothing dropped.
     const health = await clickhouse.query({
-      query: `SELECT value FROM pipeline.metrics_raw WHERE host = {host:String}
+      query: `SELECT value FROM (${ACME_POINTS}) WHERE host = {host:String}
               AND metric = 'procstream_agent_samples_total' ORDER BY ts`,
       query_params: { host: HOST },
       format: 'JSONEachRow',
@@ -160,11 +168,11 @@ describe('agent → Kafka → processor → ClickHouse → query API', () => {
     // Values are the ones /proc had: MemTotal never changes; cpu0's user time lies between two reads.
     const memTotalKb = Number(/MemTotal:\s+(\d+) kB/.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1])
     const mem = await one<{ lo: number; hi: number }>(
-      `SELECT min(value) AS lo, max(value) AS hi FROM pipeline.metrics_raw WHERE metric = 'node_memory_MemTotal_bytes'`,
+      `SELECT min(value) AS lo, max(value) AS hi FROM (${ACME_POINTS}) WHERE metric = 'node_memory_MemTotal_bytes'`,
     )
     expect(mem).toEqual({ lo: memTotalKb * 1024, hi: memTotalKb * 1024 })
     const user = await one<{ lo: number; hi: number }>(
-      `SELECT min(value) AS lo, max(value) AS hi FROM pipeline.metrics_raw
+      `SELECT min(value) AS lo, max(value) AS hi FROM (${ACME_POINTS})
        WHERE metric = 'node_cpu_seconds_total' AND labels = '{"cpu":"0","mode":"user"}'`,
     )
     expect(user.lo).toBeGreaterThanOrEqual(cpu0UserBefore / 100)

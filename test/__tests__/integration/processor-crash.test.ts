@@ -4,6 +4,7 @@
  * Afterwards every (agent, sequence) is stored exactly once, no value row is doubled, and every
  * rollup tier counts each raw row once.
  */
+import { tierGroupId } from '../../../stream-processors/src/tier-feeder.ts'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -59,6 +60,8 @@ describe('processor killed at random instants', () => {
     expect(sent).toBeGreaterThan(500)
 
     await waitForGroupCaughtUp(brokers.split(','), topic, group)
+    // The tier feeder's group too: the tiers trail raw by a batch (stream-processors/src/tier-feeder.ts).
+    await waitForGroupCaughtUp(brokers.split(','), topic, tierGroupId(group))
     await processor.stop()
 
     // The processor's chdb folder is free now: audit it from this process.
