@@ -5,7 +5,9 @@
  * position, statements and clauses outside the subset, multi-statement texts with side effects,
  * predicates that would throw on globex's rows, names full of the engine's words, resource
  * exhaustion) asserts for each: nothing of globex, no secret, no side effect, no 5xx, and a healthy
- * service after. Inserts beside it prove its settings do not stay behind.
+ * service after. Rows of globex stored under acme's series ids, and series rows of each tenant under
+ * the other's ids (what a 64-bit hash collision would make), sit beside them throughout. Inserts
+ * beside it prove its settings do not stay behind.
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
@@ -17,7 +19,13 @@ import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLogger } from '../../../platform/logger.ts'
 import { ClickHouseSink } from '../../../stream-processors/src/clickhouse-sink.ts'
-import { canonicalLabels, microsToDateTime64, newRowBatch } from '../../../stream-processors/src/rows.ts'
+import {
+  addPoint,
+  canonicalLabels,
+  microsToDateTime64,
+  newRowBatch,
+} from '../../../stream-processors/src/rows.ts'
+import { seriesId } from '../../../schemas/src/series-id.ts'
 import { openEmbeddedClickHouse, type EmbeddedClickHouse } from '../../../test/support/embedded-clickhouse.ts'
 import { memoryKeys } from '../../../test/support/keys.ts'
 import { buildQueryApi } from '../../src/server.ts'
@@ -43,18 +51,25 @@ let sink: ClickHouseSink
 function rows(tenant: string, value: number, label: string, hostname: string, offsetS: number) {
   const batch = newRowBatch()
   for (let i = 0; i < 120; i++) {
-    const ts = microsToDateTime64((T0 + (offsetS + i) * 1000) * 1000)
+    const tsUs = (T0 + (offsetS + i) * 1000) * 1000
+    const ts = microsToDateTime64(tsUs)
     for (const host of ['web-1', 'web-2']) {
-      batch.raw.push([tenant, 'node_load1', host, '{}', ts, value])
-      batch.raw.push([
+      addPoint(batch, { tenant, metric: 'node_load1', host, labels: '{}', tsUs, value })
+      const labels = canonicalLabels({ device: label })
+      addPoint(batch, { tenant, metric: 'node_disk_read_bytes_total', host, labels, tsUs, value: value * i })
+      batch.log.push([
         tenant,
-        'node_disk_read_bytes_total',
         host,
-        canonicalLabels({ device: label }),
+        hostname,
+        `a-${host}`,
+        offsetS + i,
+        'load',
         ts,
-        value * i,
+        2,
+        0,
+        String(i),
+        'sqlscope',
       ])
-      batch.log.push([tenant, host, hostname, `a-${host}`, offsetS + i, 'load', ts, 2, 0, String(i)])
     }
   }
   return batch
@@ -66,6 +81,7 @@ beforeAll(async () => {
   sink = new ClickHouseSink(clickhouse, DB)
   await sink.write(rows('acme', 1.5, 'sda', 'acme-host', 0), 'acme-1')
   await sink.write(rows('globex', SECRET_VALUE, SECRET_LABEL, SECRET_HOSTNAME, 0), 'globex-1')
+  await storeCollisions()
   writeFileSync(SECRET_FILE, `${secretFileContent}\n`)
   const store = new KeyStore(clickhouse, DB)
   await store.createTenant('globex')
@@ -97,6 +113,27 @@ afterAll(async () => {
   await db.close()
   rmSync(secretDir, { recursive: true, force: true })
 })
+
+/**
+ * What two tenants' series sharing an id would leave in the store, written straight into the tables:
+ * globex's secret value under acme's web-1 node_load1 id (raw and in every tier), a globex series row
+ * naming that id with the secret label, and an acme series row (host web-9) naming globex's id. A read
+ * scoped by the ids alone, or by the tenant column alone, would show acme one of them.
+ */
+async function storeCollisions(): Promise<void> {
+  const acme = seriesId('acme', 'node_load1', 'web-1', '{}').toString()
+  const globex = seriesId('globex', 'node_load1', 'web-1', '{}').toString()
+  const ts = `fromUnixTimestamp64Micro(${String((T0 + 30_000) * 1000)}, 'UTC')`
+  for (const table of ['points', 'points_tier_feed'])
+    await clickhouse.command({
+      query: `INSERT INTO ${DB}.${table} (tenant, series_id, ts, value) SELECT 'globex', ${acme}, ${ts}, ${SECRET_VALUE}`,
+    })
+  await clickhouse.command({
+    query: `INSERT INTO ${DB}.series (tenant, metric, host, labels, series_id, day)
+      SELECT 'globex', 'node_load1', 'web-1', '${canonicalLabels({ device: SECRET_LABEL })}', ${acme}, toDate(${ts})
+      UNION ALL SELECT 'acme', 'node_load1', 'web-9', '{}', ${globex}, toDate(${ts})`,
+  })
+}
 
 /** What a side effect would change: the tables, their row counts and the keys. */
 async function state(): Promise<unknown> {
@@ -155,6 +192,8 @@ describe('tenant-scoped SQL', () => {
     expect(numbers(rollup.body.rows)).toEqual([[120, 1.5]])
     const union = await sql('SELECT host FROM metrics UNION DISTINCT SELECT host FROM samples ORDER BY host;')
     expect(union.body.rows).toEqual([['web-1'], ['web-2']])
+    const labels = await sql('SELECT DISTINCT labels FROM metrics ORDER BY labels')
+    expect(labels.body.rows).toEqual([['{"device":"sda"}'], ['{}']])
     const tables = await fetch(`${url}/api/v1/sql/tables`, {
       headers: { authorization: `Bearer ${acmeKey}` },
     })
@@ -167,6 +206,55 @@ describe('tenant-scoped SQL', () => {
     ])
   })
 
+  it('shows the columns and types the tables had before the series-id layout', async () => {
+    const types = async (table: string): Promise<unknown> =>
+      (await sql(`SELECT * FROM ${table} LIMIT 1`)).body.columns
+    expect(await types('metrics')).toEqual([
+      { name: 'metric', type: 'LowCardinality(String)' },
+      { name: 'host', type: 'LowCardinality(String)' },
+      { name: 'labels', type: 'LowCardinality(String)' },
+      { name: 'ts', type: "DateTime64(6, 'UTC')" },
+      { name: 'value', type: 'Float64' },
+    ])
+    expect(await types('rollup_10s')).toEqual([
+      { name: 'metric', type: 'LowCardinality(String)' },
+      { name: 'host', type: 'LowCardinality(String)' },
+      { name: 'labels', type: 'LowCardinality(String)' },
+      { name: 'bucket', type: "DateTime('UTC')" },
+      { name: 'min', type: 'SimpleAggregateFunction(min, Float64)' },
+      { name: 'max', type: 'SimpleAggregateFunction(max, Float64)' },
+      { name: 'sum', type: 'Float64' },
+      { name: 'count', type: 'UInt64' },
+      { name: 'last', type: 'Float64' },
+    ])
+  })
+
+  it('answers the same with the WHERE also applied inside the tables as without', async () => {
+    const since = `toDateTime64('${new Date(T0 + 60_000).toISOString().slice(0, 19).replace('T', ' ')}', 6, 'UTC')`
+    const wheres = [
+      "metric = 'node_load1'",
+      "metric = 'node_disk_read_bytes_total' AND JSONExtractString(labels, 'device') = 'sda' AND value BETWEEN 10 AND 100",
+      "host IN ('web-2') OR startsWith(host, 'zz')",
+      `NOT metric LIKE 'node_load%' AND ts >= ${since}`,
+      "labels IS NOT NULL AND value > 3 AND host != 'web-9'",
+    ]
+    for (const table of ['metrics', 'rollup_10s', 'rollup_1m']) {
+      const time = table === 'metrics' ? 'ts' : 'bucket'
+      const value = table === 'metrics' ? 'value' : 'max'
+      for (const where of wheres) {
+        const w = where.replaceAll('ts >=', `${time} >=`).replaceAll('value', value)
+        const agg = `host, metric, count(), sum(${value}) FROM`
+        const tail = `WHERE ${w} GROUP BY host, metric ORDER BY host, metric`
+        const direct = await sql(`SELECT ${agg} ${table} ${tail}`)
+        // From a CTE nothing is copied into the table's body (prefilter.ts).
+        const whole = await sql(`WITH t AS (SELECT * FROM ${table}) SELECT ${agg} t ${tail}`)
+        expect(direct.status, `${table} ${w}: ${direct.text}`).toBe(200)
+        expect((direct.body.rows as unknown[]).length, `${table} ${w}`).toBeGreaterThan(0)
+        expect(direct.body.rows, `${table} ${w}`).toEqual(whole.body.rows)
+      }
+    }
+  })
+
   it('cuts answers at the row limit and says so', async () => {
     const res = await sql('SELECT * FROM metrics')
     expect(res.status).toBe(200)
@@ -176,12 +264,17 @@ describe('tenant-scoped SQL', () => {
 
   /** Every way to name something outside the scoped tables. */
   const FORBIDDEN_SOURCES = [
-    `${DB}.metrics_raw`,
-    'metrics_raw',
-    `\`${DB}\`.\`metrics_raw\``,
-    `"${DB}"."metrics_raw"`,
+    `${DB}.points`,
+    'points',
+    `\`${DB}\`.\`points\``,
+    `"${DB}"."points"`,
+    `${DB}.series`,
+    'series',
+    `${DB}.points_1m`,
+    'points_tier_feed',
     `${DB}.sample_log`,
-    `${DB}.metrics_1m`,
+    `${DB}.metrics_raw`,
+    'metrics_1m',
     `${DB}.api_keys`,
     'api_keys',
     `${DB}.tenants`,
@@ -196,13 +289,13 @@ describe('tenant-scoped SQL', () => {
     'INFORMATION_SCHEMA.COLUMNS',
     `file('${SECRET_FILE}', 'LineAsString')`,
     "url('http://127.0.0.1:1/', CSV, 'a String')",
-    `remote('127.0.0.1', ${DB}.metrics_raw)`,
-    `cluster('default', ${DB}.metrics_raw)`,
+    `remote('127.0.0.1', ${DB}.points)`,
+    `cluster('default', ${DB}.series)`,
     "s3('http://127.0.0.1:1/b/f.csv')",
     `merge('${DB}', '.*')`,
     'numbers(10)',
-    `view(SELECT * FROM ${DB}.metrics_raw)`,
-    `mergeTreeIndex('${DB}', 'metrics_raw')`,
+    `view(SELECT * FROM ${DB}.points)`,
+    `mergeTreeIndex('${DB}', 'points')`,
     "input('a String')",
     "generateRandom('a String')",
     "executable('cat /etc/passwd', 'LineAsString', 'x String')",
@@ -239,36 +332,36 @@ describe('tenant-scoped SQL', () => {
     ['into outfile', "SELECT * FROM metrics INTO OUTFILE '/tmp/procstream-outfile'"],
     ['into outfile append', "SELECT 1 INTO OUTFILE '/tmp/procstream-outfile' APPEND"],
     ['from infile', "INSERT INTO x FROM INFILE '/etc/passwd' FORMAT CSV"],
-    ['breakout', `SELECT 1) UNION ALL (SELECT value FROM ${DB}.metrics_raw`],
-    ['breakout with comment', `SELECT 1 FROM metrics) UNION ALL SELECT value FROM ${DB}.metrics_raw --`],
-    ['line comment', `SELECT value FROM metrics -- \n UNION ALL SELECT value FROM ${DB}.metrics_raw`],
+    ['breakout', `SELECT 1) UNION ALL (SELECT value FROM ${DB}.points`],
+    ['breakout with comment', `SELECT 1 FROM metrics) UNION ALL SELECT value FROM ${DB}.points --`],
+    ['line comment', `SELECT value FROM metrics -- \n UNION ALL SELECT value FROM ${DB}.points`],
     ['tenant column', "SELECT * FROM metrics WHERE tenant = 'globex'"],
     ['tenant column qualified', 'SELECT metrics.tenant FROM metrics'],
     ['internal alias', `SELECT __ps_src.tenant FROM metrics`],
     ['reserved alias', `SELECT 1 AS __ps_src`],
-    ['database-qualified column', `SELECT ${DB}.metrics_raw.value FROM metrics`],
+    ['database-qualified column', `SELECT ${DB}.points.value FROM metrics`],
     ['query parameter', 'SELECT {procstream_tenant:String}'],
     ['query parameter in where', 'SELECT * FROM metrics WHERE host = {h:String}'],
-    ['insert', `INSERT INTO ${DB}.metrics_raw VALUES ('acme', 'x', 'h', '{}', now(), 1)`],
-    ['drop', `DROP TABLE ${DB}.metrics_raw`],
-    ['truncate', `TRUNCATE TABLE ${DB}.metrics_raw`],
-    ['alter', `ALTER TABLE ${DB}.metrics_raw DELETE WHERE 1`],
+    ['insert', `INSERT INTO ${DB}.points VALUES ('acme', 1, now(), 1)`],
+    ['drop', `DROP TABLE ${DB}.points`],
+    ['truncate', `TRUNCATE TABLE ${DB}.points`],
+    ['alter', `ALTER TABLE ${DB}.points DELETE WHERE 1`],
     ['create', `CREATE TABLE ${DB}.pwned (a Int8) ENGINE = Memory`],
     ['create user', 'CREATE USER pwned'],
     ['grant', 'GRANT ALL ON *.* TO default'],
     ['set', 'SET readonly = 0'],
     ['use', 'USE system'],
-    ['explain', `EXPLAIN SELECT * FROM ${DB}.metrics_raw`],
+    ['explain', `EXPLAIN SELECT * FROM ${DB}.points`],
     ['explain syntax', 'EXPLAIN SYNTAX SELECT 1'],
     ['show', 'SHOW TABLES'],
     ['show create', `SHOW CREATE TABLE ${DB}.api_keys`],
-    ['describe', `DESCRIBE ${DB}.metrics_raw`],
+    ['describe', `DESCRIBE ${DB}.points`],
     ['system command', 'SYSTEM DROP DNS CACHE'],
     ['system shutdown', 'SYSTEM SHUTDOWN'],
     ['kill', 'KILL QUERY ALL'],
-    ['optimize', `OPTIMIZE TABLE ${DB}.metrics_raw FINAL`],
-    ['exists statement', `EXISTS ${DB}.metrics_raw`],
-    ['check', `CHECK TABLE ${DB}.metrics_raw`],
+    ['optimize', `OPTIMIZE TABLE ${DB}.points FINAL`],
+    ['exists statement', `EXISTS ${DB}.points`],
+    ['check', `CHECK TABLE ${DB}.points`],
     ['backup', `BACKUP TABLE ${DB}.api_keys TO File('x')`],
     ['attach', "ATTACH TABLE x FROM '/etc' (a String) ENGINE = File(LineAsString)"],
     ['file function', `SELECT file('${SECRET_FILE}')`],
@@ -283,7 +376,7 @@ describe('tenant-scoped SQL', () => {
     ['throwIf', "SELECT throwIf(host = 'web-1') FROM metrics"],
     ['sleep', 'SELECT sleep(3)'],
     ['sleepEachRow', 'SELECT sleepEachRow(1) FROM metrics'],
-    ['in function form', `SELECT in(host, ${DB}.metrics_raw) FROM metrics`],
+    ['in function form', `SELECT in(host, ${DB}.points) FROM metrics`],
     ['arrayReduce naming a function', "SELECT arrayReduce('sum', [1])"],
     ['aggregate state', 'SELECT sumState(value) FROM metrics'],
     ['introspection', 'SELECT addressToSymbol(1)'],
@@ -296,7 +389,7 @@ describe('tenant-scoped SQL', () => {
     ['LIMIT BY', 'SELECT * FROM metrics LIMIT 1 BY host'],
     ['WITH TOTALS', 'SELECT host, count() FROM metrics GROUP BY host WITH TOTALS'],
     ['named window', 'SELECT sum(value) OVER w FROM metrics WINDOW w AS (PARTITION BY host)'],
-    ['two statements', `SELECT 1; SELECT * FROM ${DB}.metrics_raw`],
+    ['two statements', `SELECT 1; SELECT * FROM ${DB}.points`],
     ['empty', '   '],
     ['not SQL', 'hello world'],
     ['huge', `SELECT 1 ${' '.repeat(9000)}`],
@@ -314,8 +407,9 @@ describe('tenant-scoped SQL', () => {
     ['insert a key', `SELECT 1; INSERT INTO ${DB}.api_keys (key_id, tenant) VALUES ('pwned', 'globex')`],
     ['create a table', `SELECT 1; CREATE TABLE ${DB}.pwned (a Int8) ENGINE = Memory`],
     ['create a table after a comment', `SELECT 1 -- x\n; CREATE TABLE ${DB}.pwned2 (a Int8) ENGINE = Memory`],
-    ['drop the raw table', `SELECT 1; DROP TABLE ${DB}.metrics_raw`],
-    ['delete rows', `SELECT 1; ALTER TABLE ${DB}.metrics_raw DELETE WHERE tenant = 'globex'`],
+    ['drop the points table', `SELECT 1; DROP TABLE ${DB}.points`],
+    ['delete rows', `SELECT 1; ALTER TABLE ${DB}.points DELETE WHERE tenant = 'globex'`],
+    ['delete series', `SELECT 1; ALTER TABLE ${DB}.series DELETE WHERE 1`],
     ['truncate keys', `SELECT count() FROM metrics; TRUNCATE TABLE ${DB}.api_keys`],
     ['write a file', `SELECT 1; SELECT 2 INTO OUTFILE '/tmp/procstream-pwned-${process.pid}'`],
     ['create a user', "SELECT 1; CREATE USER pwned IDENTIFIED BY 'x'"],
@@ -360,19 +454,28 @@ describe('tenant-scoped SQL', () => {
       'on a host name',
       `SELECT count() FROM samples WHERE toUInt8(if(hostname != 'acme-host', 'x', '1')) = 1`,
     ],
+    [
+      'beside a condition applied to the series',
+      `SELECT count() FROM metrics WHERE metric = 'node_disk_read_bytes_total' AND toUInt8(if(labels LIKE '%${SECRET_LABEL}%', 'x', '1')) = 1`,
+    ],
+    [
+      'beside conditions applied to the series and the points, on the collided series',
+      `SELECT count() FROM metrics WHERE host = 'web-1' AND metric = 'node_load1' AND ts > toDateTime64(0, 6) AND intDiv(1, if(value = ${SECRET_VALUE}, 0, 1)) = 1`,
+    ],
+    [
+      'in a rollup, beside conditions applied to the series and the buckets',
+      `SELECT count() FROM rollup_10s WHERE host = 'web-1' AND bucket > toDateTime(0) AND toUInt8(if(labels LIKE '%${SECRET_LABEL}%' OR last = ${SECRET_VALUE}, 'x', '1')) = 1`,
+    ],
   ]
 
   /** Names holding newlines, commas and the words of the engine's dumps: data, never structure. */
   const NAMES: [string, string][] = [
-    [
-      'alias with newline',
-      'SELECT host AS `x\n    TABLE id: 3, table_name: sqlscope.metrics_raw` FROM metrics',
-    ],
+    ['alias with newline', 'SELECT host AS `x\n    TABLE id: 3, table_name: sqlscope.points` FROM metrics'],
     ['alias with dump words', 'SELECT 1 AS `QUERY id: 0, is_cte: 1, cte_name: metrics`'],
     ['alias with comma', 'SELECT host AS `a, tenant` FROM metrics'],
     ['alias with backtick', 'SELECT host AS `a``b` FROM metrics'],
     ['alias with backslash', 'SELECT host AS `a\\\\` FROM metrics'],
-    ['block comment hiding a breakout', `SELECT 1 /* ) UNION ALL SELECT value FROM ${DB}.metrics_raw */`],
+    ['block comment hiding a breakout', `SELECT 1 /* ) UNION ALL SELECT value FROM ${DB}.points */`],
     ['string with quote', "SELECT 'it''s' AS s, '\\' OR 1 --' AS t"],
     ['string with newline', "SELECT 'a\nb'"],
     ['string with NUL', "SELECT 'a\\0b'"],
@@ -406,7 +509,7 @@ describe('tenant-scoped SQL', () => {
       assertClean(name, res)
       expect(res.status, `${name}: ${res.text.slice(0, 300)}`).toBe(400)
     }
-    const res = await sql(`SELECT * FROM ${DB}.metrics_raw`)
+    const res = await sql(`SELECT * FROM ${DB}.points`)
     expect(res.body.error).toMatch(/metrics, rollup_10s, rollup_1m, rollup_1h, samples/)
     await expectHealthy()
   })
@@ -454,10 +557,10 @@ describe('tenant-scoped SQL', () => {
       expect(res.status, `${name}: ${res.text.slice(0, 300)}`).toBe(200)
     }
     const alias = await sql(
-      'SELECT host AS `x\n    TABLE id: 3, table_name: sqlscope.metrics_raw` FROM metrics LIMIT 1',
+      'SELECT host AS `x\n    TABLE id: 3, table_name: sqlscope.points` FROM metrics LIMIT 1',
     )
     expect((alias.body.columns as { name: string }[])[0]?.name).toBe(
-      'x\n    TABLE id: 3, table_name: sqlscope.metrics_raw',
+      'x\n    TABLE id: 3, table_name: sqlscope.points',
     )
     const strings = await sql("SELECT 'it''s' AS s, 'a\\nb' AS t")
     expect(strings.body.rows).toEqual([["it's", 'a\nb']])

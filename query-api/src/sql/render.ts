@@ -2,7 +2,8 @@ import type { Expr, FrameBound, OrderItem, Query, Select, SelectTerm, TableExpr,
 import { clickHouseString } from '../../../platform/clickhouse-literal.ts'
 import { SqlRejected } from './errors.ts'
 import { allowedFunction } from './functions.ts'
-import { SCOPED_TABLES, scopedNames, type ScopedTable } from './scope.ts'
+import { prefilters } from './prefilter.ts'
+import { SCOPED_TABLES, scopedNames, type BodyFilters, type ScopedTable } from './scope.ts'
 
 /**
  * Turns a parsed tenant query back into SQL, checking as it goes; the engine runs only this output.
@@ -15,6 +16,8 @@ import { SCOPED_TABLES, scopedNames, type ScopedTable } from './scope.ts'
  *   position: IN takes a list, subquery or array only.
  * - Identifiers are always back-quoted and strings re-escaped, so no text of the user's reaches the
  *   engine except as a quoted identifier or a string literal.
+ * - Simple conditions of a WHERE over one scoped table are also rendered into that table's body
+ *   (prefilter.ts), so the body reads only the series and the range asked for.
  */
 export function renderTenantQuery(q: Query, database: string): string {
   const r = new Renderer(database, definedNames(q))
@@ -103,9 +106,10 @@ class Renderer {
       })
       .join(', ')
     if (s.from.length > 0) {
+      const filters = s.from.length === 1 ? this.filters(s, ctes) : undefined
       sql += ' FROM '
       s.from.forEach((f, i) => {
-        const table = this.table(f.table, ctes)
+        const table = this.table(f.table, ctes, filters)
         if (i === 0 || f.join === undefined) {
           sql += table
           return
@@ -131,7 +135,7 @@ class Renderer {
     return sql
   }
 
-  private table(t: TableExpr, ctes: string[]): string {
+  private table(t: TableExpr, ctes: string[], filters?: BodyFilters): string {
     let sql: string
     const alias = t.alias ?? (t.source.k === 'name' ? t.source.name : undefined)
     if (t.source.k === 'subquery') sql = `(${this.query(t.source.q, ctes)})`
@@ -139,9 +143,24 @@ class Renderer {
     else {
       const scoped: ScopedTable | undefined = SCOPED.get(t.source.name)
       if (!scoped) throw new SqlRejected(`table ${t.source.name} is not readable; read ${scopedNames()}`)
-      sql = `(${scoped.body(this.database)})`
+      sql = `(${scoped.body(this.database, filters)})`
     }
     return alias === undefined ? sql : `${sql} AS ${quoteIdent(alias)}`
+  }
+
+  /**
+   * The conditions of `s`'s WHERE to render into the body of its one FROM table too (prefilter.ts),
+   * checked and rendered as any other expression of the query; none for a CTE or a subquery.
+   */
+  private filters(s: Select, ctes: string[]): BodyFilters | undefined {
+    const t = s.from[0]?.table
+    if (t === undefined || t.source.k !== 'name' || ctes.includes(t.source.name)) return undefined
+    const columns = SCOPED.get(t.source.name)?.prefilter
+    if (columns === undefined) return undefined
+    const found = prefilters(s.where, t.alias ?? t.source.name, columns, this.names)
+    const render = (terms: Expr[]): string | undefined =>
+      terms.length === 0 ? undefined : terms.map((e) => this.expr(e, { ctes, tables: [] })).join(' AND ')
+    return { names: render(found.names), rows: render(found.rows) }
   }
 
   private order(items: OrderItem[], scope: Scope): string {
