@@ -8,6 +8,8 @@ export interface BenchBroker {
   /** A temporary folder for the run's data (ClickHouse, …); removed afterwards. */
   dir: string
   brokers: string[]
+  /** The broker's process, for benches that count its CPU and memory. */
+  pid: number
   /** `bench-<name>`, created with the partitions asked for. */
   topic: string
 }
@@ -26,7 +28,7 @@ export async function withBenchBroker<T>(
     try {
       const topic = `bench-${name}`
       await ensureTopics(kafka.brokers, [{ name: topic, partitions }])
-      return await run({ dir, brokers: kafka.brokers, topic })
+      return await run({ dir, brokers: kafka.brokers, pid: kafka.pid, topic })
     } finally {
       await kafka.stop()
     }

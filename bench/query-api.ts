@@ -203,7 +203,7 @@ export async function benchQueryApi(options: QueryApiBenchOptions = {}): Promise
       t0 = performance.now()
       await sink.write(batch, `bench/${chunk}`)
       insertMs += performance.now() - t0
-      rows += batch.raw.length
+      rows += batch.values.length
     }
     const partsRs = await clickhouse.query({
       query: `SELECT table, count() AS n FROM system.parts WHERE database = {db:String} AND active GROUP BY table`,

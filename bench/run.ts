@@ -3,6 +3,9 @@
  *   --quick        only the in-process snapshot costs (seconds)
  *   --seconds N    measurement window per rate for the agent vs node_exporter run (default 60)
  *   --repeats N    runs of each agent vs node_exporter row, medians reported (default 1)
+ *   --peer         only procstream's storage path beside VictoriaMetrics single-node
+ *                  (bench/vs-victoria-metrics.ts, ~4 min; its own flags pass through: --step-seconds,
+ *                  --warmup-seconds, --start-rate, --max-rate, --format, --only)
  *   --floors       also the floors under the targets (about 15 min more): what the kernel, a bare
  *                  node and V8's flags leave for the agent (bench/agent-floor.ts), and how many rows
  *                  per second chdb alone takes into the schema, per insert format, with and without
@@ -11,7 +14,8 @@
  * how many values per second one processor stores (bench/processor-throughput.ts), how many
  * requests per second the ingest gateway takes into the broker (bench/ingest-gateway.ts), and how
  * long the Prometheus API takes over dashboard queries, raw and from the rollup tiers
- * (bench/query-api.ts).
+ * (bench/query-api.ts), and procstream's storage path beside VictoriaMetrics on the same simulated
+ * fleet (bench/vs-victoria-metrics.ts; builds the peer with `go install` on first use).
  */
 import { cpus } from 'node:os'
 import { parseArgs } from 'node:util'
@@ -23,12 +27,20 @@ import { benchIngestGateway, gatewayMarkdown } from './ingest-gateway.ts'
 import { benchProcessorThroughput, throughputMarkdown } from './processor-throughput.ts'
 import { benchQueryApi, queryApiMarkdown } from './query-api.ts'
 import { benchStorageCodecs, storageCodecsMarkdown } from './storage-codecs.ts'
+import {
+  benchVsVictoriaMetrics,
+  PEER_FLAGS,
+  peerMarkdown,
+  peerOptionsFromFlags,
+} from './vs-victoria-metrics.ts'
 
 const { values } = parseArgs({
   options: {
     json: { type: 'boolean' },
     quick: { type: 'boolean' },
     floors: { type: 'boolean' },
+    peer: { type: 'boolean' },
+    ...PEER_FLAGS,
     seconds: { type: 'string' },
     repeats: { type: 'string' },
   },
@@ -45,14 +57,20 @@ if (!Number.isInteger(repeats) || repeats < 1 || repeats > 20) {
 }
 
 const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? 'cpu' }
-const snapshot = [...benchAgentSnapshot(), ...benchDefaultEntries()]
-const cost = values.quick
-  ? undefined
-  : await benchAgentVsNodeExporter({ seconds, repeats, rates: [1, 10, 100] })
-const storage = values.quick ? undefined : await benchStorageCodecs({ hours: 6 })
-const throughput = values.quick ? undefined : await benchProcessorThroughput(200, 60)
-const gateway = values.quick ? undefined : await benchIngestGateway({ seconds: 60, connections: 128 })
-const query = values.quick ? undefined : await benchQueryApi({ hosts: 10, hours: 6 })
+const full = !values.quick && !values.peer
+const snapshot = values.peer ? [] : [...benchAgentSnapshot(), ...benchDefaultEntries()]
+const cost = full ? await benchAgentVsNodeExporter({ seconds, repeats, rates: [1, 10, 100] }) : undefined
+const storage = full ? await benchStorageCodecs({ hours: 6 }) : undefined
+const throughput = full ? await benchProcessorThroughput(200, 60) : undefined
+const gateway = full ? await benchIngestGateway({ seconds: 60, connections: 128 }) : undefined
+const query = full ? await benchQueryApi({ hosts: 10, hours: 6 }) : undefined
+const peer =
+  full || values.peer
+    ? await benchVsVictoriaMetrics({
+        ...peerOptionsFromFlags(values),
+        log: (line) => process.stderr.write(`${line}\n`),
+      })
+    : undefined
 const floors = values.floors ? await benchAgentFloor() : undefined
 const ceiling = values.floors
   ? await benchChdbInsertCeiling({ rows: 2_000_000, batchRows: 50_000 })
@@ -60,14 +78,16 @@ const ceiling = values.floors
 
 if (values.json) {
   process.stdout.write(
-    `${JSON.stringify({ machine, snapshot, cost, storage, throughput, gateway, query, floors, ceiling }, null, 2)}\n`,
+    `${JSON.stringify({ machine, snapshot, cost, storage, throughput, gateway, query, peer, floors, ceiling }, null, 2)}\n`,
   )
 } else {
   const out = (s: string): boolean => process.stdout.write(`${s}\n`)
-  out(`agent collection cost on this host (${machine.cpus} × ${machine.model})`)
-  out(`${'what'.padEnd(50)} ${'median µs'.padStart(10)} ${'p99 µs'.padStart(10)}`)
-  for (const r of snapshot)
-    out(`${r.name.padEnd(50)} ${r.medianUs.toFixed(1).padStart(10)} ${r.p99Us.toFixed(1).padStart(10)}`)
+  if (snapshot.length > 0) {
+    out(`agent collection cost on this host (${machine.cpus} × ${machine.model})`)
+    out(`${'what'.padEnd(50)} ${'median µs'.padStart(10)} ${'p99 µs'.padStart(10)}`)
+    for (const r of snapshot)
+      out(`${r.name.padEnd(50)} ${r.medianUs.toFixed(1).padStart(10)} ${r.p99Us.toFixed(1).padStart(10)}`)
+  }
   if (cost) {
     out('')
     out(
@@ -90,6 +110,10 @@ if (values.json) {
   if (query) {
     out('')
     out(queryApiMarkdown(query))
+  }
+  if (peer) {
+    out('')
+    out(peerMarkdown(peer))
   }
   if (floors) {
     out('')

@@ -25,12 +25,15 @@ import {
   LAST_KEY,
   RAW_TS_CODEC,
   RAW_VALUE_CODEC,
+  RAW_INSERT_SETTINGS,
   ROLLUP_TIERS,
   type DdlOptions,
 } from '../schemas/clickhouse/ddl.ts'
 import { migrate } from '../schemas/clickhouse/migrate.ts'
-import { ClickHouseSink } from '../stream-processors/src/clickhouse-sink.ts'
-import { microsToDateTime64, newRowBatch, type RawRow } from '../stream-processors/src/rows.ts'
+import { microsToDateTime64 } from '../stream-processors/src/rows.ts'
+
+/** A row of migration 1's wide `metrics_raw`, the layout this study measured its codecs on. */
+type RawRow = [tenant: string, metric: string, host: string, labels: string, ts: string, value: number]
 import { prng } from '../platform/prng.ts'
 
 // ---------------------------------------------------------------------------------------------------
@@ -490,7 +493,7 @@ export interface DatasetDescription {
   to: string
 }
 
-interface Slice {
+export interface Slice {
   description: DatasetDescription
   /** Series keys (metric + labels) by observed kind. */
   kinds: Record<SeriesKind, string[]>
@@ -501,7 +504,7 @@ interface Slice {
  * tick shares one timestamp: the timer wakes 0 ms late mostly, up to 3, and the agent stamps the tick
  * itself when within 2 ms of it (agent/src/envelope.ts), so only the 3 ms-late ticks keep the clock.
  */
-function* generateSlice(
+export function* generateSlice(
   hours: number,
   startMs: number,
   chunkSeconds: number,
@@ -759,7 +762,9 @@ export async function benchStorageCodecs(
   const optimize = (table: string): Promise<unknown> =>
     client.command({ query: `OPTIMIZE TABLE ${table} FINAL` })
   try {
-    await migrate(client, ddl)
+    // The wide layout of migrations 1–4, which this study's codec choices were made on; the
+    // series-id layout (migration 5) keeps the same codecs for ts and value.
+    await migrate(client, ddl, { upTo: 4 })
     // The schema before migration 2, for the insert cost of the rollup views.
     for (const q of bootstrapStatements(plainDb)) await client.command({ query: q })
     for (const q of migrations({ ...ddl, database: plainDb })[0]?.statements ?? [])
@@ -768,8 +773,18 @@ export async function benchStorageCodecs(
     // Yesterday from midnight: one daily partition, well inside every TTL.
     const startMs = (Math.floor(Date.now() / 86_400_000) - 1) * 86_400_000
     const slice = {} as Slice
-    const sink = new ClickHouseSink(client, db)
-    const plainSink = new ClickHouseSink(client, plainDb)
+    // As the processors inserted before the series-id layout: JSON rows into metrics_raw, views on.
+    const legacyInsert = (database: string, raw: RawRow[], token: string): Promise<unknown> =>
+      client.insert({
+        table: `${database}.metrics_raw`,
+        values: raw,
+        format: 'JSONCompactEachRow',
+        clickhouse_settings: {
+          ...RAW_INSERT_SETTINGS,
+          insert_deduplication_token: token,
+          insert_deduplicate: 1,
+        },
+      })
     const chunkSeconds = 300
     let withRollupsMs = 0
     let rawOnlyMs = 0
@@ -779,11 +794,11 @@ export async function benchStorageCodecs(
       const token = `bench/${chunkNo}`
       const timed = chunkNo++ * chunkSeconds < 3600
       let t0 = performance.now()
-      await sink.write({ ...newRowBatch(), raw: chunk }, token)
+      await legacyInsert(db, chunk, token)
       if (!timed) continue
       withRollupsMs += performance.now() - t0
       t0 = performance.now()
-      await plainSink.write({ ...newRowBatch(), raw: chunk }, token)
+      await legacyInsert(plainDb, chunk, token)
       rawOnlyMs += performance.now() - t0
       timedRows += chunk.length
     }

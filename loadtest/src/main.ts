@@ -22,7 +22,14 @@ import { startChild } from './child.ts'
 import { FreshnessProbe, percentiles, processorMetrics, ProcessWatch, sql } from './observe.ts'
 import type { PipelineMessage, PipelineSpec } from './pipeline.ts'
 import { Progress } from './progress.ts'
-import { compareWithBaseline, markdown, writeReport, type Report, type TimelinePoint } from './report.ts'
+import {
+  compareWithBaseline,
+  markdown,
+  processFigures,
+  writeReport,
+  type Report,
+  type TimelinePoint,
+} from './report.ts'
 import { resolveOptions, type RunOptions } from './scenarios.ts'
 import type { SimulatorMessage, SimulatorProgress, SimulatorSpec } from './simulator.ts'
 
@@ -224,7 +231,7 @@ export async function runLoadtest(o: RunOptions, log: (line: string) => void): P
       })
       if (simDone) {
         if (drainStart === 0) drainStart = Date.now()
-        if (m.envelopes >= simDone.envelopes && m.lag === 0) {
+        if (m.envelopes >= simDone.envelopes && m.lag === 0 && m.tierLag === 0) {
           drainedAt = Date.now()
           break
         }
@@ -292,12 +299,8 @@ export async function runLoadtest(o: RunOptions, log: (line: string) => void): P
       },
       freshness_ms: { ...percentiles(probe.samplesMs), samples: probe.samplesMs.length },
       query_latency_ms: { ...percentiles(queryMs), samples: queryMs.length },
-      processes: Object.fromEntries(
-        [...watch.cpuSeconds].map(([name, cpu]) => [
-          name,
-          { cpu_percent: (cpu / loadS) * 100, peak_rss_mb: (watch.peakRss.get(name) ?? 0) / 2 ** 20 },
-        ]),
-      ),
+      // The processor's counter over the same loop the CPU is sampled in: both cover the window.
+      processes: processFigures(watch.cpuSeconds, watch.peakRss, loadS, storedValues),
       lag: { max_messages: maxLag },
       timeline,
     }

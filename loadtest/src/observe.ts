@@ -21,17 +21,20 @@ export function metricSums(text: string, names: readonly string[]): Record<strin
 
 export async function processorMetrics(
   url: string,
-): Promise<{ rows: number; envelopes: number; lag: number }> {
+): Promise<{ rows: number; envelopes: number; lag: number; tierLag: number }> {
   const text = await (await fetch(url)).text()
   const s = metricSums(text, [
     'procstream_processor_rows_total',
     'procstream_processor_envelopes_total',
     'procstream_processor_consumer_lag_messages',
+    'procstream_processor_tier_lag_messages',
   ])
   return {
     rows: s.procstream_processor_rows_total ?? 0,
     envelopes: s.procstream_processor_envelopes_total ?? 0,
     lag: s.procstream_processor_consumer_lag_messages ?? 0,
+    // The rollup tiers are fed in batches of about 10 s by a group of their own: the audit waits for it.
+    tierLag: s.procstream_processor_tier_lag_messages ?? 0,
   }
 }
 

@@ -16,6 +16,39 @@ export interface TimelinePoint {
 
 type Quantiles = { p50: number; p95: number; p99: number; max: number }
 
+export interface ProcessFigures {
+  /** Mean share of one core over the load window (load start until the backlog drained). */
+  cpu_percent: number
+  peak_rss_mb: number
+  /**
+   * The process's CPU time over the load window divided by the values stored in that window: what
+   * storing one value cost this process. Null when nothing was stored.
+   */
+  cpu_us_per_value: number | null
+}
+
+/**
+ * Each process's figures over the load window: `cpuSeconds` and `storedValues` must cover the same
+ * window (main.ts samples both in one loop, from before the first value to the end of the drain).
+ */
+export function processFigures(
+  cpuSeconds: ReadonlyMap<string, number>,
+  peakRssBytes: ReadonlyMap<string, number>,
+  windowS: number,
+  storedValues: number,
+): Record<string, ProcessFigures> {
+  return Object.fromEntries(
+    [...cpuSeconds].map(([name, cpu]) => [
+      name,
+      {
+        cpu_percent: (cpu / windowS) * 100,
+        peak_rss_mb: (peakRssBytes.get(name) ?? 0) / 2 ** 20,
+        cpu_us_per_value: storedValues > 0 ? (cpu * 1e6) / storedValues : null,
+      },
+    ]),
+  )
+}
+
 export interface Report {
   scenario: string
   options: { hosts: number; interval_ms: number; duration_s: number; partitions: number; spike: unknown }
@@ -39,7 +72,7 @@ export interface Report {
   }
   freshness_ms: Quantiles & { samples: number }
   query_latency_ms: Quantiles & { samples: number }
-  processes: Record<string, { cpu_percent: number; peak_rss_mb: number }>
+  processes: Record<string, ProcessFigures>
   lag: { max_messages: number }
   timeline: TimelinePoint[]
   baseline?: { file: string; regressions: string[] }
@@ -52,6 +85,7 @@ const COMPARED: [string, (r: Report) => number, 'higher' | 'lower'][] = [
   ['freshness_ms.p99', (r) => r.freshness_ms.p99, 'lower'],
   ['query_latency_ms.p50', (r) => r.query_latency_ms.p50, 'lower'],
   ['query_latency_ms.p99', (r) => r.query_latency_ms.p99, 'lower'],
+  ['processes.pipeline.cpu_us_per_value', (r) => r.processes.pipeline?.cpu_us_per_value ?? NaN, 'lower'],
 ]
 
 /** Every figure more than 20 % worse than the baseline's, described. Lost or duplicated always is. */
@@ -108,10 +142,11 @@ export function markdown(r: Report): string {
     '',
     '## Processes',
     '',
-    '| process | CPU % of a core (mean) | peak RSS MB |',
-    '| --- | ---: | ---: |',
+    '| process | CPU % of a core (mean) | CPU-µs per stored value | peak RSS MB |',
+    '| --- | ---: | ---: | ---: |',
     ...Object.entries(r.processes).map(
-      ([name, p]) => `| ${name} | ${p.cpu_percent.toFixed(0)} | ${p.peak_rss_mb.toFixed(0)} |`,
+      ([name, p]) =>
+        `| ${name} | ${p.cpu_percent.toFixed(0)} | ${p.cpu_us_per_value === null ? '–' : p.cpu_us_per_value.toFixed(2)} | ${p.peak_rss_mb.toFixed(0)} |`,
     ),
   ]
   if (r.baseline) {
