@@ -6,9 +6,18 @@ import { KafkaWriter } from './kafka-writer.ts'
 
 const logger = createLogger('kafka-writer-test', { level: 'silent' })
 
-/** A producer whose sends wait until the test answers them, recording what each carried. */
+interface HeldSend {
+  keys: string[]
+  settle: (err?: Error) => void
+}
+
+/**
+ * A producer whose sends wait until the test answers them, recording what each carried, in its own
+ * list and in the writer's (every producer's sends in the order they were made).
+ */
 class HeldProducer {
-  readonly sends: { keys: string[]; settle: (err?: Error) => void }[] = []
+  readonly sends: HeldSend[] = []
+  constructor(private readonly all: HeldSend[]) {}
   connects = 0
   disconnects = 0
   connect(): Promise<void> {
@@ -21,13 +30,15 @@ class HeldProducer {
   }
   send(record: ProducerRecord): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.sends.push({
+      const send: HeldSend = {
         keys: record.messages.map((m) => String(m.key)),
         settle: (err) => {
           if (err) reject(err)
           else resolve()
         },
-      })
+      }
+      this.sends.push(send)
+      this.all.push(send)
     })
   }
 }
@@ -43,11 +54,12 @@ const tick = (): Promise<void> => new Promise((r) => setImmediate(r))
 async function writerWith(
   count: number,
   maxSendBytes = 1 << 20,
-): Promise<{ writer: KafkaWriter; made: HeldProducer[] }> {
+): Promise<{ writer: KafkaWriter; made: HeldProducer[]; sent: HeldSend[] }> {
   const made: HeldProducer[] = []
+  const sent: HeldSend[] = []
   const writer = new KafkaWriter(
     () => {
-      const p = new HeldProducer()
+      const p = new HeldProducer(sent)
       made.push(p)
       return p as unknown as Producer
     },
@@ -56,7 +68,7 @@ async function writerWith(
     { maxSendBytes, compression: CompressionTypes.None, logger },
   )
   await writer.start()
-  return { writer, made }
+  return { writer, made, sent }
 }
 
 const allSends = (made: HeldProducer[]) => made.flatMap((p) => p.sends)
@@ -141,24 +153,91 @@ describe('KafkaWriter', () => {
     expect(err).toMatchObject({ code: 'RECORD_TOO_LARGE', statusCode: 413, retryable: false })
   })
 
-  it('keeps each produce request under maxSendBytes, splitting a large request over several', async () => {
-    const { writer, made } = await writerWith(1, 10)
-    const producer = made[0] as HeldProducer
+  it('keeps each produce request under maxSendBytes and sends a large request’s parts one after another, each once the one before is acknowledged', async () => {
+    // Four producers idle: sent side by side, a later part could land before an earlier one.
+    const { writer, sent } = await writerWith(4, 10)
     // 4 bytes per message (key + value): two fit under 10.
     let done = false
     const whole = writer
       .write([...msg('k1', 2), ...msg('k2', 2), ...msg('k3', 2), ...msg('k4', 2), ...msg('k5', 2)])
       .then(() => (done = true))
-    expect(producer.sends.map((s) => s.keys)).toEqual([['k1', 'k2']])
-    producer.sends[0]?.settle()
+    expect(sent.map((s) => s.keys)).toEqual([['k1', 'k2']])
+    // The parts held back are accepted bytes waiting for Kafka, bounded like any other.
+    expect(writer.queuedBytes).toBe(12)
     await tick()
-    producer.sends[1]?.settle()
+    expect(sent).toHaveLength(1)
+    sent[0]?.settle()
     await tick()
-    expect(producer.sends.map((s) => s.keys)).toEqual([['k1', 'k2'], ['k3', 'k4'], ['k5']])
+    expect(sent.map((s) => s.keys)).toEqual([
+      ['k1', 'k2'],
+      ['k3', 'k4'],
+    ])
+    sent[1]?.settle()
+    await tick()
+    expect(sent.map((s) => s.keys)).toEqual([['k1', 'k2'], ['k3', 'k4'], ['k5']])
     // Answered only once every part is acknowledged.
     expect(done).toBe(false)
-    producer.sends[2]?.settle()
+    sent[2]?.settle()
     await whole
+    expect(writer.queuedBytes).toBe(0)
+  })
+
+  it('sends the parts of different large requests side by side', async () => {
+    const { writer, made } = await writerWith(2, 10)
+    const [one, two] = made as [HeldProducer, HeldProducer]
+    const a = writer.write([...msg('a1', 2), ...msg('a2', 2), ...msg('a3', 2), ...msg('a4', 2)])
+    const b = writer.write([...msg('b1', 2), ...msg('b2', 2), ...msg('b3', 2), ...msg('b4', 2)])
+    const inFlight = (): string[][] => [one, two].flatMap((p) => p.sends.slice(-1).map((s) => s.keys))
+    expect(inFlight().sort()).toEqual([
+      ['a1', 'a2'],
+      ['b1', 'b2'],
+    ])
+    // b's first part acknowledged before a's: b goes on, a's second part still waits for its first.
+    const bProducer = one.sends[0]?.keys[0] === 'b1' ? one : two
+    const aProducer = bProducer === one ? two : one
+    bProducer.sends[0]?.settle()
+    await tick()
+    expect(bProducer.sends.map((s) => s.keys)).toEqual([
+      ['b1', 'b2'],
+      ['b3', 'b4'],
+    ])
+    expect(aProducer.sends).toHaveLength(1)
+    aProducer.sends[0]?.settle()
+    await tick()
+    expect(aProducer.sends.map((s) => s.keys)).toEqual([
+      ['a1', 'a2'],
+      ['a3', 'a4'],
+    ])
+    aProducer.sends[1]?.settle()
+    bProducer.sends[1]?.settle()
+    await Promise.all([a, b])
+  })
+
+  it('ends a large request at its first failed part: nothing after it is sent, so what it wrote is a prefix its resend repeats', async () => {
+    const { writer, sent } = await writerWith(2, 10)
+    const whole = writer.write([
+      ...msg('k1', 2),
+      ...msg('k2', 2),
+      ...msg('k3', 2),
+      ...msg('k4', 2),
+      ...msg('k5', 2),
+    ])
+    sent[0]?.settle()
+    await tick()
+    sent[1]?.settle(new Error('Connection error: ECONNRESET'))
+    await expect(whole).rejects.toThrow('ECONNRESET')
+    await tick()
+    await tick()
+    expect(sent.map((s) => s.keys)).toEqual([
+      ['k1', 'k2'],
+      ['k3', 'k4'],
+    ])
+    expect(writer.queuedBytes).toBe(0)
+    // The writer goes on with the next request.
+    const next = writer.write(msg('n'))
+    expect(sent.map((s) => s.keys)).toEqual([['k1', 'k2'], ['k3', 'k4'], ['n']])
+    sent[2]?.settle()
+    await next
   })
 
   it('keeps one send in flight per producer, and a freed producer takes what waited meanwhile', async () => {

@@ -6,14 +6,18 @@ import type { KafkaMessage } from './tenant-records.ts'
 
 /** One request waiting for its messages to be acknowledged, possibly over several sends. */
 interface Waiter {
-  /** Chunks not yet acknowledged. */
-  pending: number
+  /**
+   * The request's chunks after the one queued or in flight, in order. Each is queued only once the one
+   * before it is acknowledged: on parallel producers a later chunk could land first, and the
+   * processors would drop the earlier one's records as resends (a lower seq of the same agent).
+   */
+  rest: Chunk[]
   failed: boolean
   resolve: () => void
   reject: (err: unknown) => void
 }
 
-/** Some of one request's messages, at most maxSendBytes; the unit a send is made of. */
+/** Some of one request's messages, at most maxSendBytes; a send carries one or more chunks. */
 interface Chunk {
   waiter: Waiter
   messages: KafkaMessage[]
@@ -58,8 +62,17 @@ const RECONNECT_MAX_MS = 5_000
  *
  * Each producer is idempotent, which kafkajs allows only with one request in flight, so retries inside
  * kafkajs never duplicate; throughput comes from several producers, each with its own producer id.
- * Sends on different producers may land in either order, which no reader depends on: one agent sends
- * its next request only after the 202 of the last, so one host's records are never in two sends at once.
+ *
+ * Sends on different producers may land in either order, and the processors drop a record whose seq is
+ * at or below the highest stored for its agent, taking it for a resend: so one host's records must
+ * land in the order sent. A request over maxSendBytes is cut into chunks, and its chunks go one after
+ * another, each once the one before it is acknowledged (a failed chunk ends the request: nothing after
+ * it is sent, so what a failed request wrote is a prefix of it, which its resend repeats). Different
+ * requests go side by side, even when they are of one host, and need no order between them: a client
+ * sends a host's next request only after the answer to the last (the agent does; two requests sent at
+ * once have no order the gateway could keep, they race through reading and decoding), and a request it
+ * gave up on (a timeout) that is still here holds only records it sent again, in order, before any
+ * newer one: what lands late of it is a repeat the processors drop.
  *
  * A failed send costs nobody else anything:
  * - The producer that made it is replaced by a new one (a new producer id). kafkajs rolls back the
@@ -114,9 +127,7 @@ export class KafkaWriter {
   async stop(): Promise<void> {
     this.closed = true
     const gone = new Error('the gateway is stopping')
-    for (const c of this.queue) this.fail(c.waiter, gone)
-    this.queue = []
-    this.queueBytes = 0
+    this.dropQueue(gone)
     await Promise.all([...this.producers].map((p) => p.disconnect().catch(() => undefined)))
     this.producers.clear()
   }
@@ -127,7 +138,7 @@ export class KafkaWriter {
         reject(new Error(this.closed ? 'the gateway is stopping' : 'no producer is connected to Kafka'))
         return
       }
-      const waiter: Waiter = { pending: 0, failed: false, resolve, reject }
+      const waiter: Waiter = { rest: [], failed: false, resolve, reject }
       const chunks: Chunk[] = []
       let current: Chunk | undefined
       for (const m of messages) {
@@ -139,20 +150,23 @@ export class KafkaWriter {
         current.messages.push(m)
         current.bytes += size
       }
-      if (chunks.length === 0) {
+      const [first, ...rest] = chunks
+      if (!first) {
         resolve()
         return
       }
-      waiter.pending = chunks.length
-      for (const c of chunks) {
-        this.queue.push(c)
-        this.queueBytes += c.bytes
-      }
+      waiter.rest = rest
+      // The chunks held back count as queued too: they are accepted bytes waiting for Kafka.
+      for (const c of chunks) this.queueBytes += c.bytes
+      this.queue.push(first)
       this.pump()
     })
   }
 
-  /** Bytes of requests waiting for a send slot: what the gateway holds in memory beyond in-flight sends. */
+  /**
+   * Bytes of accepted requests not yet in a send (waiting for a producer, or for their chunk before to
+   * be acknowledged): what the gateway holds in memory beyond in-flight sends.
+   */
   get queuedBytes(): number {
     return this.queueBytes
   }
@@ -163,12 +177,6 @@ export class KafkaWriter {
       let bytes = 0
       while (this.queue.length > 0) {
         const next = this.queue[0] as Chunk
-        if (next.waiter.failed) {
-          // The rest of a request that already failed: sending it would only write what gets a 503.
-          this.queue.shift()
-          this.queueBytes -= next.bytes
-          continue
-        }
         if (batch.length > 0 && (next.alone || bytes + next.bytes > this.o.maxSendBytes)) break
         batch.push(next)
         bytes += next.bytes
@@ -189,13 +197,21 @@ export class KafkaWriter {
       this.stats.sends++
       this.stats.messages += messages.length
       this.idle.push(producer)
-      for (const c of batch) if (--c.waiter.pending === 0 && !c.waiter.failed) c.waiter.resolve()
+      const following: Chunk[] = []
+      for (const { waiter } of batch) {
+        const next = waiter.rest.shift()
+        if (!next) waiter.resolve()
+        else if (this.closed) this.fail(waiter, new Error('the gateway is stopping'))
+        else following.push(next)
+      }
+      // Ahead of requests that arrived after these, as the requests' first chunks were.
+      this.queue.unshift(...following)
     } catch (err) {
       this.stats.failedSends++
       this.replace(producer, err)
       const waiters = new Set(batch.map((c) => c.waiter))
       if (waiters.size > 1 && brokerRefused(err)) {
-        // Again, each request's chunks on their own and first in line: only the one at fault fails.
+        // Again, each request's chunk on its own and first in line: only the one at fault fails.
         for (const c of batch) c.alone = true
         this.queue.unshift(...batch)
         for (const c of batch) this.queueBytes += c.bytes
@@ -211,9 +227,24 @@ export class KafkaWriter {
     return this.closed
   }
 
+  /**
+   * Fails every queued request. A request with a chunk in flight keeps its held-back chunks counted
+   * until that send settles, and is failed then.
+   */
+  private dropQueue(err: unknown): void {
+    for (const c of this.queue) {
+      this.queueBytes -= c.bytes
+      this.fail(c.waiter, err)
+    }
+    this.queue = []
+  }
+
+  /** Fails a request; its chunks not yet sent never will be. */
   private fail(w: Waiter, err: unknown): void {
     if (w.failed) return
     w.failed = true
+    for (const c of w.rest) this.queueBytes -= c.bytes
+    w.rest = []
     w.reject(err)
   }
 
@@ -251,9 +282,7 @@ export class KafkaWriter {
           void next.disconnect().catch(() => undefined)
           if (this.live === 0) {
             // Nobody can send these: a quick 503 lets the agents keep them in their spools.
-            for (const c of this.queue) this.fail(c.waiter, connectErr)
-            this.queue = []
-            this.queueBytes = 0
+            this.dropQueue(connectErr)
           }
           await new Promise((r) => setTimeout(r, delay))
           delay = Math.min(delay * 2, RECONNECT_MAX_MS)
