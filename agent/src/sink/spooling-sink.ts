@@ -69,7 +69,8 @@ const RETRY_MAX_MS = 5_000
  * whole, new records go to the spool only while memory is empty, and the sender drains the spool before
  * memory. A record leaves either place only once the destination has acknowledged it. On the
  * destination's side order holds because no request exceeds the transport's maxRequest: one request
- * at a time is not enough when the destination cuts a larger one into pieces it writes side by side.
+ * at a time is not enough when the destination cuts a larger one into pieces it writes side by side, as
+ * gateways before 2026-12-07 did.
  */
 export class SpoolingSink {
   private readonly mem = { records: 0, bytes: 0, dropped: 0, refused: 0 }

@@ -31,7 +31,7 @@ export interface Transport {
   /**
    * The sink's batches stay within this. The agent's order rests on it as much as on one send at a
    * time: a request within it reaches the topic as one unit, in the records' order, while a larger one
-   * may be cut into pieces that the destination writes side by side and that land in either order.
+   * may be cut into pieces, which a gateway before 2026-12-07 wrote side by side, to land in either order.
    */
   readonly maxRequest: RequestLimit
   /** Called before every send; must be cheap when already connected. */
