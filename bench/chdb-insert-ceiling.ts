@@ -1,107 +1,167 @@
 /**
- * How many rows per second embedded ClickHouse (chdb) alone takes into metrics_raw on this machine,
- * with nothing else of the pipeline running: the ceiling that issue 7's 1,000,000 values/s has to fit
- * under. One stored value is one metrics_raw row, which the three rollup views turn into rows of
- * metrics_10s, metrics_1m and metrics_1h.
+ * How many values per second embedded ClickHouse (chdb) alone stores in the series-id layout
+ * (schemas/clickhouse/ddl.ts, migration 5) on this machine, and what each costs in CPU, with nothing
+ * else of the pipeline running: the ceiling that issue 7's 1,000,000 values/s has to fit under.
+ *
+ * The layout has two write streams, measured apart and together:
+ * - raw: every ~1 s chunk a processor stores is `series` rows (once per series and UTC day), the
+ *   `points` (one row per value, no views on it) and the `sample_log` (one row per envelope);
+ * - tiers: the tier feeder's batches into the Null table `points_tier_feed`, whose three views write
+ *   points_10s/1m/1h. A view aggregates one insert block at a time, so the rows it writes per value
+ *   fall as a batch spans more of the fleet's time: measured here at 1 s and 10 s spans.
  *
  * The rows are made by the product's code, as the load test and a processor make them: synthetic
- * hosts (loadtest/src/synthetic-host.ts) advanced one second per tick, every sample encoded with the
- * agent's Avro codec, decoded again and turned into rows by stream-processors/src/rows.ts. All rows,
- * and every payload a variant sends, are built before its clock starts. Each variant writes the same
- * rows in the same order into its own freshly migrated database; the clock runs from the first insert
- * until the last one returns (background merges go on after it), and a variant only counts when
- * metrics_raw and every rollup tier hold exactly the rows inserted.
+ * hosts (loadtest/src/synthetic-host.ts) advanced one second per tick, each host's samples of a tick
+ * encoded with the agent's Avro codec as one Kafka message, decoded again and appended to a RowBatch by
+ * stream-processors/src/rows.ts with a fresh SeriesRegistry per variant (a processor that just started,
+ * so the first chunks write every series). All batches are built before a variant's clock starts; what
+ * the clock covers is what ClickHouseSink.write / writeTiers do: columns (stream-processors/src/columns.ts),
+ * the inserter's encoding and the engine's insert. Each variant writes into its own freshly migrated
+ * database; the clock runs from the first insert until the last one returns (background merges go on
+ * after it), and a variant only counts when every table holds exactly what was handed to it: the
+ * points (count, series, ts range, sum), the series rows (count, distinct series and days, every
+ * point's series present), the sample log, every tier's value_count and sum, and nothing in the
+ * tables the variant does not write.
  *
- * Variants: the processor's own sink (client.insert, JSONCompactEachRow), chdb's raw passthrough with
- * the same JSON bytes, and binary bodies (RowBinary, Native) read by `INSERT … FROM INFILE` from files
- * in memory (tmpfs); each with and without the rollup views; then, for the fastest format with views,
- * other batch sizes, parallel_view_processing, and two connections inserting at once.
+ * Variants: the sink raw only (`tiers: 'feeder'`, as the processor service runs) through the Arrow
+ * inserter (the product's path into chdb), the JSON fallback, and RowBinary (the server path's
+ * encoding) read by `INSERT … FROM INFILE` from tmpfs; the sink with the tiers inline at ~1 s (what
+ * every chunk cost before the tier feeder); the tier feed alone (writeTiers) at 1 s and 10 s spans;
+ * the Arrow sink from two lanes at once (one inserter, two chdb sessions, as a processor's concurrent
+ * partitions share it); and the product as it runs, raw 1 s chunks and 10 s tier batches at once.
  *
- * Why binary bodies go through a file: chdb takes an inline insert body as the tail of the query text
- * and ends it at the first blank line ("\n\n"), which is why its `.chdb.rawInsert` accepts text
- * formats only. Handed to the addon's raw insert directly, a RowBinary or Native body whose Float64 or
- * DateTime64 bytes happen to hold 0x0A 0x0A is cut there (measured: four of ten 20,000-row batches of
- * these rows failed with CANNOT_READ_ALL_DATA). JSON and TSV escape newlines, so the product's path is
- * safe; a CSV body with a blank line inside a quoted field would not be.
+ * Rows written to the tiers are counted by the engine: the growth of the process's
+ * `MergeTreeDataWriterRows` profile event over a variant (rows written into MergeTree parts by inserts,
+ * views' targets included; merges are not counted), less the rows handed to points, series and the
+ * sample log. chdb has no system.part_log and drops outdated parts at once (old_parts_lifetime 0), so
+ * system.parts cannot say what was written before merges folded it.
  *
- * `npx tsx bench/chdb-insert-ceiling.ts [--rows N] [--batch N] [--hosts N]` prints a markdown table
- * (2,000,000 rows, 50,000 per batch, 300 hosts by default).
+ * CPU is process.cpuUsage() of this process: chdb runs in it, so it is the JS side and every engine
+ * thread. Over the clock it holds whatever merging fell inside it, more for a slow variant than a
+ * fast one, so it is also taken until the merges the inserts started have stopped ("with merges").
+ *
+ * Why RowBinary goes through a file: chdb takes an inline insert body as the tail of the query text
+ * and ends it at the first blank line ("\n\n"), which is why its `.chdb.rawInsert` takes text formats
+ * only; a binary body whose bytes hold 0x0A 0x0A is cut there (measured before: four of ten
+ * 20,000-row RowBinary batches failed with CANNOT_READ_ALL_DATA).
+ *
+ * `npx tsx bench/chdb-insert-ceiling.ts [--rows N] [--batch N] [--hosts N] [--tier-seconds N]
+ * [--repeats N] [--only id,…] [--json]` prints a markdown table (2,000,000 values for the raw
+ * variants, 50,000 per insert, 300 hosts, 60 s of the fleet for the tier feed, one run of each).
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { cpus, tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
-import { createClient, type ClickHouseClient } from '@clickhouse/client'
+import type { ClickHouseClient } from '@clickhouse/client'
 import type { Session } from 'chdb'
-import type { ChdbConnection } from 'chdb/connection'
 import { sampleTimestampUs } from '../agent/src/envelope.ts'
 import { SyntheticHost } from '../loadtest/src/synthetic-host.ts'
 import { createClickHouse } from '../platform/clickhouse.ts'
+import { clickHouseString } from '../platform/clickhouse-literal.ts'
+import { rowBinary, type ColumnarBatch } from '../platform/columnar.ts'
+import {
+  ArrowInserter,
+  JsonInserter,
+  settingsClause,
+  type ColumnarInserter,
+  type InsertSettings,
+} from '../platform/columnar-insert.ts'
+import { SAMPLES_TOPIC } from '../platform/kafka.ts'
 import { prng } from '../platform/prng.ts'
-import { RAW_INSERT_SETTINGS, ROLLUP_TIERS } from '../schemas/clickhouse/ddl.ts'
+import { POINTS_TABLE, POINTS_TIERS, SERIES_TABLE } from '../schemas/clickhouse/ddl.ts'
 import { migrate } from '../schemas/clickhouse/migrate.ts'
 import { envelopeCodec } from '../schemas/src/codec.ts'
 import { ClickHouseSink } from '../stream-processors/src/clickhouse-sink.ts'
 import {
   appendEnvelopeRows,
-  dateTime64ToMicros,
   newRowBatch,
-  type RawRow,
+  SeriesRegistry,
+  type RowBatch,
+  type SeriesRef,
 } from '../stream-processors/src/rows.ts'
 import { hostSnapshot, valuesIn } from './host-snapshot.ts'
 
 export interface CeilingOptions {
-  /** metrics_raw rows written by every variant. */
+  /** Values the raw variants store (whole envelopes, so up to one host's tick more). */
   rows: number
-  /** Rows per INSERT for the main variants (the batch-size runs use others). */
+  /** Values per raw insert for the sink variants (whole envelopes): ~1 s of 300 hosts at 50,000. */
   batchRows: number
-  /** Synthetic hosts, 300 when absent: with the batch size, how many seconds of the fleet an insert holds. */
+  /** Synthetic hosts, 300 when absent. */
   hosts?: number
+  /** Seconds of the fleet the tier-feed and combined variants write, 60 when absent. */
+  tierSeconds?: number
+  /** Runs of every variant, interleaved (all variants, then all again), 1 when absent. */
+  repeats?: number
+  /** Only the variants whose id is listed (VARIANT_IDS); all when absent. */
+  only?: readonly string[]
+  /** Told of each finished run, for a long bench's progress. */
+  log?: (line: string) => void
 }
 
-export type InsertPath = 'sink' | 'rawInsert' | 'infile'
-export type InsertFormat = 'JSONCompactEachRow' | 'RowBinary' | 'Native'
+/** How the rows reach chdb: the product's Arrow inserter, the JSON fallback, RowBinary from a file. */
+export type CeilingInserter = 'arrow' | 'json' | 'row-binary-file'
+/** What a variant writes: raw (series, points, sample log), the tier feed, or both. */
+export type CeilingWrites = 'raw' | 'raw + tiers inline' | 'tiers' | 'raw ∥ tiers'
 
 export interface CeilingRow {
+  id: string
   variant: string
-  path: InsertPath
-  format: InsertFormat
-  views: boolean
-  /** Settings added to the product's insert settings, `k=v` joined by commas; empty for none. */
-  extraSettings: string
-  batchRows: number
-  /**
-   * Seconds of the fleet one batch holds. The views group each insert by series and bucket, so a
-   * batch of under a second has one row per series and the tiers get as many rows as metrics_raw.
-   */
+  run: number
+  inserter: CeilingInserter
+  writes: CeilingWrites
+  /** Seconds of the fleet one insert holds (raw inserts when the variant writes raw). */
   batchSpanS: number
-  /** Connections inserting at the same time, each its own share of the batches. */
-  connections: number
-  rows: number
+  /** Values in the median insert (raw inserts when the variant writes raw). */
+  batchValues: number
+  /** Lanes inserting at the same time, each one insert after another. */
+  lanes: number
+  /** Values stored: each is one point and, where the tiers are written, fed to them once. */
+  values: number
+  envelopes: number
   hosts: number
   series: number
   engine: string
-  /** Bytes of the bodies sent, in the variant's format (the JSON the client builds, for the sink). */
-  payloadBytes: number
   ok: boolean
-  /** Why the variant failed: an insert error or counts that do not match. */
+  /** Why the variant failed: an insert error or tables that do not hold what was inserted. */
   failure?: string | undefined
   wallS?: number | undefined
-  rowsPerS?: number | undefined
-  mbPerS?: number | undefined
-  medianBatchMs?: number | undefined
-  /** Rows per second at the median batch time (times the connections): less swayed by other load. */
-  medianRowsPerS?: number | undefined
-  /** CPU time of this process (JS and chdb's threads) over the wall time: cores kept busy. */
+  valuesPerS?: number | undefined
+  /** Wall µs per value: 1e6 / valuesPerS. */
+  wallUsPerValue?: number | undefined
+  /** CPU µs of this process (JS and every chdb thread) per value, over the clock. */
+  cpuUsPerValue?: number | undefined
+  /**
+   * The same until the merges the inserts started have stopped (settleS after the clock): what a value
+   * costs with its share of merging, whatever part of that fell inside the clock.
+   */
+  cpuUsPerValueSettled?: number | undefined
+  /** Seconds after the last insert until no merge ran in the variant's database for 1 s (at most 60). */
+  settleS?: number | undefined
+  /** Seconds the inserts into each table took, summed over lanes (`series`, `points`, …). */
+  tableSeconds?: Record<string, number> | undefined
+  /** Median wall time of the first lane's inserts (the raw chunks where a variant has both). */
+  medianInsertMs?: number | undefined
+  /** Rows the inserts wrote into MergeTree parts (MergeTreeDataWriterRows), per value. */
+  rowsWrittenPerValue?: number | undefined
+  /** Of those, rows written into points_10s, points_1m and points_1h by the views, per value. */
+  tierRowsPerValue?: number | undefined
+  /** Parts the inserts wrote (MergeTreeDataWriterBlocks), all tables. */
+  partsWritten?: number | undefined
+  /** CPU time of this process over the wall time: cores kept busy. */
   processCores?: number | undefined
   /** Busy cores of the whole machine (/proc/stat) minus this process's: other load during the run. */
   otherCores?: number | undefined
-  /** Active metrics_raw parts right after the last insert: a backlog here means merges lag. */
-  rawPartsAtEnd?: number | undefined
+  /** 1-minute load average when the clock started and when it stopped. */
+  loadStart?: number | undefined
+  loadEnd?: number | undefined
+  /** Active parts of the variant's database right after the last insert: merges behind if many. */
+  activePartsAtEnd?: number | undefined
 }
 
 const DEFAULT_HOSTS = 300
+const DEFAULT_TIER_SECONDS = 60
 const TENANT = 'bench'
 const INTERVAL_MS = 1000
 /** Hosts are spread over the interval in ten slots, as loadtest/src/simulator.ts spreads them. */
@@ -109,276 +169,304 @@ const SLOTS = 10
 const PARTITIONS = 6
 /** CLICKHOUSE_DEDUP_WINDOW's default in stream-processors/src/config.ts. */
 const DEDUP_WINDOW = 1000
-/** Batch sizes tried for the fastest format, besides the main one, when the run has room for three. */
-const OTHER_BATCHES = [10_000, 50_000, 200_000, 1_000_000]
-/** A batch-size run stops after this many inserts: enough for a median, and small batches are slow. */
-const MAX_BATCHES = 50
+/** PROCESSOR_TIER_BATCH_MS's order: the tier feeder's batch against a raw chunk's second. */
+const TIER_SPANS_S = [1, 10] as const
 /** /proc/stat counts in USER_HZ, 100 on every Linux build this runs on. */
 const USER_HZ = 100
+const DAY_US = 86_400_000_000
+const SETTLE_POLL_MS = 200
+const SETTLE_QUIET_POLLS = 5
+const SETTLE_MAX_MS = 60_000
 
 // ---------------------------------------------------------------------------------------------------
-// The rows.
+// The fleet: one Avro message per host and tick, as agents send them and a processor reads them.
+
+interface Message {
+  partition: number
+  offset: number
+  body: Buffer
+}
 
 interface Fleet {
-  rows: RawRow[]
+  /** Messages of each tick (a second of the fleet), hosts in order. */
+  ticks: Message[][]
   hosts: number
-  /** Rows one host makes per tick. */
   valuesPerHost: number
+}
+
+/** At least `minTicks` seconds of the fleet, and enough of them for `minValues` values. */
+function generateFleet(minTicks: number, minValues: number, hostCount: number): Fleet {
+  const template = hostSnapshot()
+  const valuesPerHost = template.reduce((n, s) => n + valuesIn(s), 0)
+  const ticks = Math.max(minTicks, Math.ceil(minValues / (valuesPerHost * hostCount)))
+  const hosts = Array.from({ length: hostCount }, (_, i) => new SyntheticHost(i, template, 'ceiling'))
+  const codec = envelopeCodec()
+  const random = prng(7)
+  // Ending about now keeps every row inside a processor's time bounds. Starting 5 s into a 10 s
+  // bucket: a tier feeder's batches are cut by the wall clock, not on bucket edges, so a 10 s batch
+  // here spans two 10 s buckets as most of the feeder's do.
+  const startS = Math.floor((Date.now() / 1000 - ticks - 60) / 10) * 10 + 5
+  const offsets = new Array<number>(PARTITIONS).fill(0)
+  const out: Message[][] = []
+  for (let tick = 0; tick < ticks; tick++) {
+    out.push(
+      hosts.map((h, i) => {
+        h.advance(INTERVAL_MS / 1000)
+        const scheduledMs = (startS + tick) * 1000 + (i % SLOTS) * (INTERVAL_MS / SLOTS)
+        // Most reads finish within the agent's tolerance and carry the tick's stamp; some are late.
+        const lateMs = random() < 0.9 ? random() * 2 : 2 + random() * 20
+        const tsUs = sampleTimestampUs(scheduledMs + lateMs, scheduledMs, INTERVAL_MS)
+        const body = Buffer.concat(
+          h.samples.map((sample) =>
+            codec.encode({
+              tenant: TENANT,
+              host_id: h.id.hostId,
+              hostname: h.id.hostname,
+              agent_id: h.id.agentId,
+              seq: h.seq++,
+              ts_us: tsUs,
+              interval_ms: INTERVAL_MS,
+              sample,
+            }),
+          ),
+        )
+        const partition = i % PARTITIONS
+        const offset = offsets[partition] ?? 0
+        offsets[partition] = offset + 1
+        return { partition, offset, body }
+      }),
+    )
+  }
+  return { ticks: out, hosts: hostCount, valuesPerHost }
+}
+
+/**
+ * RowBatches as a processor builds them, from the fleet's messages in order: a batch closes when it
+ * holds `perBatch.values` values or `perBatch.ticks` seconds of the fleet, and building stops after
+ * `maxValues` values or `maxTicks` ticks (at a whole message either way).
+ */
+function buildBatches(
+  fleet: Fleet,
+  registry: SeriesRegistry,
+  perBatch: { values: number } | { ticks: number },
+  limit: { maxValues: number } | { maxTicks: number },
+): RowBatch[] {
+  const codec = envelopeCodec()
+  const out: RowBatch[] = []
+  let batch = newRowBatch(registry)
+  let total = 0
+  const ticks = 'maxTicks' in limit ? Math.min(limit.maxTicks, fleet.ticks.length) : fleet.ticks.length
+  ticks: for (let t = 0; t < ticks; t++) {
+    for (const m of fleet.ticks[t] ?? []) {
+      const before = batch.values.length
+      for (const env of codec.decodeAll(m.body))
+        appendEnvelopeRows(batch, env, TENANT, {
+          partition: m.partition,
+          offset: String(m.offset),
+          topic: SAMPLES_TOPIC,
+        })
+      total += batch.values.length - before
+      if ('values' in perBatch && batch.values.length >= perBatch.values) {
+        out.push(batch)
+        batch = newRowBatch(registry)
+      }
+      if ('maxValues' in limit && total >= limit.maxValues) break ticks
+    }
+    if ('ticks' in perBatch && (t + 1) % perBatch.ticks === 0) {
+      out.push(batch)
+      batch = newRowBatch(registry)
+    }
+  }
+  if (batch.values.length > 0) out.push(batch)
+  return out
+}
+
+/** What the stored rows must add up to. */
+interface Expect {
+  values: number
+  envelopes: number
   series: number
+  /** Distinct (series, UTC day) pairs: the series rows the sink must leave, however many it wrote. */
+  seriesDays: number
   valueSum: number
   valueAbsSum: number
   minTsUs: number
   maxTsUs: number
 }
 
-function generateFleet(rowCount: number, hostCount: number): Fleet {
-  const template = hostSnapshot()
-  const valuesPerHost = template.reduce((n, s) => n + valuesIn(s), 0)
-  const ticks = Math.ceil(rowCount / (valuesPerHost * hostCount))
-  const hosts = Array.from({ length: hostCount }, (_, i) => new SyntheticHost(i, template, 'ceiling'))
-  const codec = envelopeCodec()
-  const random = prng(7)
-  // Ending now keeps every row inside the retention and a processor's time bounds.
-  const startS = Math.floor(Date.now() / 1000) - ticks
-  const batch = newRowBatch()
-  let offset = 0
-  for (let tick = 0; tick < ticks && batch.raw.length < rowCount; tick++) {
-    hosts.forEach((h, i) => {
-      h.advance(INTERVAL_MS / 1000)
-      const scheduledMs = (startS + tick) * 1000 + (i % SLOTS) * (INTERVAL_MS / SLOTS)
-      // Most reads finish within the agent's tolerance and carry the tick's stamp; some are late.
-      const lateMs = random() < 0.9 ? random() * 2 : 2 + random() * 20
-      const tsUs = sampleTimestampUs(scheduledMs + lateMs, scheduledMs, INTERVAL_MS)
-      const message = Buffer.concat(
-        h.samples.map((sample) =>
-          codec.encode({
-            tenant: TENANT,
-            host_id: h.id.hostId,
-            hostname: h.id.hostname,
-            agent_id: h.id.agentId,
-            seq: h.seq++,
-            ts_us: tsUs,
-            interval_ms: INTERVAL_MS,
-            sample,
-          }),
-        ),
-      )
-      for (const env of codec.decodeAll(message))
-        appendEnvelopeRows(batch, env, TENANT, { partition: i % PARTITIONS, offset: String(offset) })
-      offset++
-    })
-  }
-  return summarize(batch.raw.slice(0, rowCount), hostCount, valuesPerHost)
-}
-
-/** What the stored rows must add up to. */
-function summarize(rows: RawRow[], hosts: number, valuesPerHost: number): Fleet {
-  const series = new Set<string>()
+function expectOf(batches: readonly RowBatch[]): Expect {
+  const series = new Set<SeriesRef>()
+  const seriesDays = new Set<string>()
+  let values = 0
+  let envelopes = 0
   let valueSum = 0
   let valueAbsSum = 0
   let minTsUs = Number.POSITIVE_INFINITY
   let maxTsUs = Number.NEGATIVE_INFINITY
-  for (const [, metric, host, labels, ts, value] of rows) {
-    series.add(`${metric}\u0000${host}\u0000${labels}`)
-    valueSum += value
-    valueAbsSum += Math.abs(value)
-    const us = dateTime64ToMicros(ts)
-    if (us < minTsUs) minTsUs = us
-    if (us > maxTsUs) maxTsUs = us
+  for (const b of batches) {
+    values += b.values.length
+    envelopes += b.log.length
+    b.values.forEach((v, i) => {
+      const ref = b.series[i] as SeriesRef
+      const ts = b.tsUs[i] ?? 0
+      series.add(ref)
+      seriesDays.add(`${ref.key}\u0000${String(Math.floor(ts / DAY_US))}`)
+      valueSum += v
+      valueAbsSum += Math.abs(v)
+      if (ts < minTsUs) minTsUs = ts
+      if (ts > maxTsUs) maxTsUs = ts
+    })
   }
-  return { rows, hosts, valuesPerHost, series: series.size, valueSum, valueAbsSum, minTsUs, maxTsUs }
+  return {
+    values,
+    envelopes,
+    series: series.size,
+    seriesDays: seriesDays.size,
+    valueSum,
+    valueAbsSum,
+    minTsUs,
+    maxTsUs,
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Bodies. Bench-only encoders for metrics_raw's six columns; the verification after each variant is
-// what shows they write the same rows as the JSON path.
-
-class ByteWriter {
-  private buf: Buffer
-  private pos = 0
-
-  constructor(size: number) {
-    this.buf = Buffer.allocUnsafe(Math.max(64, size))
-  }
-
-  private room(n: number): void {
-    if (this.pos + n <= this.buf.length) return
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n))
-    this.buf.copy(next, 0, 0, this.pos)
-    this.buf = next
-  }
-
-  varUInt(n: number): void {
-    this.room(10)
-    let v = n
-    while (v >= 0x80) {
-      this.buf[this.pos++] = (v % 0x80) | 0x80
-      v = Math.floor(v / 0x80)
-    }
-    this.buf[this.pos++] = v
-  }
-
-  bytes(b: Buffer): void {
-    this.room(b.length)
-    b.copy(this.buf, this.pos)
-    this.pos += b.length
-  }
-
-  /** A non-negative integer below 2^53 as 8 little-endian bytes (UInt64, or Int64 for ts). */
-  u64(n: number): void {
-    this.room(8)
-    this.buf.writeUInt32LE(n % 0x1_0000_0000, this.pos)
-    this.buf.writeUInt32LE(Math.floor(n / 0x1_0000_0000), this.pos + 4)
-    this.pos += 8
-  }
-
-  f64(x: number): void {
-    this.room(8)
-    this.buf.writeDoubleLE(x, this.pos)
-    this.pos += 8
-  }
-
-  uint(n: number, width: 1 | 2 | 4): void {
-    this.room(width)
-    this.buf.writeUIntLE(n, this.pos, width)
-    this.pos += width
-  }
-
-  done(): Buffer {
-    return this.buf.subarray(0, this.pos)
-  }
-}
-
-/** Strings as ClickHouse writes a String: varint length, then the UTF-8 bytes; cached, few distinct. */
-class StringBytes {
-  private readonly cache = new Map<string, Buffer>()
-
-  get(s: string): Buffer {
-    let b = this.cache.get(s)
-    if (!b) {
-      const body = Buffer.from(s, 'utf8')
-      const w = new ByteWriter(body.length + 10)
-      w.varUInt(body.length)
-      w.bytes(body)
-      b = Buffer.from(w.done())
-      this.cache.set(s, b)
-    }
-    return b
-  }
-}
-
-class TsMicros {
-  private readonly cache = new Map<string, number>()
-
-  get(literal: string): number {
-    let us = this.cache.get(literal)
-    if (us === undefined) {
-      us = dateTime64ToMicros(literal)
-      this.cache.set(literal, us)
-    }
-    return us
-  }
-}
-
-function encodeJson(rows: readonly RawRow[]): Buffer {
-  // What the client sends for JSONCompactEachRow: JSON.stringify of each row, one per line.
-  let s = ''
-  for (const r of rows) s += `${JSON.stringify(r)}\n`
-  return Buffer.from(s, 'utf8')
-}
-
-function encodeRowBinary(rows: readonly RawRow[], strings: StringBytes, ts: TsMicros): Buffer {
-  const w = new ByteWriter(rows.length * 110)
-  for (const [tenant, metric, host, labels, t, value] of rows) {
-    w.bytes(strings.get(tenant))
-    w.bytes(strings.get(metric))
-    w.bytes(strings.get(host))
-    w.bytes(strings.get(labels))
-    w.u64(ts.get(t))
-    w.f64(value)
-  }
-  return w.done()
-}
+// Inserters.
 
 /**
- * One Native block. The string columns go as LowCardinality, as the table stores them, so the engine
- * reads a dictionary and indexes instead of hashing every string: the cheapest body there is. The
- * layout is SerializationLowCardinality's for a stand-alone block (keys version 1, then per column
- * the index width with HasAdditionalKeys, the block's own dictionary, the row count and the indexes).
+ * RowBinary, as the product's RowBinaryInserter sends it to a server (platform/columnar.ts), written
+ * to a file in tmpfs and read by `INSERT … FROM INFILE` on a chdb session: the engine's cost of a
+ * binary row format, which chdb cannot take inline (see the top of this file). Bench-only.
  */
-function encodeNative(rows: readonly RawRow[], strings: StringBytes, ts: TsMicros): Buffer {
-  const w = new ByteWriter(rows.length * 24 + 1_000_000)
-  w.varUInt(6)
-  w.varUInt(rows.length)
-  const names = ['tenant', 'metric', 'host', 'labels'] as const
-  names.forEach((name, col) => {
-    w.bytes(strings.get(name))
-    w.bytes(strings.get('LowCardinality(String)'))
-    const dict = new Map<string, number>()
-    const indexes = new Uint32Array(rows.length)
-    rows.forEach((r, i) => {
-      const key = r[col] as string
-      let at = dict.get(key)
-      if (at === undefined) {
-        at = dict.size
-        dict.set(key, at)
-      }
-      indexes[i] = at
-    })
-    const [code, width] =
-      dict.size <= 0x100 ? [0, 1 as const] : dict.size <= 0x1_0000 ? [1, 2 as const] : [2, 4 as const]
-    const HAS_ADDITIONAL_KEYS = 1 << 9
-    w.u64(1)
-    w.u64(code | HAS_ADDITIONAL_KEYS)
-    w.u64(dict.size)
-    for (const key of dict.keys()) w.bytes(strings.get(key))
-    w.u64(rows.length)
-    for (const i of indexes) w.uint(i, width)
-  })
-  w.bytes(strings.get('ts'))
-  w.bytes(strings.get("DateTime64(6, 'UTC')"))
-  for (const r of rows) w.u64(ts.get(r[4]))
-  w.bytes(strings.get('value'))
-  w.bytes(strings.get('Float64'))
-  for (const r of rows) w.f64(r[5])
-  return w.done()
+class RowBinaryFileInserter implements ColumnarInserter {
+  readonly kind = 'row-binary'
+  private seq = 0
+
+  constructor(
+    private readonly session: Session,
+    private readonly dir: string,
+  ) {}
+
+  async insert(batch: ColumnarBatch, settings: InsertSettings): Promise<void> {
+    if (batch.rows === 0) return
+    const file = join(this.dir, `${String(++this.seq)}.bin`)
+    writeFileSync(file, rowBinary(batch))
+    try {
+      await this.session.queryAsync(
+        `INSERT INTO ${batch.table} (${batch.columns.map((c) => c.name).join(', ')}) ` +
+          `FROM INFILE ${clickHouseString(file)}${settingsClause(settings)} FORMAT RowBinary`,
+      )
+    } finally {
+      rmSync(file, { force: true })
+    }
+  }
+
+  close(): Promise<void> {
+    this.session.close()
+    rmSync(this.dir, { recursive: true, force: true })
+    return Promise.resolve()
+  }
 }
 
-function batchesOf<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = []
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
-  return out
+/** Rows handed to the engine and milliseconds its inserts took, per `database.table`. */
+type Tally = Map<string, { rows: number; ms: number }>
+
+/**
+ * The inserter with the rows it was handed counted per table, to check every table against, and the
+ * time each table's inserts took from the columns handed over until the engine returned.
+ */
+function counted(inner: ColumnarInserter, tally: Tally): ColumnarInserter {
+  return {
+    kind: inner.kind,
+    insert: async (batch, settings) => {
+      const t = tally.get(batch.table) ?? { rows: 0, ms: 0 }
+      tally.set(batch.table, t)
+      t.rows += batch.rows
+      const start = performance.now()
+      try {
+        await inner.insert(batch, settings)
+      } finally {
+        t.ms += performance.now() - start
+      }
+    },
+    close: () => inner.close(),
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------
-// chdb.
-
-interface Lane {
-  insert(batch: number): Promise<void>
-  close(): Promise<void>
-}
+// Variants.
 
 interface Variant {
+  id: string
   name: string
-  path: InsertPath
-  format: InsertFormat
-  views: boolean
-  batchRows: number
-  connections: number
-  extraSettings?: Record<string, number>
+  inserter: CeilingInserter
+  writes: CeilingWrites
+  /** Raw lanes (sink.write) at once; the combined variant adds one tier lane. */
+  lanes: number
+  /** Seconds of the fleet per tier-feed insert, for the variants that feed the tiers apart. */
+  tierSpanS?: number
 }
+
+const VARIANTS: readonly Variant[] = [
+  {
+    id: 'arrow',
+    name: 'product: sink → Arrow, raw',
+    inserter: 'arrow',
+    writes: 'raw',
+    lanes: 1,
+  },
+  { id: 'json', name: 'sink → JSON fallback, raw', inserter: 'json', writes: 'raw', lanes: 1 },
+  {
+    id: 'rowbinary',
+    name: 'sink → RowBinary from tmpfs file, raw',
+    inserter: 'row-binary-file',
+    writes: 'raw',
+    lanes: 1,
+  },
+  {
+    id: 'inline',
+    name: 'sink → Arrow, tiers inline (before the feeder)',
+    inserter: 'arrow',
+    writes: 'raw + tiers inline',
+    lanes: 1,
+  },
+  ...TIER_SPANS_S.map((s): Variant => ({
+    id: `feed-${String(s)}s`,
+    name: `tier feed (writeTiers) → Arrow, ${String(s)} s batches`,
+    inserter: 'arrow',
+    writes: 'tiers',
+    lanes: 1,
+    tierSpanS: s,
+  })),
+  {
+    id: 'arrow-2',
+    name: 'product: sink → Arrow, raw, two lanes',
+    inserter: 'arrow',
+    writes: 'raw',
+    lanes: 2,
+  },
+  {
+    id: 'product',
+    name: 'product as it runs: raw 1 s chunks ∥ tier feed 10 s',
+    inserter: 'arrow',
+    writes: 'raw ∥ tiers',
+    lanes: 1,
+    tierSpanS: 10,
+  },
+]
+
+export const VARIANT_IDS: readonly string[] = VARIANTS.map((v) => v.id)
 
 interface Bench {
   dir: string
+  /** Where the RowBinary files go: tmpfs when there is one, so the engine reads memory. */
+  fileDir: string
   admin: ClickHouseClient
   fleet: Fleet
   engine: string
   SessionCtor: typeof Session
-  createChdbConnection: (opts: { path: string }) => ChdbConnection
-  /** Where binary bodies are written for FROM INFILE: tmpfs when there is one, so reads are memory. */
-  fileDir: string
-  /** Bodies of the last (format, batch size) asked for: consecutive variants share them. */
-  cached?: { key: string; bodies: Buffer[]; files?: string[] | undefined } | undefined
+  rows: number
+  batchRows: number
+  tierSeconds: number
   databases: number
 }
 
@@ -387,7 +475,7 @@ function embeddedConfig(dir: string, database: string): Parameters<typeof create
 }
 
 /** Migrated as test/support/embedded-clickhouse.ts does it, in the folder every connection shares. */
-async function freshDatabase(b: Bench, views: boolean): Promise<string> {
+async function freshDatabase(b: Bench): Promise<string> {
   const database = `ceiling_${String(b.databases++)}`
   await migrate(b.admin, {
     database,
@@ -397,107 +485,98 @@ async function freshDatabase(b: Bench, views: boolean): Promise<string> {
     tier1hTtlDays: 3650,
     dedupWindow: DEDUP_WINDOW,
   })
-  if (!views)
-    for (const tier of ROLLUP_TIERS)
-      await b.admin.command({ query: `DROP VIEW ${database}.${tier.table}_mv` })
   return database
 }
 
-function bodiesFor(b: Bench, format: InsertFormat, batchRows: number): Buffer[] {
-  const key = `${format}:${String(batchRows)}`
-  if (b.cached?.key === key) return b.cached.bodies
-  dropCache(b)
-  const strings = new StringBytes()
-  const ts = new TsMicros()
-  const bodies = batchesOf(b.fleet.rows, batchRows).map((rows) =>
-    format === 'JSONCompactEachRow'
-      ? encodeJson(rows)
-      : format === 'RowBinary'
-        ? encodeRowBinary(rows, strings, ts)
-        : encodeNative(rows, strings, ts),
-  )
-  b.cached = { key, bodies }
-  return bodies
-}
-
-function filesFor(b: Bench, format: InsertFormat, batchRows: number): string[] {
-  const bodies = bodiesFor(b, format, batchRows)
-  const cached = b.cached
-  if (!cached) throw new Error('bodies were not cached')
-  if (!cached.files) {
-    // A folder of its own: a subset run may cache the same format and batch size next to this one.
-    const folder = mkdtempSync(join(b.fileDir, 'bodies-'))
-    cached.files = bodies.map((body, i) => {
-      const file = join(folder, `${String(i)}.bin`)
-      writeFileSync(file, body)
-      return file
-    })
-  }
-  return cached.files
-}
-
-function dropCache(b: Bench): void {
-  const first = b.cached?.files?.[0]
-  if (first !== undefined) rmSync(dirname(first), { recursive: true, force: true })
-  b.cached = undefined
-}
-
-/** The sink's settings for one insert: the product's, a unique token, and the variant's extras. */
-function insertSettings(database: string, batch: number, extra: Record<string, number> = {}) {
-  return {
-    ...RAW_INSERT_SETTINGS,
-    insert_deduplication_token: `ceiling:${database}:${String(batch)}`,
-    insert_deduplicate: 1 as const,
-    ...extra,
+async function openInserter(
+  b: Bench,
+  kind: CeilingInserter,
+  database: string,
+): Promise<{ inserter: ColumnarInserter; client?: ClickHouseClient }> {
+  switch (kind) {
+    case 'arrow':
+      // What columnarInserter() opens for an embedded store: Arrow on two sessions of its own.
+      return { inserter: await ArrowInserter.open(b.dir) }
+    case 'json': {
+      // The fallback inserts through the client, which for chdb is the product's session pool.
+      const client = await createClickHouse(embeddedConfig(b.dir, database))
+      return { inserter: new JsonInserter(client), client }
+    }
+    case 'row-binary-file':
+      return {
+        inserter: new RowBinaryFileInserter(
+          new b.SessionCtor(b.dir),
+          mkdtempSync(join(b.fileDir, 'bodies-')),
+        ),
+      }
   }
 }
 
-async function openLane(b: Bench, v: Variant, database: string): Promise<Lane> {
-  const table = `${database}.metrics_raw`
-  if (v.path === 'sink') {
-    // The processor's own write path, with no sample_log rows so that only metrics_raw is timed.
-    const client = await createClickHouse(embeddedConfig(b.dir, database))
-    // The sink takes no extra settings; in chdb a SET holds for the connection's later queries.
-    for (const [k, x] of Object.entries(v.extraSettings ?? {}))
-      await client.command({ query: `SET ${k} = ${String(x)}` })
-    const sink = new ClickHouseSink(client, database)
-    const batches = batchesOf(b.fleet.rows, v.batchRows)
+/** One insert of a lane. */
+type Step = () => Promise<void>
+
+/** The variant's inserts per lane and what the tables must hold afterwards, built before the clock. */
+interface Plan {
+  lanes: Step[][]
+  raw?: Expect | undefined
+  tiers?: Expect | undefined
+  batchSpanS: number
+  batchValues: number
+}
+
+function plan(b: Bench, v: Variant, database: string, sink: ClickHouseSink, limitBatches?: number): Plan {
+  // A processor that just started: no series known, so its first chunks write every series row.
+  const registry = new SeriesRegistry()
+  const cut = (xs: RowBatch[]): RowBatch[] => (limitBatches === undefined ? xs : xs.slice(0, limitBatches))
+  const token = (lane: string, i: number): string => `ceiling:${database}:${lane}:${String(i)}`
+  const perTick = b.fleet.hosts * b.fleet.valuesPerHost
+  const median = (batches: RowBatch[]): number => medianOf(batches.map((x) => x.values.length))
+  if (v.writes === 'tiers') {
+    const span = v.tierSpanS ?? 1
+    const batches = cut(buildBatches(b.fleet, registry, { ticks: span }, { maxTicks: b.tierSeconds }))
     return {
-      insert: (i) => sink.write({ raw: batches[i] ?? [], log: [] }, `ceiling:${database}:${String(i)}`),
-      close: () => client.close(),
+      lanes: [batches.map((x, i) => () => sink.writeTiers(x, token('t', i)))],
+      tiers: expectOf(batches),
+      batchSpanS: span,
+      batchValues: median(batches),
     }
   }
-  if (v.path === 'rawInsert') {
-    const bodies = bodiesFor(b, v.format, v.batchRows)
-    const connection = b.createChdbConnection({ path: b.dir })
+  if (v.writes === 'raw ∥ tiers') {
+    // The same seconds of the fleet through both streams, raw in 1 s chunks as the processor stores
+    // them; the tier batches hold the same envelopes (the feeder rolls up what raw stored).
+    const raw = cut(buildBatches(b.fleet, registry, { ticks: 1 }, { maxTicks: b.tierSeconds }))
+    const ticks = limitBatches === undefined ? b.tierSeconds : limitBatches
+    const span = v.tierSpanS ?? 10
+    const fed = buildBatches(b.fleet, registry, { ticks: span }, { maxTicks: ticks })
     return {
-      insert: async (i) => {
-        await connection.chdb.rawInsert({
-          table,
-          values: bodies[i] ?? Buffer.alloc(0),
-          format: 'JSONCompactEachRow',
-          settings: insertSettings(database, i, v.extraSettings),
-        })
-      },
-      close: () => connection.close(),
+      lanes: [
+        raw.map((x, i) => () => sink.write(x, token('r', i))),
+        fed.map((x, i) => () => sink.writeTiers(x, token('t', i))),
+      ],
+      raw: expectOf(raw),
+      tiers: expectOf(fed),
+      batchSpanS: 1,
+      batchValues: median(raw),
     }
   }
-  const files = filesFor(b, v.format, v.batchRows)
-  const session = new b.SessionCtor(b.dir)
+  const batches = cut(buildBatches(b.fleet, registry, { values: b.batchRows }, { maxValues: b.rows }))
+  const lanes: Step[][] = Array.from({ length: v.lanes }, () => [])
+  // Each lane takes every n-th chunk in order, one insert at a time, as a processor's partitions do.
+  batches.forEach((x, i) => lanes[i % v.lanes]?.push(() => sink.write(x, token('r', i))))
+  const all = expectOf(batches)
   return {
-    insert: async (i) => {
-      const settings = Object.entries(insertSettings(database, i, v.extraSettings))
-        .map(([k, value]) => `${k}=${typeof value === 'string' ? `'${value}'` : String(value)}`)
-        .join(', ')
-      await session.queryAsync(
-        `INSERT INTO ${table} FROM INFILE '${files[i] ?? ''}' SETTINGS ${settings} FORMAT ${v.format}`,
-      )
-    },
-    close: () => {
-      session.close()
-      return Promise.resolve()
-    },
+    lanes,
+    raw: all,
+    tiers: v.writes === 'raw + tiers inline' ? all : undefined,
+    batchSpanS: median(batches) / perTick,
+    batchValues: median(batches),
   }
+}
+
+function medianOf(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  const mid = Math.floor(s.length / 2)
+  return s.length % 2 === 1 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2
 }
 
 function machineBusySeconds(): number | undefined {
@@ -517,90 +596,151 @@ async function queryRows<T>(client: ClickHouseClient, query: string): Promise<T[
   return rs.json<T>()
 }
 
-/** Why the stored rows differ from the inserted ones, or undefined when they do not. */
-async function verify(b: Bench, database: string, views: boolean): Promise<string | undefined> {
-  const f = b.fleet
-  const [raw] = await queryRows<{
-    n: string
-    series: string
-    min_us: string
-    max_us: string
-    total: number
-  }>(
+/** The engine's insert counters of this process: rows and parts written into MergeTree tables. */
+async function writerEvents(b: Bench): Promise<{ rows: number; parts: number }> {
+  const rows = await queryRows<{ event: string; value: string }>(
     b.admin,
-    `SELECT count() AS n, uniqExact(metric, host, labels) AS series,
-            toUnixTimestamp64Micro(min(ts)) AS min_us, toUnixTimestamp64Micro(max(ts)) AS max_us,
-            sum(value) AS total
-     FROM ${database}.metrics_raw`,
+    `SELECT event, toString(value) AS value FROM system.events
+     WHERE event IN ('MergeTreeDataWriterRows', 'MergeTreeDataWriterBlocks')`,
   )
-  if (!raw) return 'no answer from metrics_raw'
+  const of = (name: string): number => Number(rows.find((r) => r.event === name)?.value ?? 0)
+  return { rows: of('MergeTreeDataWriterRows'), parts: of('MergeTreeDataWriterBlocks') }
+}
+
+/**
+ * Waits until no merge has run in the database for SETTLE_QUIET_POLLS polls in a row; the seconds
+ * waited. Merges are chosen by a background scheduler, so one may start after this: it measures the
+ * bulk of the merging an insert run causes, not all it ever will.
+ */
+async function mergesSettle(b: Bench, database: string): Promise<number> {
+  const start = performance.now()
+  let quiet = 0
+  while (quiet < SETTLE_QUIET_POLLS && performance.now() - start < SETTLE_MAX_MS) {
+    const [r] = await queryRows<{ n: string }>(
+      b.admin,
+      `SELECT count() AS n FROM system.merges WHERE database = '${database}'`,
+    )
+    quiet = Number(r?.n ?? 0) === 0 ? quiet + 1 : 0
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS))
+  }
+  return (performance.now() - start) / 1000
+}
+
+/** Summation order differs between JS and ClickHouse: allow rounding, not a lost or altered row. */
+function sumsDiffer(stored: number, e: Expect): boolean {
+  return Math.abs(stored - e.valueSum) > 1e-9 * Math.max(1, e.valueAbsSum)
+}
+
+/** Why the stored rows differ from those handed to the engine, or undefined when they do not. */
+async function verify(b: Bench, database: string, p: Plan, handed: Tally): Promise<string | undefined> {
   const problems: string[] = []
-  if (Number(raw.n) !== f.rows.length) problems.push(`metrics_raw has ${raw.n} rows`)
-  if (Number(raw.series) !== f.series)
-    problems.push(`metrics_raw has ${raw.series} series, expected ${String(f.series)}`)
-  if (Number(raw.min_us) !== f.minTsUs || Number(raw.max_us) !== f.maxTsUs)
-    problems.push(`metrics_raw ts spans ${raw.min_us}..${raw.max_us}`)
-  // Summation order differs between JS and ClickHouse: allow rounding, not a lost or altered row.
-  if (Math.abs(raw.total - f.valueSum) > 1e-9 * Math.max(1, f.valueAbsSum))
-    problems.push(`sum(value) ${String(raw.total)} ≠ ${String(f.valueSum)}`)
-  if (views) {
-    for (const tier of ROLLUP_TIERS) {
-      const [t] = await queryRows<{ n: string }>(
-        b.admin,
-        `SELECT sum(value_count) AS n FROM ${database}.${tier.table}`,
+  const one = async <T>(query: string): Promise<T> => {
+    const [row] = await queryRows<T>(b.admin, query)
+    if (!row) throw new Error(`no answer to ${query}`)
+    return row
+  }
+  const count = async (table: string): Promise<number> =>
+    Number((await one<{ n: string }>(`SELECT count() AS n FROM ${database}.${table}`)).n)
+  const of = (table: string): number => handed.get(`${database}.${table}`)?.rows ?? 0
+  if (p.raw) {
+    const e = p.raw
+    const pts = await one<{ n: string; series: string; min_us: string; max_us: string; total: number }>(
+      `SELECT count() AS n, uniqExact(series_id) AS series,
+              toString(toUnixTimestamp64Micro(min(ts))) AS min_us,
+              toString(toUnixTimestamp64Micro(max(ts))) AS max_us, sum(value) AS total
+       FROM ${database}.${POINTS_TABLE}`,
+    )
+    if (Number(pts.n) !== e.values || of(POINTS_TABLE) !== e.values)
+      problems.push(`points: ${pts.n} stored, ${String(of(POINTS_TABLE))} handed, ${String(e.values)} built`)
+    if (Number(pts.series) !== e.series)
+      problems.push(`points: ${pts.series} series, not ${String(e.series)}`)
+    if (Number(pts.min_us) !== e.minTsUs || Number(pts.max_us) !== e.maxTsUs)
+      problems.push(`points: ts spans ${pts.min_us}..${pts.max_us}`)
+    if (sumsDiffer(pts.total, e)) problems.push(`points: sum ${String(pts.total)} ≠ ${String(e.valueSum)}`)
+    const ser = await one<{ n: string; pairs: string; orphans: string }>(
+      `SELECT count() AS n, uniqExact(series_id, day) AS pairs,
+              (SELECT count() FROM ${database}.${POINTS_TABLE}
+               WHERE series_id NOT IN (SELECT series_id FROM ${database}.${SERIES_TABLE})) AS orphans
+       FROM ${database}.${SERIES_TABLE}`,
+    )
+    if (Number(ser.n) !== of(SERIES_TABLE))
+      problems.push(`series: ${ser.n} rows, ${String(of(SERIES_TABLE))} handed`)
+    if (Number(ser.pairs) !== e.seriesDays)
+      problems.push(`series: ${ser.pairs} (series, day) pairs, not ${String(e.seriesDays)}`)
+    if (Number(ser.orphans) !== 0) problems.push(`${ser.orphans} points without a series row`)
+    const log = await one<{ n: string; points: string }>(
+      `SELECT count() AS n, sum(points) AS points FROM ${database}.sample_log`,
+    )
+    if (Number(log.n) !== e.envelopes || of('sample_log') !== e.envelopes || Number(log.points) !== e.values)
+      problems.push(
+        `sample_log: ${log.n} rows of ${log.points} points, ${String(e.envelopes)} envelopes built`,
       )
-      if (Number(t?.n) !== f.rows.length) problems.push(`${tier.table} counts ${t?.n ?? 'nothing'}`)
+  } else {
+    for (const table of [POINTS_TABLE, SERIES_TABLE, 'sample_log']) {
+      const n = await count(table)
+      if (n !== 0) problems.push(`${table} has ${String(n)} rows, none written`)
     }
   }
-  return problems.length > 0 ? `${problems.join('; ')} (inserted ${String(f.rows.length)})` : undefined
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b)
-  const mid = Math.floor(s.length / 2)
-  return s.length % 2 === 1 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2
-}
-
-async function runVariant(b: Bench, v: Variant): Promise<CeilingRow> {
-  const batches = Math.ceil(b.fleet.rows.length / v.batchRows)
-  const payloadBytes = bodiesFor(b, v.path === 'sink' ? 'JSONCompactEachRow' : v.format, v.batchRows).reduce(
-    (n, body) => n + body.length,
-    0,
-  )
-  const base: CeilingRow = {
-    variant: v.name,
-    path: v.path,
-    format: v.format,
-    views: v.views,
-    extraSettings: Object.entries(v.extraSettings ?? {})
-      .map(([k, x]) => `${k}=${String(x)}`)
-      .join(', '),
-    batchRows: v.batchRows,
-    batchSpanS: v.batchRows / (b.fleet.hosts * b.fleet.valuesPerHost),
-    connections: v.connections,
-    rows: b.fleet.rows.length,
-    hosts: b.fleet.hosts,
-    series: b.fleet.series,
-    engine: b.engine,
-    payloadBytes,
-    ok: false,
+  for (const { table } of POINTS_TIERS) {
+    if (p.tiers) {
+      const t = await one<{ n: string; total: number }>(
+        `SELECT sum(value_count) AS n, sum(value_sum) AS total FROM ${database}.${table}`,
+      )
+      if (Number(t.n) !== p.tiers.values)
+        problems.push(`${table} counts ${t.n} values, ${String(p.tiers.values)} fed`)
+      if (sumsDiffer(t.total, p.tiers))
+        problems.push(`${table}: sum ${String(t.total)} ≠ ${String(p.tiers.valueSum)}`)
+    } else {
+      const n = await count(table)
+      if (n !== 0) problems.push(`${table} has ${String(n)} rows, none fed`)
+    }
   }
-  const database = await freshDatabase(b, v.views)
-  const lanes: Lane[] = []
+  return problems.length > 0 ? problems.join('; ') : undefined
+}
+
+async function runVariant(b: Bench, v: Variant, run: number, limitBatches?: number): Promise<CeilingRow> {
+  const database = await freshDatabase(b)
+  const handed: Tally = new Map()
+  const { inserter, client } = await openInserter(b, v.inserter, database)
   try {
-    for (let c = 0; c < v.connections; c++) lanes.push(await openLane(b, v, database))
+    const sink = new ClickHouseSink(b.admin, database, {
+      tiers: v.writes === 'raw + tiers inline' ? 'inline' : 'feeder',
+      inserter: counted(inserter, handed),
+    })
+    const p = plan(b, v, database, sink, limitBatches)
+    const main = p.raw ?? p.tiers
+    const base: CeilingRow = {
+      id: v.id,
+      variant: v.name,
+      run,
+      inserter: v.inserter,
+      writes: v.writes,
+      batchSpanS: p.batchSpanS,
+      batchValues: p.batchValues,
+      lanes: p.lanes.length,
+      values: main?.values ?? 0,
+      envelopes: main?.envelopes ?? 0,
+      hosts: b.fleet.hosts,
+      series: main?.series ?? 0,
+      engine: b.engine,
+      ok: false,
+    }
     const times: number[] = []
-    const cpu0 = process.cpuUsage()
+    // The decoded envelopes the plan was built from are garbage now; collected here (when node runs
+    // with --expose-gc), not inside the clock, where only the product's own garbage belongs.
+    ;(globalThis as { gc?: () => void }).gc?.()
+    const events0 = await writerEvents(b)
+    const loadStart = loadavg()[0]
     const busy0 = machineBusySeconds()
+    const cpu0 = process.cpuUsage()
     const t0 = performance.now()
     try {
-      // Each connection takes every n-th batch in order, one insert at a time, as a processor does.
       await Promise.all(
-        lanes.map(async (lane, c) => {
-          for (let i = c; i < batches; i += lanes.length) {
+        p.lanes.map(async (steps, lane) => {
+          for (const step of steps) {
             const start = performance.now()
-            await lane.insert(i)
-            times.push(performance.now() - start)
+            await step()
+            if (lane === 0) times.push(performance.now() - start)
           }
         }),
       )
@@ -610,153 +750,96 @@ async function runVariant(b: Bench, v: Variant): Promise<CeilingRow> {
     const wallS = (performance.now() - t0) / 1000
     const cpu = process.cpuUsage(cpu0)
     const busy1 = machineBusySeconds()
-    const processCores = (cpu.user + cpu.system) / 1e6 / wallS
-    const otherCores =
-      busy0 === undefined || busy1 === undefined
-        ? undefined
-        : Math.max(0, (busy1 - busy0) / wallS - processCores)
+    const loadEnd = loadavg()[0]
+    const events1 = await writerEvents(b)
+    const cpuS = (cpu.user + cpu.system) / 1e6
     const [parts] = await queryRows<{ n: string }>(
       b.admin,
-      `SELECT count() AS n FROM system.parts WHERE database = '${database}' AND table = 'metrics_raw' AND active`,
+      `SELECT count() AS n FROM system.parts WHERE database = '${database}' AND active`,
     )
-    const failure = await verify(b, database, v.views)
+    const settleS = await mergesSettle(b, database)
+    const settled = process.cpuUsage(cpu0)
+    const failure = await verify(b, database, p, handed)
     if (failure !== undefined) return { ...base, failure }
+    const values = base.values
+    const written = events1.rows - events0.rows
+    const direct = [POINTS_TABLE, SERIES_TABLE, 'sample_log'].reduce(
+      (n, t) => n + (handed.get(`${database}.${t}`)?.rows ?? 0),
+      0,
+    )
     return {
       ...base,
       ok: true,
       wallS,
-      rowsPerS: b.fleet.rows.length / wallS,
-      mbPerS: payloadBytes / 1e6 / wallS,
-      medianBatchMs: median(times),
-      medianRowsPerS: (v.connections * Math.min(v.batchRows, b.fleet.rows.length) * 1000) / median(times),
-      processCores,
-      otherCores,
-      rawPartsAtEnd: Number(parts?.n ?? Number.NaN),
+      valuesPerS: values / wallS,
+      wallUsPerValue: (wallS * 1e6) / values,
+      cpuUsPerValue: (cpuS * 1e6) / values,
+      cpuUsPerValueSettled: (settled.user + settled.system) / values,
+      settleS,
+      tableSeconds: Object.fromEntries(
+        [...handed].map(([table, t]) => [table.slice(database.length + 1), t.ms / 1000]),
+      ),
+      medianInsertMs: medianOf(times),
+      rowsWrittenPerValue: written / values,
+      tierRowsPerValue: p.tiers ? (written - direct) / p.tiers.values : undefined,
+      partsWritten: events1.parts - events0.parts,
+      processCores: cpuS / wallS,
+      otherCores:
+        busy0 === undefined || busy1 === undefined
+          ? undefined
+          : Math.max(0, (busy1 - busy0) / wallS - cpuS / wallS),
+      loadStart,
+      loadEnd,
+      activePartsAtEnd: Number(parts?.n ?? Number.NaN),
     }
   } finally {
-    for (const lane of lanes) await lane.close()
+    await inserter.close()
+    await client?.close()
     await b.admin.command({ query: `DROP DATABASE IF EXISTS ${database} SYNC` })
   }
 }
 
-/** A variant over the first `rows` rows only, verified against those. */
-async function runOnFirst(b: Bench, rows: number, v: Variant): Promise<CeilingRow> {
-  if (rows >= b.fleet.rows.length) return runVariant(b, v)
-  const f = b.fleet
-  const part: Bench = {
-    ...b,
-    fleet: summarize(f.rows.slice(0, rows), f.hosts, f.valuesPerHost),
-    cached: undefined,
-  }
-  try {
-    return await runVariant(part, v)
-  } finally {
-    dropCache(part)
-    b.databases = part.databases
-  }
-}
-
-/** A few batches down every path first, so the first timed variant does not pay for cold code. */
-async function warmUp(b: Bench, batchRows: number): Promise<void> {
-  for (const [path, format] of [
-    ['sink', 'JSONCompactEachRow'],
-    ['rawInsert', 'JSONCompactEachRow'],
-    ['infile', 'RowBinary'],
-    ['infile', 'Native'],
-  ] as const)
-    await runOnFirst(b, 2 * batchRows, {
-      name: 'warm-up',
-      path,
-      format,
-      views: true,
-      batchRows,
-      connections: 1,
-    })
-}
-
 export async function benchChdbInsertCeiling(opts: CeilingOptions): Promise<CeilingRow[]> {
-  const { rows, batchRows } = opts
-  const fleet = generateFleet(rows, opts.hosts ?? DEFAULT_HOSTS)
+  const hosts = opts.hosts ?? DEFAULT_HOSTS
+  const tierSeconds = opts.tierSeconds ?? DEFAULT_TIER_SECONDS
+  const variants = VARIANTS.filter((v) => opts.only === undefined || opts.only.includes(v.id))
+  const fleet = generateFleet(tierSeconds, opts.rows, hosts)
   // Loaded here, not at import, so that importing this file (bench/run.ts) does not load the engine.
   const { Session: SessionCtor } = await import('chdb')
-  const { createChdbConnection } = await import('chdb/connection')
   const dir = mkdtempSync(join(tmpdir(), 'procstream-ceiling-'))
   const fileDir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'procstream-ceiling-'))
   // One folder for the whole run (chdb binds one per process); every variant gets its own database.
-  const admin = createClient({ connection: createChdbConnection({ path: dir }) } as Parameters<
-    typeof createClient
-  >[0])
+  const admin = await createClickHouse(embeddedConfig(dir, 'default'))
   try {
     const [version] = await queryRows<{ v: string }>(admin, 'SELECT version() AS v')
     const b: Bench = {
       dir,
+      fileDir,
       admin,
       fleet,
       engine: version?.v ?? 'unknown',
-      fileDir,
       SessionCtor,
-      createChdbConnection,
+      rows: opts.rows,
+      batchRows: opts.batchRows,
+      tierSeconds,
       databases: 0,
     }
-    await warmUp(b, batchRows)
-    const one = { batchRows, connections: 1 }
+    // A few inserts down every path first, so the first timed variant does not pay for cold code.
+    for (const v of variants) {
+      const warm = await runVariant(b, v, 0, 2)
+      if (!warm.ok) opts.log?.(`warm-up of ${v.id} failed: ${warm.failure ?? ''}`)
+    }
     const out: CeilingRow[] = []
-    const run = async (v: Variant): Promise<CeilingRow> => {
-      const row = await runVariant(b, v)
-      out.push(row)
-      return row
-    }
-    await run({
-      name: 'product: sink → client.insert',
-      path: 'sink',
-      format: 'JSONCompactEachRow',
-      views: true,
-      ...one,
-    })
-    await run({
-      name: 'product: sink → client.insert',
-      path: 'sink',
-      format: 'JSONCompactEachRow',
-      views: false,
-      ...one,
-    })
-    await run({
-      name: 'chdb.rawInsert, same JSON',
-      path: 'rawInsert',
-      format: 'JSONCompactEachRow',
-      views: true,
-      ...one,
-    })
-    await run({
-      name: 'chdb.rawInsert, same JSON',
-      path: 'rawInsert',
-      format: 'JSONCompactEachRow',
-      views: false,
-      ...one,
-    })
-    for (const format of ['RowBinary', 'Native'] as const) {
-      await run({ name: 'INSERT FROM INFILE (tmpfs)', path: 'infile', format, views: true, ...one })
-      await run({ name: 'INSERT FROM INFILE (tmpfs)', path: 'infile', format, views: false, ...one })
-    }
-    const best = out
-      .filter((r) => r.ok && r.views)
-      // By the median batch, which a burst of other load moves less than the wall time.
-      .reduce<CeilingRow | undefined>(
-        (a, r) => ((r.medianRowsPerS ?? 0) > (a?.medianRowsPerS ?? 0) ? r : a),
-        undefined,
-      )
-    if (best) {
-      const like = {
-        name: `fastest with views (${best.format})`,
-        path: best.path,
-        format: best.format,
-        views: true,
+    for (let run = 1; run <= (opts.repeats ?? 1); run++)
+      for (const v of variants) {
+        const row = await runVariant(b, v, run)
+        out.push(row)
+        opts.log?.(
+          row.ok
+            ? `${v.id} run ${String(run)}: ${fmt(row.valuesPerS)} values/s, ${fmt(row.cpuUsPerValue, 2)} CPU µs/value (${fmt(row.cpuUsPerValueSettled, 2)} with merges), load ${fmt(row.loadStart, 2)}→${fmt(row.loadEnd, 2)}`
+            : `${v.id} run ${String(run)} failed: ${row.failure ?? ''}`,
+        )
       }
-      for (const size of OTHER_BATCHES.filter((s) => s !== batchRows && s * 3 <= rows))
-        out.push(await runOnFirst(b, MAX_BATCHES * size, { ...like, batchRows: size, connections: 1 }))
-      await run({ ...like, ...one, extraSettings: { parallel_view_processing: 1 } })
-      await run({ ...like, batchRows, connections: 2 })
-    }
     return out
   } finally {
     await admin.close()
@@ -765,50 +848,114 @@ export async function benchChdbInsertCeiling(opts: CeilingOptions): Promise<Ceil
   }
 }
 
+function fmt(x: number | undefined, digits = 0): string {
+  return x === undefined || Number.isNaN(x)
+    ? '–'
+    : x.toLocaleString('en', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+}
+
+/** One line per variant: medians over its runs, the runs' range beside values/s and CPU. */
 export function ceilingMarkdown(rows: CeilingRow[]): string {
   const first = rows[0]
   if (!first) return 'no variants ran'
-  const n = (x: number | undefined, digits = 0): string =>
-    x === undefined || Number.isNaN(x)
-      ? '–'
-      : x.toLocaleString('en', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+  const runs = Math.max(...rows.map((r) => r.run))
   const lines = [
-    `chdb ${first.engine} alone on ${String(cpus().length)} × ${cpus()[0]?.model ?? 'cpu'}: metrics_raw rows of ${String(first.hosts)} synthetic hosts (${n(first.series)} series, 1 s interval), each variant into a freshly migrated database; wall from the first insert until the last returns (merges go on after); "fleet s" is how many seconds of the fleet one batch holds`,
-    '| variant | format | views | extra settings | rows | batch rows | fleet s | conns | rows/s | payload MB/s | median batch ms | rows/s at median batch | wall s | cores (this process) | cores (others) | raw parts at end |',
-    '| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    `chdb ${first.engine} alone on ${String(cpus().length)} × ${cpus()[0]?.model ?? 'cpu'}: ${String(first.hosts)} synthetic hosts at 1 s, each variant in a freshly migrated database, ${String(runs)} run(s) each (medians, range in brackets); wall from the first insert until the last returns; CPU is this process's (chdb runs in it), over the wall time and until merges stopped after it; "fleet s" is the seconds of the fleet one insert holds; tier rows = rows the views wrote into points_10s/1m/1h (MergeTreeDataWriterRows) per value fed`,
+    '| variant | values | fleet s per insert | values per insert | lanes | values/s | wall µs/value | CPU µs/value | CPU µs/value with merges (settle s) | cores (this process) | insert wall µs/value by table | median insert ms | rows written per value | tier rows per value | parts written | cores (others) | load 1 min | ok runs |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ]
-  for (const r of rows) {
-    const head = `| ${r.variant} | ${r.format} | ${r.views ? 'yes' : 'no'} | ${r.extraSettings || '–'} | ${n(r.rows)} | ${n(r.batchRows)} | ${n(r.batchSpanS, 2)} | ${String(r.connections)} |`
-    lines.push(
-      r.ok
-        ? `${head} ${n(r.rowsPerS)} | ${n(r.mbPerS, 1)} | ${n(r.medianBatchMs, 1)} | ${n(r.medianRowsPerS)} | ${n(r.wallS, 1)} | ${n(r.processCores, 2)} | ${n(r.otherCores, 2)} | ${n(r.rawPartsAtEnd)} |`
-        : `${head} failed: ${(r.failure ?? 'unknown').replace(/\s+/g, ' ').replaceAll('|', '\\|')} | | | | | | | |`,
-    )
+  for (const id of new Set(rows.map((r) => r.id))) {
+    const all = rows.filter((r) => r.id === id)
+    const ok = all.filter((r) => r.ok)
+    const head = all[0] as CeilingRow
+    const xs = (f: (r: CeilingRow) => number | undefined): number[] =>
+      ok.map(f).filter((x): x is number => x !== undefined && !Number.isNaN(x))
+    const med = (f: (r: CeilingRow) => number | undefined, digits: number): string => {
+      const v = xs(f)
+      return v.length === 0 ? '–' : fmt(medianOf(v), digits)
+    }
+    const ranged = (f: (r: CeilingRow) => number | undefined, digits: number): string => {
+      const v = xs(f)
+      const range = v.length < 2 ? '' : ` (${fmt(Math.min(...v), digits)}–${fmt(Math.max(...v), digits)})`
+      return `${med(f, digits)}${range}`
+    }
+    const tables = [...new Set(ok.flatMap((r) => Object.keys(r.tableSeconds ?? {})))]
+    const byTable = tables
+      .map((t) => `${t} ${med((r) => ((r.tableSeconds?.[t] ?? 0) * 1e6) / r.values, 2)}`)
+      .join(' · ')
+    const loads = ok.flatMap((r) => [r.loadStart, r.loadEnd]).filter((x): x is number => x !== undefined)
+    const failures = all.filter((r) => !r.ok).map((r) => r.failure ?? 'unknown')
+    const cells = [
+      head.variant,
+      fmt(head.values),
+      fmt(head.batchSpanS, 2),
+      fmt(head.batchValues),
+      String(head.lanes),
+      ranged((r) => r.valuesPerS, 0),
+      med((r) => r.wallUsPerValue, 2),
+      ranged((r) => r.cpuUsPerValue, 2),
+      `${ranged((r) => r.cpuUsPerValueSettled, 2)} (${med((r) => r.settleS, 1)})`,
+      med((r) => r.processCores, 2),
+      byTable || '–',
+      med((r) => r.medianInsertMs, 1),
+      med((r) => r.rowsWrittenPerValue, 3),
+      med((r) => r.tierRowsPerValue, 3),
+      med((r) => r.partsWritten, 0),
+      med((r) => r.otherCores, 2),
+      loads.length === 0 ? '–' : `${fmt(Math.min(...loads), 1)}–${fmt(Math.max(...loads), 1)}`,
+      `${String(ok.length)}/${String(all.length)}${
+        failures.length === 0
+          ? ''
+          : `: ${failures.join('; ').replace(/\s+/g, ' ').replaceAll('|', '\\|').slice(0, 300)}`
+      }`,
+    ]
+    lines.push(`| ${cells.join(' | ')} |`)
   }
   return lines.join('\n')
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const { values } = parseArgs({
-    options: { rows: { type: 'string' }, batch: { type: 'string' }, hosts: { type: 'string' } },
+    options: {
+      rows: { type: 'string' },
+      batch: { type: 'string' },
+      hosts: { type: 'string' },
+      'tier-seconds': { type: 'string' },
+      repeats: { type: 'string' },
+      only: { type: 'string' },
+      json: { type: 'boolean' },
+    },
   })
   const rows = Number(values.rows ?? 2_000_000)
   const batchRows = Number(values.batch ?? 50_000)
   const hosts = Number(values.hosts ?? DEFAULT_HOSTS)
+  const tierSeconds = Number(values['tier-seconds'] ?? DEFAULT_TIER_SECONDS)
+  const repeats = Number(values.repeats ?? 1)
+  const only = values.only?.split(',').filter((s) => s !== '')
+  const unknown = (only ?? []).filter((id) => !VARIANT_IDS.includes(id))
+  const whole = (x: number, min: number): boolean => Number.isInteger(x) && x >= min
   if (
-    !Number.isInteger(rows) ||
-    rows < 10_000 ||
-    !Number.isInteger(batchRows) ||
-    batchRows < 100 ||
+    !whole(rows, 10_000) ||
+    !whole(batchRows, 100) ||
     batchRows > rows ||
-    !Number.isInteger(hosts) ||
-    hosts < 1
+    !whole(hosts, 1) ||
+    !whole(tierSeconds, 10) ||
+    !whole(repeats, 1) ||
+    unknown.length > 0
   ) {
     process.stderr.write(
-      `--rows must be a whole number of at least 10,000, --batch one from 100 to --rows and --hosts one from 1, got ${values.rows ?? ''}, ${values.batch ?? ''} and ${values.hosts ?? ''}\n`,
+      `--rows must be a whole number of at least 10,000, --batch one from 100 to --rows, --hosts one from 1, --tier-seconds one from 10, --repeats one from 1, --only of ${VARIANT_IDS.join(', ')}; got ${values.rows ?? ''}, ${values.batch ?? ''}, ${values.hosts ?? ''}, ${values['tier-seconds'] ?? ''}, ${values.repeats ?? ''}, ${values.only ?? ''}\n`,
     )
     process.exit(2)
   }
-  const result = await benchChdbInsertCeiling({ rows, batchRows, hosts })
-  process.stdout.write(`${ceilingMarkdown(result)}\n`)
+  const result = await benchChdbInsertCeiling({
+    rows,
+    batchRows,
+    hosts,
+    tierSeconds,
+    repeats,
+    only,
+    log: (line) => process.stderr.write(`${line}\n`),
+  })
+  process.stdout.write(values.json ? `${JSON.stringify(result, null, 2)}\n` : `${ceilingMarkdown(result)}\n`)
 }

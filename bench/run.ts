@@ -8,8 +8,9 @@
  *                  --warmup-seconds, --start-rate, --max-rate, --format, --only)
  *   --floors       also the floors under the targets (about 15 min more): what the kernel, a bare
  *                  node and V8's flags leave for the agent (bench/agent-floor.ts), and how many rows
- *                  per second chdb alone takes into the schema, per insert format, with and without
- *                  the rollup views (bench/chdb-insert-ceiling.ts)
+ *                  per second chdb alone takes into the series-id layout: raw through Arrow, JSON
+ *                  and RowBinary, the tier feed in 1 s and 10 s batches, and both at once
+ *                  (bench/chdb-insert-ceiling.ts)
  * Without --quick it also measures ClickHouse bytes per stored value per codec (bench/storage-codecs.ts)
  * how many values per second one processor stores (bench/processor-throughput.ts), how many
  * requests per second the ingest gateway takes into the broker (bench/ingest-gateway.ts), and how
