@@ -30,8 +30,6 @@ import { ClickHouseSink } from '../stream-processors/src/clickhouse-sink.ts'
 import { addPoint, dateTime64ToMicros, newRowBatch, SeriesRegistry } from '../stream-processors/src/rows.ts'
 import { generateSlice, type Slice } from './storage-codecs.ts'
 
-type WideRow = [tenant: string, metric: string, host: string, labels: string, ts: string, value: number]
-
 interface TableSize {
   table: string
   rows: number
@@ -98,7 +96,7 @@ export async function benchStorage(client: ClickHouseClient, hours: number): Pro
     for (const chunk of generateSlice(hours, startMs, 300, slice)) {
       const batch = newRowBatch(registry)
       // The generator yields the wide tuples the processor used to insert (ts as a DateTime64 literal).
-      for (const [tenant, metric, host, labels, ts, value] of chunk as unknown as WideRow[])
+      for (const [tenant, metric, host, labels, ts, value] of chunk)
         addPoint(batch, { tenant, metric, host, labels, tsUs: dateTime64ToMicros(ts), value })
       await sink.write(batch, `bench/${chunkNo++}`)
     }

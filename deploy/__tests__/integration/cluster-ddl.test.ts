@@ -18,8 +18,11 @@ import { ConfigReader } from '../../../platform/config.ts'
 import {
   bootstrapStatements,
   migrations,
+  POINTS_TIERS,
   ROLLUP_TIERS,
+  SERIES_SHARDING_KEY,
   SHARDING_KEY,
+  stagePrefix,
   type DdlOptions,
 } from '../../../schemas/clickhouse/ddl.ts'
 
@@ -74,8 +77,23 @@ const o: DdlOptions = {
   profile: 'cluster',
   cluster: CLUSTER,
 }
-const STATEMENTS = [...bootstrapStatements(o.database, o), ...migrations(o).flatMap((m) => m.statements)]
-const STORED = ['metrics_raw', 'sample_log', ...ROLLUP_TIERS.map((t) => t.table)]
+/** Every statement, migration 6's copies as migrate.ts runs them for one partition of each table. */
+const STATEMENTS = [
+  ...bootstrapStatements(o.database, o),
+  ...migrations(o).flatMap((m) => [
+    ...m.statements,
+    ...(m.copies?.tables ?? []).flatMap((c) => {
+      const stage = `${stagePrefix(m.version)}${c.target}_1_run`
+      return [c.partitions, ...c.createStage(stage), c.fill(stage), c.replace(stage, '1')]
+    }),
+    ...(m.copies?.dropStage(`${stagePrefix(m.version)}points_1_run`) ?? []),
+    ...(m.copies?.afterwards ?? []),
+  ]),
+]
+/** Sharded by host (migrations 1 and 2, dropped by 6) and by series (5). */
+const BY_HOST = ['metrics_raw', 'sample_log', ...ROLLUP_TIERS.map((t) => t.table)]
+const BY_SERIES = ['points', ...POINTS_TIERS.map((t) => t.table)]
+const STORED = [...BY_HOST, ...BY_SERIES]
 
 const dataDir = mkdtempSync(join(tmpdir(), 'procstream-deploy-ddl-'))
 let clickhouse: ClickHouseClient
@@ -116,8 +134,9 @@ describe('the cluster profile on the deployed cluster', () => {
     expect(STATEMENTS.length).toBeGreaterThan(10)
     for (const statement of STATEMENTS) {
       const formatted = await format(statement)
-      // Data written to a table every node replicates (the key migration) is written once, on one node.
-      if (statement.startsWith('INSERT')) expect(formatted, statement).not.toContain(' ON CLUSTER ')
+      // Data written to a table every node replicates (the key migration) is written once, on one
+      // node; migration 6 reads and copies through the Distributed tables from one node.
+      if (/^(INSERT|SELECT)/.test(statement)) expect(formatted, statement).not.toContain(' ON CLUSTER ')
       else expect(formatted, statement).toContain(` ON CLUSTER ${CLUSTER}`)
     }
   })
@@ -133,12 +152,13 @@ describe('the cluster profile on the deployed cluster', () => {
         ),
       )
       const distributed = creates.find((s) => s.includes(`${o.database}.${table} ON CLUSTER`))
+      const key = BY_HOST.includes(table) ? SHARDING_KEY : SERIES_SHARDING_KEY
       expect(await format(distributed ?? '')).toContain(
-        `ENGINE = Distributed('${CLUSTER}', '${o.database}', '${table}_local', ${SHARDING_KEY})`,
+        `ENGINE = Distributed('${CLUSTER}', '${o.database}', '${table}_local', ${key})`,
       )
     }
     // Small shared state, every node a replica of the whole table: no {shard} in the path.
-    for (const table of ['schema_migrations', 'tenants', 'api_keys']) {
+    for (const table of ['schema_migrations', 'tenants', 'api_keys', 'series', 'schema_migration_steps']) {
       const create = creates.find((s) => s.includes(`${o.database}.${table} ON CLUSTER`))
       expect(await format(create ?? ''), table).toMatch(
         new RegExp(
@@ -147,13 +167,17 @@ describe('the cluster profile on the deployed cluster', () => {
       )
     }
     // Views read and write the local tables, so each shard rolls up exactly the rows it stores.
-    for (const tier of ROLLUP_TIERS) {
+    const views = [
+      ...ROLLUP_TIERS.map((t) => [t.table, 'metrics_raw_local']),
+      ...POINTS_TIERS.map((t) => [t.table, 'points_tier_feed_local']),
+    ]
+    for (const [table, from] of views) {
       const view = STATEMENTS.find((s) =>
-        s.includes(`MATERIALIZED VIEW IF NOT EXISTS ${o.database}.${tier.table}_mv`),
+        s.includes(`MATERIALIZED VIEW IF NOT EXISTS ${o.database}.${table}_mv`),
       )
       const formatted = await format(view ?? '')
-      expect(formatted).toContain(`TO ${o.database}.${tier.table}_local`)
-      expect(formatted).toContain(`FROM ${o.database}.metrics_raw_local`)
+      expect(formatted).toContain(`TO ${o.database}.${table}_local`)
+      expect(formatted).toContain(`FROM ${o.database}.${from}`)
     }
   })
 
