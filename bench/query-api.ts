@@ -212,7 +212,7 @@ export async function benchQueryApi(options: QueryApiBenchOptions = {}): Promise
     })
     const parts: Record<string, number> = {}
     for (const p of await partsRs.json<{ table: string; n: string | number }>())
-      if (p.table.startsWith('metrics_')) parts[p.table] = Number(p.n)
+      if (p.table.startsWith('points')) parts[p.table] = Number(p.n)
 
     // chdb materialises a result before query() resolves, so the time spent awaiting query() is the
     // database's share of a request and the rest (JSON, evaluation, HTTP) is the API's.

@@ -79,12 +79,27 @@ describe('assembleFleet', () => {
 })
 
 describe('fleet SQL', () => {
-  it.each([undefined, 'metrics_10s', 'metrics_1m', 'metrics_1h'] as const)(
-    'reads only the caller’s tenant, by query parameter (%s)',
-    (tier) => {
+  it.each([
+    [undefined, 'points'],
+    ['metrics_10s', 'points_10s'],
+    ['metrics_1m', 'points_1m'],
+    ['metrics_1h', 'points_1h'],
+  ] as const)(
+    'reads only the caller’s tenant, by query parameter, in the series and the points (%s)',
+    (tier, table) => {
       for (const sql of [countersSql('db', tier), memorySql('db', tier)]) {
-        expect(sql).toContain('tenant = {tenant:String}')
-        expect(sql).toContain(`db.${tier ?? 'metrics_raw'}`)
+        // Every read of the series table (the ids, the names joined on) is of the tenant's series,
+        // and the points are read by those ids and by their own tenant column.
+        const series = sql.split('FROM db.series').slice(1)
+        expect(series).toHaveLength(2)
+        for (const rest of series) expect(rest.startsWith(' WHERE tenant = {tenant:String} AND')).toBe(true)
+        const points = sql.split(/FROM db\.points\w*/).slice(1)
+        expect(points).toHaveLength(1)
+        expect(sql).toContain(`FROM db.${table}\n`)
+        expect(points[0]).toMatch(
+          /^\s+WHERE tenant = \{tenant:String\} AND series_id IN \(SELECT series_id FROM db\.series/,
+        )
+        expect(sql).not.toContain('metrics_')
         expect(sql).toContain('GROUP BY host')
       }
     },

@@ -1,5 +1,9 @@
 import type { ClickHouseClient } from '@clickhouse/client'
+import { POINTS_TABLE } from '../../schemas/clickhouse/ddl.ts'
+import { namedSql, narrowSql } from '../../schemas/clickhouse/wide.ts'
 import { QueryApiError } from './errors.ts'
+import { tierTable } from './promql/buckets.ts'
+import { utcDay } from './promql/selector-sql.ts'
 import { chartGrid, queryHosts, type HostInfo, type Resolution } from './series-query.ts'
 
 export interface FleetRequest {
@@ -31,7 +35,7 @@ export interface FleetHost extends HostInfo {
 
 export interface FleetResponse {
   step_ms: number
-  /** metrics_raw or the rollup tier the values were read from. */
+  /** metrics_raw (raw points) or the rollup tier the values were read from, as series-query.ts names them. */
   source: string
   /** Unix seconds: the start of each sparkline step. */
   timestamps: number[]
@@ -71,84 +75,121 @@ export interface GaugeRow {
 }
 
 const deviceFilter = `(metric = '${CPU}' OR NOT match(JSONExtractString(labels, 'device'), {virtual:String}))`
+const DAYS = 'day >= {dayFrom:Date} AND day <= {dayTo:Date}'
+const COUNTER_SERIES = `tenant = {tenant:String} AND metric IN {counters:Array(String)} AND ${deviceFilter} AND ${DAYS}`
+const GAUGE_SERIES = `tenant = {tenant:String} AND metric IN {gauges:Array(String)} AND ${DAYS}`
 
 /**
- * Per-series rates of the counters as rows (host, metric, labels, t, r), the same rate as
- * series-query.ts computes: raw increases over the time they span, a decrease counted as a reset.
- * From a tier, the increase between the last values of consecutive steps over the time between the
- * latest buckets holding them, so the step still filling is not divided by a whole step.
+ * Per-series rates of the counters as rows (series_id, t, r), the same rate as series-query.ts
+ * computes: raw increases over the time they span, a decrease counted as a reset. From a tier, the
+ * increase between the last values of consecutive steps over the time between the latest buckets
+ * holding them, so the step still filling is not divided by a whole step.
  */
 function seriesRatesSql(database: string, tier: Resolution['tier']): string {
-  const where = `tenant = {tenant:String} AND metric IN {counters:Array(String)} AND ${deviceFilter}`
+  const read = { database, seriesWhere: COUNTER_SERIES, tenant: '{tenant:String}' }
   if (tier === undefined) {
-    return `SELECT host, metric, labels, intDiv(toUnixTimestamp64Milli(ts), {step:Int64}) * {step:Int64} AS t,
+    return `SELECT series_id, intDiv(toUnixTimestamp64Milli(ts), {step:Int64}) * {step:Int64} AS t,
         sum(if(value >= pv, value - pv, value)) / (sum(toUnixTimestamp64Micro(ts) - toUnixTimestamp64Micro(pts)) / 1e6) AS r
       FROM (
-        SELECT host, metric, labels, ts, value,
+        SELECT series_id, ts, value,
           lagInFrame(value) OVER w AS pv, lagInFrame(ts) OVER w AS pts, row_number() OVER w AS rn
-        FROM ${database}.metrics_raw
-        WHERE ${where}
-          AND ts >= fromUnixTimestamp64Milli({from:Int64} - {step:Int64}) AND ts < fromUnixTimestamp64Milli({to:Int64})
-        WINDOW w AS (PARTITION BY host, metric, labels ORDER BY ts ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)
+        FROM (${narrowSql({
+          ...read,
+          source: POINTS_TABLE,
+          pointsWhere:
+            'ts >= fromUnixTimestamp64Milli({from:Int64} - {step:Int64}) AND ts < fromUnixTimestamp64Milli({to:Int64})',
+        })})
+        WINDOW w AS (PARTITION BY series_id ORDER BY ts ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)
       )
       WHERE rn > 1 AND ts >= fromUnixTimestamp64Milli({from:Int64}) AND ts > pts
-      GROUP BY host, metric, labels, t`
+      GROUP BY series_id, t`
   }
-  return `SELECT host, metric, labels, t, if(last >= pl, last - pl, last) / (lb - plb) AS r
+  return `SELECT series_id, t, if(last >= pl, last - pl, last) / (lb - plb) AS r
     FROM (
-      SELECT host, metric, labels, t, last, lb,
+      SELECT series_id, t, last, lb,
         lagInFrame(last) OVER w AS pl, lagInFrame(lb) OVER w AS plb, row_number() OVER w AS rn
       FROM (
-        SELECT host, metric, labels, intDiv(toUnixTimestamp(bucket) * 1000, {step:Int64}) * {step:Int64} AS t,
+        SELECT series_id, intDiv(toUnixTimestamp(bucket) * 1000, {step:Int64}) * {step:Int64} AS t,
           argMax(last, bucket) AS last, toUnixTimestamp(max(bucket)) AS lb
         FROM (
-          SELECT host, metric, labels, bucket, argMaxMerge(value_last) AS last
-          FROM ${database}.${tier}
-          WHERE ${where}
-            AND bucket >= toDateTime(intDiv({from:Int64} - {step:Int64}, 1000)) AND bucket < toDateTime(intDiv({to:Int64}, 1000))
-          GROUP BY host, metric, labels, bucket
+          SELECT series_id, bucket, finalizeAggregation(value_last) AS last
+          FROM (${narrowSql({
+            ...read,
+            source: tierTable(tier),
+            // FINAL: a bucket's rows merged in the table's order, not hashed (promql/buckets.ts).
+            final: true,
+            pointsWhere:
+              'bucket >= toDateTime(intDiv({from:Int64} - {step:Int64}, 1000)) AND bucket < toDateTime(intDiv({to:Int64}, 1000))',
+          })})
         )
-        GROUP BY host, metric, labels, t
+        GROUP BY series_id, t
       )
-      WINDOW w AS (PARTITION BY host, metric, labels ORDER BY t ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)
+      WINDOW w AS (PARTITION BY series_id ORDER BY t ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)
     )
     WHERE rn > 1 AND t >= {from:Int64} AND lb > plb`
 }
 
-/** CPU busy %, disk and network bytes/s per host and step; NULL where a host has no such series. */
+/**
+ * CPU busy %, disk and network bytes/s per host and step; NULL where a host has no such series. The
+ * rates are per series id; each series' host and kind are joined to them from the series table.
+ */
 export function countersSql(database: string, tier: Resolution['tier']): string {
-  const isCpu = `metric = '${CPU}'`
-  const isDisk = `startsWith(metric, 'node_disk_')`
-  const isNet = `startsWith(metric, 'node_network_')`
+  const isCpu = `kind = 'cpu'`
+  const named = namedSql({
+    database,
+    seriesWhere: COUNTER_SERIES,
+    rows: seriesRatesSql(database, tier),
+    columns: ['t', 'r'],
+    names: [
+      'host',
+      `multiIf(metric = '${CPU}', 'cpu', startsWith(metric, 'node_disk_'), 'disk', 'net') AS kind`,
+      `metric = '${CPU}' AND JSONExtractString(labels, 'mode') != 'idle' AS busy`,
+    ],
+  })
   return `SELECT host, t,
-      if(sumIf(r, ${isCpu}) > 0,
-        100 * sumIf(r, ${isCpu} AND JSONExtractString(labels, 'mode') != 'idle') / sumIf(r, ${isCpu}), NULL) AS cpu,
-      if(countIf(${isDisk}) > 0, sumIf(r, ${isDisk}), NULL) AS disk,
-      if(countIf(${isNet}) > 0, sumIf(r, ${isNet}), NULL) AS net
-    FROM (${seriesRatesSql(database, tier)})
-    GROUP BY host, t ORDER BY host, t`
+      if(sumIf(r, ${isCpu}) > 0, 100 * sumIf(r, ${isCpu} AND busy) / sumIf(r, ${isCpu}), NULL) AS cpu,
+      if(countIf(kind = 'disk') > 0, sumIf(r, kind = 'disk'), NULL) AS disk,
+      if(countIf(kind = 'net') > 0, sumIf(r, kind = 'net'), NULL) AS net
+    FROM (${named})
+    GROUP BY host, t ORDER BY host, t
+    SETTINGS do_not_merge_across_partitions_select_final = 1`
 }
 
 /** Memory used % per host and step, from the exact means of MemTotal and MemAvailable. */
 export function memorySql(database: string, tier: Resolution['tier']): string {
+  const read = { database, seriesWhere: GAUGE_SERIES, tenant: '{tenant:String}' }
+  // Sum and count per series and step; a mean per host follows exactly from them.
+  const perSeries =
+    tier === undefined
+      ? `SELECT series_id, intDiv(toUnixTimestamp64Milli(ts), {step:Int64}) * {step:Int64} AS t, sum(value) AS s, count() AS n
+        FROM (${narrowSql({
+          ...read,
+          source: POINTS_TABLE,
+          pointsWhere:
+            'ts >= fromUnixTimestamp64Milli({from:Int64}) AND ts < fromUnixTimestamp64Milli({to:Int64})',
+        })})
+        GROUP BY series_id, t`
+      : `SELECT series_id, intDiv(toUnixTimestamp(bucket) * 1000, {step:Int64}) * {step:Int64} AS t, sum(value_sum) AS s, sum(value_count) AS n
+        FROM (${narrowSql({
+          ...read,
+          source: tierTable(tier),
+          pointsWhere:
+            'bucket >= toDateTime(intDiv({from:Int64}, 1000)) AND bucket < toDateTime(intDiv({to:Int64}, 1000))',
+        })})
+        GROUP BY series_id, t`
+  const named = namedSql({
+    database,
+    seriesWhere: GAUGE_SERIES,
+    rows: perSeries,
+    columns: ['t', 's', 'n'],
+    names: ['host', 'metric'],
+  })
   const mean = (metric: string): string =>
-    tier === undefined
-      ? `sumIf(value, metric = '${metric}') / nullIf(countIf(metric = '${metric}'), 0)`
-      : `sumIf(value_sum, metric = '${metric}') / nullIf(sumIf(value_count, metric = '${metric}'), 0)`
-  const source =
-    tier === undefined
-      ? `SELECT host, intDiv(toUnixTimestamp64Milli(ts), {step:Int64}) * {step:Int64} AS t, metric, value
-        FROM ${database}.metrics_raw
-        WHERE tenant = {tenant:String} AND metric IN {gauges:Array(String)}
-          AND ts >= fromUnixTimestamp64Milli({from:Int64}) AND ts < fromUnixTimestamp64Milli({to:Int64})`
-      : `SELECT host, intDiv(toUnixTimestamp(bucket) * 1000, {step:Int64}) * {step:Int64} AS t, metric, value_sum, value_count
-        FROM ${database}.${tier}
-        WHERE tenant = {tenant:String} AND metric IN {gauges:Array(String)}
-          AND bucket >= toDateTime(intDiv({from:Int64}, 1000)) AND bucket < toDateTime(intDiv({to:Int64}, 1000))`
+    `sumIf(s, metric = '${metric}') / nullIf(sumIf(n, metric = '${metric}'), 0)`
   return `SELECT host, t, if(total > 0, 100 * (1 - available / total), NULL) AS mem
     FROM (
       SELECT host, t, ${mean(MEM_TOTAL)} AS total, ${mean(MEM_AVAILABLE)} AS available
-      FROM (${source})
+      FROM (${named})
       GROUP BY host, t
     )
     ORDER BY host, t`
@@ -236,6 +277,9 @@ export async function queryFleet(
     counters: COUNTERS,
     gauges: [MEM_TOTAL, MEM_AVAILABLE],
     virtual: VIRTUAL_DEVICE_RE2,
+    // Counters read one step before the range.
+    dayFrom: utcDay(first - step),
+    dayTo: utcDay(req.toMs),
   }
   const rows = async <T>(query: string): Promise<T[]> => {
     const rs = await client.query({ query, query_params: params, format: 'JSONEachRow' })

@@ -1,5 +1,8 @@
 import type { ClickHouseClient } from '@clickhouse/client'
+import { POINTS_TABLE, SERIES_TABLE } from '../../schemas/clickhouse/ddl.ts'
 import { QueryApiError } from './errors.ts'
+import { ONE_THREAD_ROWS, tierTable } from './promql/buckets.ts'
+import { utcDay } from './promql/selector-sql.ts'
 
 export interface SeriesRequest {
   tenant: string
@@ -17,7 +20,7 @@ export interface SeriesResponse {
   host: string
   fn: 'raw' | 'rate'
   step_ms: number
-  /** Where the values came from: metrics_raw or a rollup tier. */
+  /** Where the values came from: metrics_raw (raw points) or a rollup tier, as TIERS names them. */
   source: string
   /** Unix seconds, as uPlot takes them. */
   timestamps: number[]
@@ -26,7 +29,10 @@ export interface SeriesResponse {
 
 const MIN_STEP_MS = 1_000
 
-/** The rollup tables of schemas/clickhouse/ddl.ts, coarsest first, by bucket width. */
+/**
+ * The rollup tiers, coarsest first, by bucket width: named as the API's `source` has always named
+ * them; the series-id layout stores them in points_10s/1m/1h (tierTable in promql/buckets.ts).
+ */
 const TIERS = [
   { table: 'metrics_1h', widthMs: 3_600_000 },
   { table: 'metrics_1m', widthMs: 60_000 },
@@ -35,7 +41,7 @@ const TIERS = [
 
 export interface Resolution {
   stepMs: number
-  /** The rollup table to read, or undefined for metrics_raw. */
+  /** The rollup tier to read, or undefined for raw points. */
   tier: (typeof TIERS)[number]['table'] | undefined
 }
 
@@ -52,6 +58,10 @@ export function resolutionFor(fromMs: number, toMs: number, points: number): Res
   return { stepMs: Math.max(MIN_STEP_MS, Math.ceil(raw / 1000) * 1000), tier: undefined }
 }
 
+function tierWidthMs(tier: NonNullable<Resolution['tier']>): number {
+  return TIERS.find((t) => t.table === tier)?.widthMs ?? 1000
+}
+
 /** The buckets a chart of [fromMs, toMs) gets: the resolution, the first bucket, their count and starts (s). */
 export function chartGrid(
   fromMs: number,
@@ -66,32 +76,50 @@ export function chartGrid(
   return { ...resolution, first, buckets, timestamps }
 }
 
+/** The series of one host's metric with values on the days of the range. */
+const chartSeries = (
+  database: string,
+): string => `SELECT toString(series_id) AS id, labels FROM ${database}.${SERIES_TABLE}
+  WHERE tenant = {tenant:String} AND metric = {metric:String} AND host = {host:String}
+    AND day >= {dayFrom:Date} AND day <= {dayTo:Date}
+  LIMIT 1 BY series_id`
+
+/** The points (or tier rows) of the series found, by id and by their own tenant. */
+const BY_ID = 'tenant = {tenant:String} AND series_id IN {ids:Array(UInt64)}'
+
 /**
- * Bucketed values of one metric of one host. Gauges are averaged per bucket. Counters become rates:
- * each sample's increase over its predecessor (a decrease means a counter reset, so the new value is
- * the increase, as Prometheus does), summed per bucket and divided by the time those increases span.
+ * Bucketed values of the series found, one row per series: its id and its buckets' times and
+ * values. Gauges are averaged per bucket. Counters become rates: each sample's increase over its
+ * predecessor (a decrease means a counter reset, so the new value is the increase, as Prometheus
+ * does), summed per bucket and divided by the time those increases span.
  */
-function sql(database: string, fn: 'raw' | 'rate', tier: Resolution['tier']): string {
-  if (tier !== undefined) return tierSql(`${database}.${tier}`, fn)
-  const where = `tenant = {tenant:String} AND metric = {metric:String} AND host = {host:String}
-      AND ts >= fromUnixTimestamp64Milli({from:Int64}) AND ts < fromUnixTimestamp64Milli({to:Int64})`
+function sql(database: string, fn: 'raw' | 'rate', tier: Resolution['tier'], oneThread: boolean): string {
+  const rows = tier !== undefined ? tierSql(`${database}.${tierTable(tier)}`, fn) : rawSql(database, fn)
+  // A tier's partitions hold whole buckets, so FINAL need not merge across them.
+  return `SELECT toString(series_id) AS id, groupArray(t) AS ts, groupArray(v) AS vs FROM (${rows}) GROUP BY series_id
+    SETTINGS do_not_merge_across_partitions_select_final = 1${oneThread ? ', max_threads = 1' : ''}`
+}
+
+function rawSql(database: string, fn: 'raw' | 'rate'): string {
+  const table = `${database}.${POINTS_TABLE}`
   if (fn === 'raw') {
-    return `SELECT labels, intDiv(toUnixTimestamp64Milli(ts), {step:Int64}) * {step:Int64} AS t, avg(value) AS v
-      FROM ${database}.metrics_raw WHERE ${where}
-      GROUP BY labels, t ORDER BY labels, t`
+    return `SELECT series_id, intDiv(toUnixTimestamp64Milli(ts), {step:Int64}) * {step:Int64} AS t, avg(value) AS v
+      FROM ${table}
+      WHERE ${BY_ID} AND ts >= fromUnixTimestamp64Milli({from:Int64}) AND ts < fromUnixTimestamp64Milli({to:Int64})
+      GROUP BY series_id, t`
   }
-  return `SELECT labels, intDiv(toUnixTimestamp64Milli(ts), {step:Int64}) * {step:Int64} AS t,
+  return `SELECT series_id, intDiv(toUnixTimestamp64Milli(ts), {step:Int64}) * {step:Int64} AS t,
         sum(if(value >= pv, value - pv, value)) / (sum(toUnixTimestamp64Micro(ts) - toUnixTimestamp64Micro(pts)) / 1e6) AS v
       FROM (
-        SELECT labels, ts, value,
+        SELECT series_id, ts, value,
           lagInFrame(value) OVER w AS pv, lagInFrame(ts) OVER w AS pts, row_number() OVER w AS rn
-        FROM ${database}.metrics_raw
-        WHERE tenant = {tenant:String} AND metric = {metric:String} AND host = {host:String}
+        FROM ${table}
+        WHERE ${BY_ID}
           AND ts >= fromUnixTimestamp64Milli({from:Int64} - {step:Int64}) AND ts < fromUnixTimestamp64Milli({to:Int64})
-        WINDOW w AS (PARTITION BY labels ORDER BY ts ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)
+        WINDOW w AS (PARTITION BY series_id ORDER BY ts ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)
       )
       WHERE rn > 1 AND ts >= fromUnixTimestamp64Milli({from:Int64}) AND ts > pts
-      GROUP BY labels, t ORDER BY labels, t`
+      GROUP BY series_id, t`
 }
 
 /**
@@ -101,74 +129,100 @@ function sql(database: string, fn: 'raw' | 'rate', tier: Resolution['tier']): st
  * Prometheus's rate over one step; the last value of a step is that of its latest bucket.
  */
 function tierSql(table: string, fn: 'raw' | 'rate'): string {
-  const where = `tenant = {tenant:String} AND metric = {metric:String} AND host = {host:String}`
   const t = `intDiv(toUnixTimestamp(bucket) * 1000, {step:Int64}) * {step:Int64}`
   if (fn === 'raw') {
-    return `SELECT labels, ${t} AS t, sum(value_sum) / sum(value_count) AS v
+    return `SELECT series_id, ${t} AS t, sum(value_sum) / sum(value_count) AS v
       FROM ${table}
-      WHERE ${where} AND bucket >= toDateTime(intDiv({from:Int64}, 1000)) AND bucket < toDateTime(intDiv({to:Int64}, 1000))
-      GROUP BY labels, t ORDER BY labels, t`
+      WHERE ${BY_ID} AND bucket >= toDateTime(intDiv({from:Int64}, 1000)) AND bucket < toDateTime(intDiv({to:Int64}, 1000))
+      GROUP BY series_id, t`
   }
-  return `SELECT labels, t, if(last >= pl, last - pl, last) / ((t - pt) / 1000) AS v
+  // FINAL merges a tier bucket's rows as the engine's merges would, in the table's order, where a
+  // GROUP BY (series, bucket) of the states hashes every row first (promql/buckets.ts measured it).
+  return `SELECT series_id, t, if(last >= pl, last - pl, last) / ((t - pt) / 1000) AS v
     FROM (
-      SELECT labels, t, last, lagInFrame(last) OVER w AS pl, lagInFrame(t) OVER w AS pt, row_number() OVER w AS rn
+      SELECT series_id, t, last, lagInFrame(last) OVER w AS pl, lagInFrame(t) OVER w AS pt, row_number() OVER w AS rn
       FROM (
-        SELECT labels, ${t} AS t, argMax(last, bucket) AS last
-        FROM (
-          SELECT labels, bucket, argMaxMerge(value_last) AS last
-          FROM ${table}
-          WHERE ${where} AND bucket >= toDateTime(intDiv({from:Int64} - {step:Int64}, 1000))
-            AND bucket < toDateTime(intDiv({to:Int64}, 1000))
-          GROUP BY labels, bucket
-        )
-        GROUP BY labels, t
+        SELECT series_id, ${t} AS t, argMax(finalizeAggregation(value_last), bucket) AS last
+        FROM ${table} FINAL
+        WHERE ${BY_ID} AND bucket >= toDateTime(intDiv({from:Int64} - {step:Int64}, 1000))
+          AND bucket < toDateTime(intDiv({to:Int64}, 1000))
+        GROUP BY series_id, t
       )
-      WINDOW w AS (PARTITION BY labels ORDER BY t ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)
+      WINDOW w AS (PARTITION BY series_id ORDER BY t ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)
     )
-    WHERE rn > 1 AND t >= {from:Int64}
-    ORDER BY labels, t`
+    WHERE rn > 1 AND t >= {from:Int64}`
 }
 
+/**
+ * A chart reads the series table once, for the host's series of the metric (ids and labels), then
+ * the points of those ids; the labels never travel with the points (as promql/buckets.ts reads).
+ */
 export async function querySeries(
   client: ClickHouseClient,
   database: string,
   req: SeriesRequest,
 ): Promise<SeriesResponse> {
   const { stepMs: step, tier, first, buckets, timestamps } = chartGrid(req.fromMs, req.toMs, req.points)
-  let rows: { labels: string; t: string; v: number | null }[]
+  const params = {
+    tenant: req.tenant,
+    metric: req.metric,
+    host: req.host,
+    from: first,
+    to: req.toMs,
+    step,
+    // A rate reads one step before the range.
+    dayFrom: utcDay(first - step),
+    dayTo: utcDay(req.toMs),
+  }
+  // No per-query settings here: embedded chdb runs every query in one session, so a setting such as
+  // readonly=1 would stay set and make the processor's next insert fail in the same process.
+  let found: { id: string; labels: string }[]
+  let rows: [string, (number | string)[], (number | null)[]][] = []
   try {
     const rs = await client.query({
-      query: sql(database, req.fn, tier),
-      query_params: {
-        tenant: req.tenant,
-        metric: req.metric,
-        host: req.host,
-        from: first,
-        to: req.toMs,
-        step,
-      },
+      query: chartSeries(database),
+      query_params: params,
       format: 'JSONEachRow',
-      // No per-query settings here: embedded chdb runs every query in one session, so a setting such as
-      // readonly=1 would stay set and make the processor's next insert fail in the same process.
     })
-    rows = await rs.json()
+    found = await rs.json()
+    if (found.length > 0) {
+      const points = await client.query({
+        // One thread for what a chart usually reads (promql/buckets.ts ONE_THREAD_ROWS says why).
+        query: sql(
+          database,
+          req.fn,
+          tier,
+          (found.length * (req.toMs - first + step)) / (tier ? tierWidthMs(tier) : 1000) <= ONE_THREAD_ROWS,
+        ),
+        query_params: { ...params, ids: found.map((s) => BigInt(s.id)) },
+        format: 'JSONCompactEachRow',
+      })
+      rows = await points.json()
+    }
   } catch (err) {
     throw new QueryApiError('BACKEND', `series query failed: ${String(err)}`, { cause: err })
   }
-  // Series keyed by their (possibly projected) label set; values summed when sum_by merges several.
+  const byId = new Map(rows.map(([id, ts, vs]) => [id, { ts, vs }]))
+  // Series keyed by their (possibly projected) label set; values summed when sum_by merges several,
+  // in the order of the stored labels, so the sums come out the same on every call.
   const series = new Map<string, { labels: Record<string, string>; values: (number | null)[] }>()
-  for (const row of rows) {
-    const idx = Math.round((Number(row.t) - first) / step)
-    if (idx < 0 || idx >= buckets || row.v === null || !Number.isFinite(row.v)) continue
-    const all = JSON.parse(row.labels) as Record<string, string>
+  for (const s of found.sort((a, b) => (a.labels < b.labels ? -1 : a.labels > b.labels ? 1 : 0))) {
+    const values = byId.get(s.id)
+    if (!values) continue
+    const all = JSON.parse(s.labels) as Record<string, string>
     const labels = req.sumBy ? project(all, req.sumBy) : all
     const key = JSON.stringify(labels)
-    let s = series.get(key)
-    if (!s) {
-      s = { labels, values: new Array<number | null>(buckets).fill(null) }
-      series.set(key, s)
-    }
-    s.values[idx] = (s.values[idx] ?? 0) + row.v
+    values.ts.forEach((t, i) => {
+      const v = values.vs[i]
+      const idx = Math.round((Number(t) - first) / step)
+      if (idx < 0 || idx >= buckets || v === null || v === undefined || !Number.isFinite(v)) return
+      let out = series.get(key)
+      if (!out) {
+        out = { labels, values: new Array<number | null>(buckets).fill(null) }
+        series.set(key, out)
+      }
+      out.values[idx] = (out.values[idx] ?? 0) + v
+    })
   }
   return {
     metric: req.metric,

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLogger } from '../../../platform/logger.ts'
 import { ClickHouseSink } from '../../../stream-processors/src/clickhouse-sink.ts'
 import {
+  addPoint,
   canonicalLabels,
   microsToDateTime64,
   newRowBatch,
@@ -148,9 +149,16 @@ class HostSim {
   /** Every row of one second, `load1` overriding the load average when given. */
   append(batch: RowBatch, sec: number, load1?: number): void {
     const { p } = this
-    const ts = microsToDateTime64(sec * 1_000_000 + 3_000)
+    const tsUs = sec * 1_000_000 + 3_000
     const row = (metric: string, labels: Record<string, string>, value: number): void => {
-      batch.raw.push([p.tenant, metric, p.host, canonicalLabels(labels), ts, value])
+      addPoint(batch, {
+        tenant: p.tenant,
+        metric,
+        host: p.host,
+        labels: canonicalLabels(labels),
+        tsUs,
+        value,
+      })
     }
     const counter = (metric: string, labels: Record<string, string>, rate: number): void => {
       row(metric, labels, this.counter(`${metric}${canonicalLabels(labels)}`, rate))
@@ -197,10 +205,11 @@ class HostSim {
       `agent-${p.host}`,
       this.seq++,
       'cpu',
-      ts,
+      microsToDateTime64(tsUs),
       1,
       0,
       String(sec),
+      'samples',
     ])
   }
 }

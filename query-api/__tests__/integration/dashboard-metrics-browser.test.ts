@@ -13,7 +13,12 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLogger } from '../../../platform/logger.ts'
 import { ClickHouseSink } from '../../../stream-processors/src/clickhouse-sink.ts'
-import { canonicalLabels, microsToDateTime64, newRowBatch } from '../../../stream-processors/src/rows.ts'
+import {
+  addPoint,
+  canonicalLabels,
+  microsToDateTime64,
+  newRowBatch,
+} from '../../../stream-processors/src/rows.ts'
 import { canvasInk, launchChromium } from '../../../test/support/browser.ts'
 import { openEmbeddedClickHouse, type EmbeddedClickHouse } from '../../../test/support/embedded-clickhouse.ts'
 import { memoryKeys } from '../../../test/support/keys.ts'
@@ -142,9 +147,16 @@ async function store(sink: ClickHouseSink): Promise<void> {
     const batch = newRowBatch()
     let seq = 0
     for (let sec = first; sec <= now; sec += STEP_S) {
-      const ts = microsToDateTime64(sec * 1_000_000 + 3_000)
+      const tsUs = sec * 1_000_000 + 3_000
       spec.rows(sec, now, (metric, labels, value) => {
-        batch.raw.push([TENANT, metric, spec.host, canonicalLabels(labels), ts, value])
+        addPoint(batch, {
+          tenant: TENANT,
+          metric,
+          host: spec.host,
+          labels: canonicalLabels(labels),
+          tsUs,
+          value,
+        })
       })
       batch.log.push([
         TENANT,
@@ -153,10 +165,11 @@ async function store(sink: ClickHouseSink): Promise<void> {
         `agent-${spec.host}`,
         seq++,
         'cpu',
-        ts,
+        microsToDateTime64(tsUs),
         1,
         0,
         String(sec),
+        'samples',
       ])
     }
     await sink.write(batch, `metrics-browser-${spec.host}`)

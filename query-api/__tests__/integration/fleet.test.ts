@@ -7,7 +7,12 @@ import type { ClickHouseClient } from '@clickhouse/client'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ClickHouseSink } from '../../../stream-processors/src/clickhouse-sink.ts'
-import { canonicalLabels, microsToDateTime64, newRowBatch } from '../../../stream-processors/src/rows.ts'
+import {
+  addPoint,
+  canonicalLabels,
+  microsToDateTime64,
+  newRowBatch,
+} from '../../../stream-processors/src/rows.ts'
 import { openEmbeddedClickHouse, type EmbeddedClickHouse } from '../../../test/support/embedded-clickhouse.ts'
 import { memoryKeys } from '../../../test/support/keys.ts'
 import { queryFleet, type FleetHost, type FleetResponse } from '../../src/fleet-query.ts'
@@ -112,11 +117,18 @@ beforeAll(async () => {
   const sink = new ClickHouseSink(clickhouse, DB)
   for (const spec of HOSTS) {
     const batch = newRowBatch()
-    const row = (metric: string, labels: Record<string, string>, ts: string, value: number): void => {
-      batch.raw.push([spec.tenant, metric, spec.host, canonicalLabels(labels), ts, value])
+    const row = (metric: string, labels: Record<string, string>, tsUs: number, value: number): void => {
+      addPoint(batch, {
+        tenant: spec.tenant,
+        metric,
+        host: spec.host,
+        labels: canonicalLabels(labels),
+        tsUs,
+        value,
+      })
     }
     for (let i = 0; i < spec.reports; i++) {
-      const ts = microsToDateTime64((T0 + i * 1000) * 1000)
+      const ts = (T0 + i * 1000) * 1000
       for (const cpu of ['0', '1']) {
         for (const [mode, rate] of Object.entries(spec.cpu)) {
           row('node_cpu_seconds_total', { cpu, mode }, ts, 5000 + rate * i)
@@ -129,14 +141,26 @@ beforeAll(async () => {
       for (const [metric, device, rate] of VIRTUAL) row(metric, { device }, ts, rate * i)
       row('node_memory_MemTotal_bytes', {}, ts, spec.memTotal)
       row('node_memory_MemAvailable_bytes', {}, ts, spec.memAvailable(i))
-      batch.log.push([spec.tenant, spec.host, spec.hostname, 'agent-1', i, 'cpu', ts, 16, 0, String(i)])
+      batch.log.push([
+        spec.tenant,
+        spec.host,
+        spec.hostname,
+        'agent-1',
+        i,
+        'cpu',
+        microsToDateTime64(ts),
+        16,
+        0,
+        String(i),
+        'samples',
+      ])
     }
     await sink.write(batch, `fleet-${spec.tenant}-${spec.host}`)
   }
   // A host that reported once, long ago, and sent no metric the fleet view reads.
   const quiet = newRowBatch()
   const ts = microsToDateTime64(T0 * 1000)
-  quiet.log.push(['acme', 'h-quiet', 'quiet.acme', 'agent-q', 0, 'uname', ts, 1, 0, '0'])
+  quiet.log.push(['acme', 'h-quiet', 'quiet.acme', 'agent-q', 0, 'uname', ts, 1, 0, '0', 'samples'])
   await sink.write(quiet, 'fleet-quiet')
 
   const { auth, keys } = await memoryKeys([

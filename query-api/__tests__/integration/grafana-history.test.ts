@@ -1,8 +1,8 @@
 /**
  * Grafana's "Node Exporter Full" over 7, 30 and 90 days, as its panels ask: `$__rate_interval`
  * windows (step + 15 s, never whole tier buckets) at the steps Grafana picks for narrow, default and
- * wide panels, on 92 days of 1-minute and 1-hour rollup rows (48 CPU series among 63), with no raw
- * rows at all: beyond raw retention, only the tiers can answer. Every query must answer 200 with one
+ * wide panels, on 92 days of 1-minute and 1-hour rollup rows (48 CPU series among 63) and their
+ * series rows, with no raw points at all: beyond raw retention, only the tiers can answer. Every query must answer 200 with one
  * point per step, read the tier the rules pick (README.md "Rollups"), and give the values computed
  * here from the rows' own formulas. The dashboard's variables (job, nodename, instance) must resolve
  * for every host, one that stopped reporting long ago included, and every panel of the dashboard
@@ -14,7 +14,9 @@ import type { ClickHouseClient } from '@clickhouse/client'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLogger } from '../../../platform/logger.ts'
-import { microsToDateTime64 } from '../../../stream-processors/src/rows.ts'
+import { SERIES_ID_SQL } from '../../../schemas/clickhouse/ddl.ts'
+import { seriesId } from '../../../schemas/src/series-id.ts'
+import { canonicalLabels, microsToDateTime64 } from '../../../stream-processors/src/rows.ts'
 import { openEmbeddedClickHouse, type EmbeddedClickHouse } from '../../../test/support/embedded-clickhouse.ts'
 import {
   alignRange,
@@ -149,11 +151,15 @@ let app: FastifyInstance | undefined
 let apiUrl: string
 let key: string
 
-/** The same formulas as the generators above, in SQL, so ClickHouse writes millions of rows itself. */
+/**
+ * The same formulas as the generators above, in SQL, so ClickHouse writes millions of rows itself,
+ * keyed by the id SERIES_ID_SQL computes from each row's names; the series rows (insertSeriesRows)
+ * carry the ids seriesId() computes, so a read finds the rows only if the two agree.
+ */
 async function insertMinuteRows(): Promise<void> {
   const hostIds = `['${HOSTS.map((h) => h.id).join("','")}']`
-  const minute = (sql: string): string => `INSERT INTO ${DB}.metrics_1m
-    SELECT 'acme', metric, host, labels, toDateTime(${T_START / 1000} + m * 60) AS bucket,
+  const minute = (sql: string): string => `INSERT INTO ${DB}.points_1m
+    SELECT 'acme', ${SERIES_ID_SQL("'acme'", 'metric', 'host', 'labels')}, toDateTime(${T_START / 1000} + m * 60) AS bucket,
       toFloat64(lo), toFloat64(hi), toFloat64(sm), toUInt64(60),
       initializeAggregation('argMaxState', toFloat64(last), toUInt32(59000000))
     FROM (${sql})`
@@ -201,19 +207,38 @@ async function insertMinuteRows(): Promise<void> {
   }
 }
 
+/** The series table's rows of the generated series: one per series and UTC day it has minutes. */
+async function insertSeriesRows(): Promise<void> {
+  const rows = GENS.flatMap((g) => {
+    const labels = canonicalLabels(g.labels)
+    const id = seriesId('acme', g.metric, g.host.id, labels).toString()
+    const lastDay = Math.floor((T_START + (g.host.end - 1) * M) / D)
+    return Array.from({ length: lastDay - T_START / D + 1 }, (_, k) => [
+      'acme',
+      g.metric,
+      g.host.id,
+      labels,
+      id,
+      new Date(T_START + k * D).toISOString().slice(0, 10),
+    ])
+  })
+  await clickhouse.insert({ table: `${DB}.series`, values: rows, format: 'JSONCompactEachRow' })
+}
+
 beforeAll(async () => {
   db = await openEmbeddedClickHouse(DB)
   clickhouse = db.clickhouse
+  await insertSeriesRows()
   await insertMinuteRows()
   // Hours from the minutes, as the views would have written them from the same raw rows.
   await clickhouse.command({
-    query: `INSERT INTO ${DB}.metrics_1h
-      SELECT tenant, metric, host, labels, toStartOfHour(bucket) AS h, min(value_min), max(value_max),
+    query: `INSERT INTO ${DB}.points_1h
+      SELECT tenant, series_id, toStartOfHour(bucket) AS h, min(value_min), max(value_max),
         sum(value_sum), sum(value_count),
         argMaxState(last, toUInt32((toUnixTimestamp(bucket) - toUnixTimestamp(h)) * 1000000 + 59000000))
-      FROM (SELECT tenant, metric, host, labels, bucket, value_min, value_max, value_sum, value_count,
-          finalizeAggregation(value_last) AS last FROM ${DB}.metrics_1m)
-      GROUP BY tenant, metric, host, labels, h`,
+      FROM (SELECT tenant, series_id, bucket, value_min, value_max, value_sum, value_count,
+          finalizeAggregation(value_last) AS last FROM ${DB}.points_1m)
+      GROUP BY tenant, series_id, h`,
   })
   const logged = HOSTS.filter((h) => h.logged)
   await clickhouse.insert({
@@ -229,6 +254,7 @@ beforeAll(async () => {
       16,
       0,
       i,
+      'samples',
     ]),
     format: 'JSONCompactEachRow',
   })

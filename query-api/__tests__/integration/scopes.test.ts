@@ -10,7 +10,7 @@ import { KeyAuthenticator } from '../../../platform/auth/authenticator.ts'
 import { KeyStore } from '../../../platform/auth/key-store.ts'
 import { createLogger } from '../../../platform/logger.ts'
 import { ClickHouseSink } from '../../../stream-processors/src/clickhouse-sink.ts'
-import { microsToDateTime64, newRowBatch } from '../../../stream-processors/src/rows.ts'
+import { addPoint, microsToDateTime64, newRowBatch } from '../../../stream-processors/src/rows.ts'
 import { openEmbeddedClickHouse, type EmbeddedClickHouse } from '../../../test/support/embedded-clickhouse.ts'
 import { buildQueryApi } from '../../src/server.ts'
 
@@ -41,9 +41,21 @@ beforeAll(async () => {
 
   const batch = newRowBatch()
   for (let i = 0; i < 30; i++) {
-    const ts = microsToDateTime64((NOW - (60 - i) * 1000) * 1000)
-    batch.raw.push(['acme', 'node_load1', 'web-1', '{}', ts, 1.5])
-    batch.log.push(['acme', 'web-1', 'web-1', 'a-web-1', i, 'load', ts, 1, 0, String(i)])
+    const tsUs = (NOW - (60 - i) * 1000) * 1000
+    addPoint(batch, { tenant: 'acme', metric: 'node_load1', host: 'web-1', labels: '{}', tsUs, value: 1.5 })
+    batch.log.push([
+      'acme',
+      'web-1',
+      'web-1',
+      'a-web-1',
+      i,
+      'load',
+      microsToDateTime64(tsUs),
+      1,
+      0,
+      String(i),
+      'samples',
+    ])
   }
   await new ClickHouseSink(db.clickhouse, DB).write(batch, 'acme-1')
 

@@ -5,7 +5,7 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ClickHouseSink } from '../../../stream-processors/src/clickhouse-sink.ts'
-import { microsToDateTime64, newRowBatch } from '../../../stream-processors/src/rows.ts'
+import { addPoint, newRowBatch } from '../../../stream-processors/src/rows.ts'
 import { openEmbeddedClickHouse, type EmbeddedClickHouse } from '../../../test/support/embedded-clickhouse.ts'
 import { querySeries, resolutionFor, type SeriesRequest } from '../../src/series-query.ts'
 
@@ -26,9 +26,16 @@ beforeAll(async () => {
   clickhouse = db.clickhouse
   const batch = newRowBatch()
   for (let i = 0; i < SECONDS; i++) {
-    const ts = microsToDateTime64((T0 + i * 1000) * 1000)
-    batch.raw.push(['acme', 'node_load1', 'h1', '{}', ts, gauge(i)])
-    batch.raw.push(['acme', 'node_cpu_seconds_total', 'h1', '{"cpu":"0","mode":"user"}', ts, counter(i)])
+    const tsUs = (T0 + i * 1000) * 1000
+    addPoint(batch, { tenant: 'acme', metric: 'node_load1', host: 'h1', labels: '{}', tsUs, value: gauge(i) })
+    addPoint(batch, {
+      tenant: 'acme',
+      metric: 'node_cpu_seconds_total',
+      host: 'h1',
+      labels: '{"cpu":"0","mode":"user"}',
+      tsUs,
+      value: counter(i),
+    })
   }
   await new ClickHouseSink(clickhouse, DB).write(batch, 'tiers-test')
 })

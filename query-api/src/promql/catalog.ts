@@ -2,13 +2,15 @@ import type { ClickHouseClient } from '@clickhouse/client'
 import type { VectorSelector } from './ast.ts'
 import { PromQLError } from './errors.ts'
 import { compareLabels, JOB, NAME, seriesLabels, type Labels } from './labels.ts'
-import { selectorWhere } from './selector-sql.ts'
+import { SERIES_TABLE } from '../../../schemas/clickhouse/ddl.ts'
+import { selectorWhere, utcDay } from './selector-sql.ts'
 
 /**
  * What series, label names and label values a tenant has over a time range: Prometheus's `series`,
  * `labels` and `label/NAME/values`, which Grafana calls for its metric browser and its variables.
- * Read from the hourly tier, whose rows name every series the raw table held in each hour (the
- * views write them as the raw rows arrive), so a 30-day lookup reads 720 rows per series, not 2.6 M.
+ * Read from the series table, which names each series once per UTC day it has values, so a 30-day
+ * lookup reads 30 rows per series and no point. The range is matched by whole UTC days: a series
+ * that had values earlier on the range's first day (or later on its last) is listed too.
  */
 export interface CatalogOptions {
   client: ClickHouseClient
@@ -26,10 +28,10 @@ export interface CatalogOptions {
 function where(o: CatalogOptions): { sql: string; params: Record<string, unknown> } | undefined {
   const params: Record<string, unknown> = {
     tenant: o.tenant,
-    from: Math.floor(o.startMs / 1000),
-    to: Math.ceil(o.endMs / 1000),
+    dayFrom: utcDay(o.startMs),
+    dayTo: utcDay(o.endMs),
   }
-  const time = `tenant = {tenant:String} AND bucket >= toStartOfHour(toDateTime({from:Int64})) AND bucket <= toDateTime({to:Int64})`
+  const time = `tenant = {tenant:String} AND day >= {dayFrom:Date} AND day <= {dayTo:Date}`
   if (o.match.length === 0) return { sql: time, params }
   const alternatives: string[] = []
   o.match.forEach((sel, i) => {
@@ -66,7 +68,7 @@ export async function findSeries(o: CatalogOptions): Promise<Labels[]> {
   if (!w) return []
   const found = await rows<{ metric: string; host: string; labels: string }>(
     o,
-    `SELECT DISTINCT metric, host, labels FROM ${o.database}.metrics_1h WHERE ${w.sql} LIMIT {limit:UInt64}`,
+    `SELECT DISTINCT metric, host, labels FROM ${o.database}.${SERIES_TABLE} WHERE ${w.sql} LIMIT {limit:UInt64}`,
     w.params,
   )
   return found
@@ -79,12 +81,12 @@ export async function labelNames(o: CatalogOptions): Promise<string[]> {
   if (!w) return []
   const found = await rows<{ name: string }>(
     o,
-    `SELECT DISTINCT arrayJoin(JSONExtractKeys(labels)) AS name FROM ${o.database}.metrics_1h WHERE ${w.sql} LIMIT {limit:UInt64}`,
+    `SELECT DISTINCT arrayJoin(JSONExtractKeys(labels)) AS name FROM ${o.database}.${SERIES_TABLE} WHERE ${w.sql} LIMIT {limit:UInt64}`,
     w.params,
   )
   const any = await rows<{ n: number }>(
     o,
-    `SELECT 1 AS n FROM ${o.database}.metrics_1h WHERE ${w.sql} LIMIT 1`,
+    `SELECT 1 AS n FROM ${o.database}.${SERIES_TABLE} WHERE ${w.sql} LIMIT 1`,
     w.params,
   )
   const names = new Set(found.map((r) => r.name))
@@ -100,7 +102,7 @@ export async function labelValues(o: CatalogOptions, name: string): Promise<stri
     values = (
       await rows<{ v: string }>(
         o,
-        `SELECT DISTINCT metric AS v FROM ${o.database}.metrics_1h WHERE ${w.sql} LIMIT {limit:UInt64}`,
+        `SELECT DISTINCT metric AS v FROM ${o.database}.${SERIES_TABLE} WHERE ${w.sql} LIMIT {limit:UInt64}`,
         w.params,
       )
     ).map((r) => r.v)
@@ -108,7 +110,7 @@ export async function labelValues(o: CatalogOptions, name: string): Promise<stri
     const hosts = (
       await rows<{ v: string }>(
         o,
-        `SELECT DISTINCT host AS v FROM ${o.database}.metrics_1h WHERE ${w.sql} LIMIT {limit:UInt64}`,
+        `SELECT DISTINCT host AS v FROM ${o.database}.${SERIES_TABLE} WHERE ${w.sql} LIMIT {limit:UInt64}`,
         w.params,
       )
     ).map((r) => r.v)
@@ -116,7 +118,7 @@ export async function labelValues(o: CatalogOptions, name: string): Promise<stri
   } else if (name === 'job') {
     const any = await rows<{ n: number }>(
       o,
-      `SELECT 1 AS n FROM ${o.database}.metrics_1h WHERE ${w.sql} LIMIT 1`,
+      `SELECT 1 AS n FROM ${o.database}.${SERIES_TABLE} WHERE ${w.sql} LIMIT 1`,
       w.params,
     )
     values = any.length > 0 ? [JOB] : []
@@ -124,7 +126,7 @@ export async function labelValues(o: CatalogOptions, name: string): Promise<stri
     values = (
       await rows<{ v: string }>(
         o,
-        `SELECT DISTINCT JSONExtractString(labels, {label:String}) AS v FROM ${o.database}.metrics_1h
+        `SELECT DISTINCT JSONExtractString(labels, {label:String}) AS v FROM ${o.database}.${SERIES_TABLE}
          WHERE ${w.sql} AND JSONHas(labels, {label:String}) LIMIT {limit:UInt64}`,
         { ...w.params, label: name },
       )
@@ -152,9 +154,10 @@ export async function hostnamesOf(
 }
 
 /**
- * Host id → the `nodename` label of the host's latest `node_uname_info` in the hourly tier, which
- * is kept for years: the name of a host that stopped reporting before sample_log's retention. On
- * Linux the agent's host name is that same uname nodename.
+ * Host id → the `nodename` label of the host's latest `node_uname_info` in the series table, which
+ * keeps a series as long as its longest-lived tier: the name of a host that stopped reporting before
+ * sample_log's retention. On Linux the agent's host name is that same uname nodename. Latest by day:
+ * a host renamed within a day may show either name until the next day.
  */
 export async function unameHostnamesOf(
   client: ClickHouseClient,
@@ -163,7 +166,7 @@ export async function unameHostnamesOf(
 ): Promise<Map<string, string>> {
   return hostMap(
     client,
-    `SELECT host, argMax(JSONExtractString(labels, 'nodename'), bucket) AS hostname FROM ${database}.metrics_1h
+    `SELECT host, argMax(JSONExtractString(labels, 'nodename'), day) AS hostname FROM ${database}.${SERIES_TABLE}
       WHERE tenant = {tenant:String} AND metric = 'node_uname_info' GROUP BY host HAVING hostname != ''`,
     tenant,
   )

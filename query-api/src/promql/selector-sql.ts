@@ -15,8 +15,22 @@ import { promRegExp } from './regex.ts'
 export interface SelectorWhere {
   /** false when no stored series can match (e.g. `job="other"`): nothing needs to be read. */
   possible: boolean
+  /** A condition on the series table's columns (tenant, metric, host, labels). */
   sql: string
   params: Record<string, unknown>
+  /** The parameter that holds the tenant, for the points' own tenant column. */
+  tenantParam: string
+}
+
+/** The last day a ClickHouse Date holds. */
+const LAST_DATE_MS = Date.UTC(2149, 5, 6)
+
+/**
+ * The UTC day of a time, as the series table's `day` (a Date parameter) takes it; a time outside
+ * the Date type's range (1970 to 2149) is read as its nearest end, where no series has a day anyway.
+ */
+export function utcDay(ms: number): string {
+  return new Date(Math.min(Math.max(ms, 0), LAST_DATE_MS)).toISOString().slice(0, 10)
 }
 
 /** Prometheus anchors regular expressions and lets `.` match newlines; so do RE2 and JS with `s`. */
@@ -79,7 +93,7 @@ export function selectorWhere(
     }
     clauses.push(matchSql(column, m, `${prefix}v${i}`, params))
   })
-  return { possible, sql: clauses.join(' AND '), params }
+  return { possible, sql: clauses.join(' AND '), params, tenantParam: `${prefix}tenant` }
 }
 
 /** `column` against the matcher's value, passed as the parameter `param`. */
