@@ -16,6 +16,7 @@
  * ALLOWED_DIFFERENCES below, each with its reason. The table of every expression is written to
  * test-artifacts/node-exporter-full/ (summary.md; results.json; series.json with both answers).
  */
+import { wideSql } from '../../../schemas/clickhouse/wide.ts'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -341,8 +342,12 @@ async function startProcstream(): Promise<void> {
 async function newestSampleMs(metric: string): Promise<number> {
   if (!bed) return 0
   const rs = await bed.clickhouse.query({
-    query: `SELECT toUnixTimestamp64Milli(max(ts)) AS t FROM ${bed.config.clickhouse.database}.metrics_raw
-            WHERE tenant = {tenant:String} AND metric = {metric:String}`,
+    query: `SELECT toUnixTimestamp64Milli(max(ts)) AS t FROM (${wideSql({
+      database: bed.config.clickhouse.database,
+      source: 'points',
+      seriesWhere: 'tenant = {tenant:String} AND metric = {metric:String}',
+      tenant: '{tenant:String}',
+    })})`,
     query_params: { tenant: TENANT, metric },
     format: 'JSONEachRow',
   })
