@@ -223,7 +223,8 @@ export function fieldsFor(fn: string): BucketFields {
 
 /**
  * The fields of a bucket that a query computes, in the order of the tuples it returns: j and what
- * every function reads first, then what `f` asks for. The rest are not computed (0 in Bucket).
+ * every function reads first, at fixed places (fetchBuckets reads them so), then what `f` asks for.
+ * The rest are not computed (0 in Bucket).
  */
 function bucketFields(f: BucketFields, raw: boolean): [keyof Bucket, string][] {
   const out: [keyof Bucket, string][] = [

@@ -12,8 +12,8 @@ import { evalWindows, RANGE_FUNCTIONS, type RangeFunction } from './windows.ts'
 
 /**
  * Evaluates a parsed query at every step of a range (an instant query is a range of one step). Each
- * selector compiles to one ClickHouse query that returns per-bucket summaries (buckets.ts), read from
- * raw or the coarsest rollup tier the step and window allow; functions, aggregations and operators
+ * selector reads its series from the series table, then per-bucket summaries of their points
+ * (buckets.ts), from raw or the coarsest rollup tier the step and window allow; functions, aggregations and operators
  * then work on those few values per series and step here, as Prometheus's engine does on samples.
  */
 export interface EvalOptions {

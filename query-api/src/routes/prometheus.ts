@@ -53,9 +53,9 @@ interface Call {
 }
 
 const HOSTNAMES_TTL_MS = 10_000
-/** Names of hosts silent past sample_log's retention change seldom: read from the hourly tier less often. */
+/** Names of hosts silent past sample_log's retention change seldom: read from the series table less often. */
 const UNAME_HOSTNAMES_TTL_MS = 300_000
-/** Which tables answered (metrics_raw or a rollup tier), for operators and tests. */
+/** Which levels answered (metrics_raw or a rollup tier, buckets.ts TIERS), for operators and tests. */
 export const SOURCES_HEADER = 'x-procstream-sources'
 /** Most series, label names or values one catalog request reads, whatever its `limit`. */
 const MAX_CATALOG_RESULTS = 100_000
