@@ -1,4 +1,4 @@
-import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, PartitionOffset } from 'kafkajs'
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs'
 import { errorMessage } from '../../platform/errors.ts'
 import type { Logger } from '../../platform/logger.ts'
 import type { AdmissionRule } from '../../schemas/src/admission.ts'
@@ -8,7 +8,14 @@ import type { Envelope } from '../../schemas/src/families.ts'
 import { checkEnvelope, parseSampleKey, type RejectReason, type Rejection } from './admission.ts'
 import type { ClickHouseSink } from './clickhouse-sink.ts'
 import type { DeadLetter, DeadLetterSink } from './dead-letters.ts'
-import { decodeIntent, dedupToken, encodeIntent, type ChunkIntent } from './intent.ts'
+import {
+  commitWithMetadata,
+  committedIntents,
+  groupLag,
+  RETRY_MAX_MS,
+  RETRY_MIN_MS,
+} from './group-offsets.ts'
+import { dedupToken, encodeIntent, type ChunkIntent } from './intent.ts'
 import { appendEnvelopeRows, newRowBatch, SeriesRegistry, truncateBatch, type RowBatch } from './rows.ts'
 import { SequenceGuard } from './sequence-guard.ts'
 import { TenantHostLimit } from './tenant-limits.ts'
@@ -68,24 +75,6 @@ export interface ProcessorStats {
   /** Time spent in successful inserts, for a mean insert latency next to `inserts`. */
   insertSeconds: number
 }
-
-/**
- * Commit one partition's offset with metadata. kafkajs sends `metadata` in OffsetCommit (see
- * consumer.commitOffsets), but its typings for eachBatch's commit omit the field.
- */
-function commitWithMetadata(
-  p: EachBatchPayload,
-  topic: string,
-  partition: number,
-  offset: string,
-  metadata: string | null,
-): Promise<void> {
-  const partitions: PartitionOffset[] = [Object.assign({ partition, offset }, { metadata })]
-  return p.commitOffsetsIfNecessary({ topics: [{ topic, partitions }] })
-}
-
-const RETRY_MIN_MS = 200
-const RETRY_MAX_MS = 10_000
 
 /**
  * Kafka → ClickHouse with an exactly-once effect:
@@ -194,34 +183,13 @@ export class StreamProcessor {
     await this.o.deadLetters.stop()
   }
 
-  /**
-   * Messages not yet committed by the group, per partition: the end of the partition minus the
-   * group's committed offset (or the partition's start when nothing was committed yet).
-   */
-  async lag(): Promise<{ partition: number; messages: number }[]> {
-    const [ends, [committed]] = await Promise.all([
-      this.admin.fetchTopicOffsets(this.o.topic),
-      this.admin.fetchOffsets({ groupId: this.o.groupId, topics: [this.o.topic] }),
-    ])
-    return ends.map((e) => {
-      const c = Number(committed?.partitions.find((p) => p.partition === e.partition)?.offset ?? '-1')
-      const from = c >= 0 ? c : Number(e.low)
-      return { partition: e.partition, messages: Math.max(0, Number(e.high) - from) }
-    })
+  /** Messages not yet committed by the group, per partition. */
+  lag(): Promise<{ partition: number; messages: number }[]> {
+    return groupLag(this.admin, this.o.topic, this.o.groupId)
   }
 
   private async pendingIntent(partition: number, committedHint: string): Promise<ChunkIntent | undefined> {
-    if (!this.intents) {
-      const intents = new Map<number, ChunkIntent>()
-      const offsets = await this.admin.fetchOffsets({ groupId: this.o.groupId, topics: [this.o.topic] })
-      for (const t of offsets) {
-        for (const p of t.partitions) {
-          const intent = decodeIntent(p.metadata, p.offset)
-          if (intent) intents.set(p.partition, intent)
-        }
-      }
-      this.intents = intents
-    }
+    this.intents ??= await committedIntents(this.admin, this.o.topic, this.o.groupId)
     const intent = this.intents.get(partition)
     // Only an intent that starts at the offset we are about to read is still pending.
     return intent?.first === committedHint ? intent : undefined

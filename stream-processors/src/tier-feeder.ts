@@ -1,10 +1,17 @@
-import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, PartitionOffset } from 'kafkajs'
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs'
 import { errorMessage } from '../../platform/errors.ts'
 import type { Logger } from '../../platform/logger.ts'
 import type { EnvelopeCodec } from '../../schemas/src/codec.ts'
 import { parseSampleKey } from './admission.ts'
 import type { ClickHouseSink } from './clickhouse-sink.ts'
-import { decodeIntent, dedupToken, encodeIntent, type ChunkIntent } from './intent.ts'
+import {
+  commitWithMetadata,
+  committedIntents,
+  groupLag,
+  RETRY_MAX_MS,
+  RETRY_MIN_MS,
+} from './group-offsets.ts'
+import { dedupToken, encodeIntent, type ChunkIntent } from './intent.ts'
 import { appendEnvelopeRows, newRowBatch, type SeriesRegistry } from './rows.ts'
 
 export interface TierFeederOptions {
@@ -40,8 +47,6 @@ export function tierGroupId(rawGroupId: string): string {
   return `${rawGroupId}.tiers`
 }
 
-const RETRY_MIN_MS = 200
-const RETRY_MAX_MS = 10_000
 const RAW_POLL_MS = 250
 
 /**
@@ -79,6 +84,8 @@ export class TierFeeder {
   /** Messages gathered per partition, and when the first of them arrived. */
   private readonly held = new Map<number, { messages: KafkaMessage[]; sinceMs: number }>()
   private readonly quietTimers = new Map<number, ReturnType<typeof setTimeout>>()
+  /** When the messages a seek brings back first arrived, so the batch is as old as it was. */
+  private readonly seekBack = new Map<number, number>()
   private rawCommitted = new Map<number, bigint>()
   private running = false
 
@@ -155,29 +162,12 @@ export class TierFeeder {
   }
 
   /** Messages the feeder has not committed yet, per partition (its lag behind the topic). */
-  async lag(): Promise<{ partition: number; messages: number }[]> {
-    const [ends, [committed]] = await Promise.all([
-      this.admin.fetchTopicOffsets(this.o.topic),
-      this.admin.fetchOffsets({ groupId: this.groupId, topics: [this.o.topic] }),
-    ])
-    return ends.map((e) => {
-      const c = Number(committed?.partitions.find((p) => p.partition === e.partition)?.offset ?? '-1')
-      const from = c >= 0 ? c : Number(e.low)
-      return { partition: e.partition, messages: Math.max(0, Number(e.high) - from) }
-    })
+  lag(): Promise<{ partition: number; messages: number }[]> {
+    return groupLag(this.admin, this.o.topic, this.groupId)
   }
 
   private async pendingIntent(partition: number, first: string): Promise<ChunkIntent | undefined> {
-    if (!this.intents) {
-      const intents = new Map<number, ChunkIntent>()
-      const offsets = await this.admin.fetchOffsets({ groupId: this.groupId, topics: [this.o.topic] })
-      for (const t of offsets)
-        for (const p of t.partitions) {
-          const intent = decodeIntent(p.metadata, p.offset)
-          if (intent) intents.set(p.partition, intent)
-        }
-      this.intents = intents
-    }
+    this.intents ??= await committedIntents(this.admin, this.o.topic, this.groupId)
     const intent = this.intents.get(partition)
     return intent?.first === first ? intent : undefined
   }
@@ -208,9 +198,6 @@ export class TierFeeder {
     timer.unref()
     this.quietTimers.set(partition, timer)
   }
-
-  /** When the messages a seek brings back first arrived, so the batch is as old as it was. */
-  private readonly seekBack = new Map<number, number>()
 
   private async handleBatch(p: EachBatchPayload): Promise<void> {
     const { topic, partition } = p.batch
@@ -258,7 +245,7 @@ export class TierFeeder {
         while (end < held.messages.length && BigInt((held.messages[end] as KafkaMessage).offset) <= limit)
           end++
         intent = { first: first.offset, last: (held.messages[end - 1] as KafkaMessage).offset }
-        await commit(p, topic, partition, intent.first, encodeIntent(intent))
+        await commitWithMetadata(p, topic, partition, intent.first, encodeIntent(intent))
       }
       if (replay && (await this.waitForRaw(p, partition, BigInt(intent.last))) === undefined) return
       let end = 0
@@ -270,7 +257,7 @@ export class TierFeeder {
       const chunk = held.messages.slice(0, end)
       if (!(await this.feed(p, topic, partition, intent, chunk))) return
       if (replay) this.stats.replayedChunks++
-      await commit(p, topic, partition, (BigInt(intent.last) + 1n).toString(), null)
+      await commitWithMetadata(p, topic, partition, (BigInt(intent.last) + 1n).toString(), null)
       this.intents?.delete(partition)
       held.messages = held.messages.slice(end)
       held.sinceMs = Date.now()
@@ -360,15 +347,4 @@ async function retried<T>(call: () => Promise<T>): Promise<T> {
       await new Promise((r) => setTimeout(r, delay))
     }
   }
-}
-
-function commit(
-  p: EachBatchPayload,
-  topic: string,
-  partition: number,
-  offset: string,
-  metadata: string | null,
-): Promise<void> {
-  const partitions: PartitionOffset[] = [Object.assign({ partition, offset }, { metadata })]
-  return p.commitOffsetsIfNecessary({ topics: [{ topic, partitions }] })
 }
