@@ -51,4 +51,67 @@ describe('admin CLI arguments', () => {
       /Unknown option '--bogus'/,
     )
   })
+
+  it('parses interval show and set with one target and the changes asked for', () => {
+    expect(parseAdminArgs(['interval', 'show', '--host', 'web-1'], {}).command).toEqual({
+      kind: 'interval-show',
+      target: { host: 'web-1' },
+    })
+    expect(
+      parseAdminArgs(['interval', 'show', '--all', '--tenant', 'acme', '--wait-ms', '500'], {}).command,
+    ).toEqual({ kind: 'interval-show', target: { all: true }, tenant: 'acme', waitMs: 500 })
+    expect(
+      parseAdminArgs(['interval', 'set', '--group', 'web', '--interval-ms', '250', '--family', 'cpu=100'], {})
+        .command,
+    ).toEqual({
+      kind: 'interval-set',
+      target: { group: 'web' },
+      intervalMs: 250,
+      families: { cpu: { interval_ms: 100 } },
+    })
+    expect(
+      parseAdminArgs(
+        [
+          'interval',
+          'set',
+          '--host',
+          'h',
+          '--disable',
+          'filesystem',
+          '--family',
+          'disk=500',
+          '--enable',
+          'disk',
+        ],
+        {},
+      ).command,
+    ).toEqual({
+      kind: 'interval-set',
+      target: { host: 'h' },
+      families: { filesystem: { enabled: false }, disk: { interval_ms: 500, enabled: true } },
+    })
+  })
+
+  it('refuses an interval command without exactly one target, a change, or with a malformed value', () => {
+    const problem = (argv: string[]): string => caught(() => parseAdminArgs(argv, {})).message
+    expect(problem(['interval', 'show'])).toBe('interval show needs exactly one of --host, --group or --all')
+    expect(problem(['interval', 'set', '--host', 'h', '--all', '--interval-ms', '100'])).toBe(
+      'interval set needs exactly one of --host, --group or --all',
+    )
+    expect(problem(['interval', 'set', '--host', 'h'])).toBe(
+      'interval set needs --interval-ms, --family NAME=MS, --disable NAME or --enable NAME',
+    )
+    expect(problem(['interval', 'show', '--host', 'h', '--interval-ms', '100'])).toMatch(
+      /interval show changes nothing/,
+    )
+    expect(problem(['interval', 'set', '--host', 'h', '--interval-ms', '1s'])).toBe(
+      '--interval-ms "1s" is not a whole number of milliseconds',
+    )
+    expect(problem(['interval', 'set', '--host', 'h', '--family', 'cpu'])).toBe(
+      '--family "cpu" must be NAME=MS, e.g. cpu=100',
+    )
+    expect(problem(['interval', 'set', '--host', 'h', '--enable', 'cpu', '--disable', 'cpu'])).toBe(
+      '--enable and --disable both name cpu',
+    )
+  })
 })

@@ -7,6 +7,19 @@ export type AdminCommand =
   | { kind: 'key-create'; tenant: string; scopes: string[]; name?: string; expiresAt?: string }
   | { kind: 'key-list'; tenant?: string }
   | { kind: 'key-revoke'; keyId: string }
+  | ({ kind: 'interval-show' } & IntervalCall)
+  | ({
+      kind: 'interval-set'
+      intervalMs?: number
+      families?: Record<string, { interval_ms?: number; enabled?: boolean }>
+    } & IntervalCall)
+
+/** Whose agents an `interval` command reaches; the tenant is the key's unless an operator key names one. */
+export interface IntervalCall {
+  target: { host: string } | { group: string } | { all: true }
+  tenant?: string
+  waitMs?: number
+}
 
 export interface AdminInvocation {
   command: AdminCommand
@@ -27,6 +40,12 @@ commands:
              [--name TEXT] [--expires 30d|12h|ISO-8601]
   key list [--tenant NAME]
   key revoke KEY_ID
+  interval show (--host H | --group G | --all)
+  interval set (--host H | --group G | --all)
+               (--interval-ms N | --family NAME=MS … | --disable NAME … | --enable NAME …)
+               the sampling schedule in force on the agents, or a change to it, through the query
+               API; --tenant NAME with an operator key (a tenant key acts on its own tenant),
+               --wait-ms N how long to wait for agents to answer (default 2000)
 
 scopes:
 ${SCOPES.map((s) => `  ${s.padEnd(9)}  ${ROLES[s].may}`).join('\n')}
@@ -35,7 +54,8 @@ ${SCOPES.map((s) => `  ${s.padEnd(9)}  ${ROLES[s].may}`).join('\n')}
 options:
   --url URL    the query API (env PROCSTREAM_URL, default http://127.0.0.1:8080)
   --key KEY    a key with the operator scope, or admin for its own tenant's keys (env
-               PROCSTREAM_ADMIN_KEY; default: .data/local-key, the installation's operator key)
+               PROCSTREAM_ADMIN_KEY; default: .data/local-key, the installation's operator key);
+               interval show also takes a read key
   --json       machine-readable output
 `
 
@@ -65,6 +85,14 @@ export function parseAdminArgs(argv: string[], env: NodeJS.ProcessEnv): AdminInv
         scopes: { type: 'string' },
         name: { type: 'string' },
         expires: { type: 'string' },
+        host: { type: 'string' },
+        group: { type: 'string' },
+        all: { type: 'boolean', default: false },
+        'interval-ms': { type: 'string' },
+        family: { type: 'string', multiple: true },
+        disable: { type: 'string', multiple: true },
+        enable: { type: 'string', multiple: true },
+        'wait-ms': { type: 'string' },
       },
     })
   } catch (err) {
@@ -95,11 +123,78 @@ export function parseAdminArgs(argv: string[], env: NodeJS.ProcessEnv): AdminInv
   } else if (noun === 'key' && verb === 'list')
     command = { kind: 'key-list', ...(v.tenant !== undefined && { tenant: v.tenant }) }
   else if (noun === 'key' && verb === 'revoke') command = { kind: 'key-revoke', keyId: need(arg, 'a KEY_ID') }
-  else throw new UsageError(noun === undefined ? 'no command given' : `unknown command: ${p.join(' ')}`)
+  else if (noun === 'interval' && (verb === 'show' || verb === 'set')) {
+    if (arg !== undefined) throw new UsageError(`unexpected arguments: ${arg}`)
+    command = intervalCommand(verb, v)
+  } else throw new UsageError(noun === undefined ? 'no command given' : `unknown command: ${p.join(' ')}`)
   return {
     command,
     url: (v.url ?? env.PROCSTREAM_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, ''),
     key: v.key ?? env.PROCSTREAM_ADMIN_KEY,
     json: v.json,
+  }
+}
+
+interface IntervalFlags {
+  host?: string | undefined
+  group?: string | undefined
+  all?: boolean | undefined
+  tenant?: string | undefined
+  'interval-ms'?: string | undefined
+  family?: string[] | undefined
+  disable?: string[] | undefined
+  enable?: string[] | undefined
+  'wait-ms'?: string | undefined
+}
+
+function wholeMs(text: string, flag: string): number {
+  if (!/^\d+$/.test(text))
+    throw new UsageError(`${flag} ${JSON.stringify(text)} is not a whole number of milliseconds`)
+  return Number(text)
+}
+
+/** Syntax only: bounds and family names are the query API's (and the agent's) to check. */
+function intervalCommand(verb: 'show' | 'set', v: IntervalFlags): AdminCommand {
+  const targets = [v.host !== undefined, v.group !== undefined, v.all === true].filter(Boolean).length
+  if (targets !== 1) throw new UsageError(`interval ${verb} needs exactly one of --host, --group or --all`)
+  const call: IntervalCall = {
+    target:
+      v.host !== undefined ? { host: v.host } : v.group !== undefined ? { group: v.group } : { all: true },
+    ...(v.tenant !== undefined && { tenant: v.tenant }),
+    ...(v['wait-ms'] !== undefined && { waitMs: wholeMs(v['wait-ms'], '--wait-ms') }),
+  }
+  const changes = [v['interval-ms'], v.family, v.disable, v.enable].filter((x) => x !== undefined)
+  if (verb === 'show') {
+    if (changes.length > 0)
+      throw new UsageError(
+        'interval show changes nothing: --interval-ms, --family, --disable and --enable are for interval set',
+      )
+    return { kind: 'interval-show', ...call }
+  }
+  if (changes.length === 0)
+    throw new UsageError(
+      'interval set needs --interval-ms, --family NAME=MS, --disable NAME or --enable NAME',
+    )
+  const families: Record<string, { interval_ms?: number; enabled?: boolean }> = {}
+  const entry = (name: string, flag: string): { interval_ms?: number; enabled?: boolean } => {
+    if (name === '') throw new UsageError(`${flag} needs a family name`)
+    return (families[name] ??= {})
+  }
+  for (const f of v.family ?? []) {
+    const eq = f.indexOf('=')
+    if (eq < 0) throw new UsageError(`--family ${JSON.stringify(f)} must be NAME=MS, e.g. cpu=100`)
+    entry(f.slice(0, eq), '--family').interval_ms = wholeMs(f.slice(eq + 1), `--family ${f.slice(0, eq)}`)
+  }
+  for (const name of v.enable ?? []) entry(name, '--enable').enabled = true
+  for (const name of v.disable ?? []) {
+    const e = entry(name, '--disable')
+    if (e.enabled === true) throw new UsageError(`--enable and --disable both name ${name}`)
+    e.enabled = false
+  }
+  return {
+    kind: 'interval-set',
+    ...call,
+    ...(v['interval-ms'] !== undefined && { intervalMs: wholeMs(v['interval-ms'], '--interval-ms') }),
+    ...(Object.keys(families).length > 0 && { families }),
   }
 }

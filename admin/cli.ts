@@ -1,6 +1,6 @@
 /**
  * `npm run admin`: tenants and API keys of a running installation, through the admin API of its
- * query API (the embedded ClickHouse belongs to one process, so the CLI never opens it itself).
+ * query API, and the agents' sampling intervals through its control API (the embedded ClickHouse belongs to one process, so the CLI never opens it itself).
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
@@ -45,7 +45,60 @@ function request(command: AdminCommand): { method: string; path: string; body?: 
         path: `/api/v1/admin/keys/${encodeURIComponent(command.keyId)}/revoke`,
         body: {},
       }
+    case 'interval-show': {
+      const q = new URLSearchParams()
+      if ('host' in command.target) q.set('host', command.target.host)
+      else if ('group' in command.target) q.set('group', command.target.group)
+      else q.set('all', 'true')
+      if (command.tenant !== undefined) q.set('tenant', command.tenant)
+      if (command.waitMs !== undefined) q.set('wait_ms', String(command.waitMs))
+      return { method: 'GET', path: `/api/v1/control/schedule?${q.toString()}` }
+    }
+    case 'interval-set':
+      return {
+        method: 'POST',
+        path: '/api/v1/control',
+        body: {
+          target: command.target,
+          tenant: command.tenant,
+          wait_ms: command.waitMs,
+          interval_ms: command.intervalMs,
+          families: command.families,
+        },
+      }
   }
+}
+
+interface AgentAnswer {
+  host_id: string
+  agent_id: string | null
+  applied?: Record<string, { enabled: boolean; interval_ms: number }>
+  error?: string
+}
+
+/** One row per agent and family, so two agents of one host id are told apart. */
+function scheduleRows(replies: AgentAnswer[]): string {
+  return table([
+    ['HOST', 'AGENT', 'FAMILY', 'INTERVAL MS', 'ENABLED'],
+    ...replies.flatMap((r) =>
+      Object.entries(r.applied ?? {}).map(([family, s]) => [
+        r.host_id,
+        r.agent_id ?? '-',
+        family,
+        String(s.interval_ms),
+        s.enabled ? 'yes' : 'no',
+      ]),
+    ),
+  ])
+}
+
+/** The agents that refused a request, one line each; empty when none did. */
+function agentErrors(command: AdminCommand, body: Record<string, unknown>): string {
+  if (command.kind !== 'interval-show' && command.kind !== 'interval-set') return ''
+  return (body.replies as AgentAnswer[])
+    .filter((r) => r.error !== undefined)
+    .map((r) => `host ${r.host_id} agent ${r.agent_id ?? '-'}: ${String(r.error)}\n`)
+    .join('')
 }
 
 function table(rows: string[][]): string {
@@ -92,6 +145,9 @@ function human(command: AdminCommand, body: Record<string, unknown>): string {
       return keyRows(body.keys as KeyInfo[])
     case 'key-revoke':
       return `key ${String(body.keyId)} revoked at ${String(body.revokedAt)}\n`
+    case 'interval-show':
+    case 'interval-set':
+      return scheduleRows((body.replies as AgentAnswer[]).filter((r) => r.error === undefined))
   }
 }
 
@@ -151,6 +207,12 @@ async function main(): Promise<number> {
     return 1
   }
   process.stdout.write(inv.json ? `${JSON.stringify(json, null, 2)}\n` : human(inv.command, json))
+  // An agent that refused the request applied none of it: that is a failure of the command.
+  const refused = agentErrors(inv.command, json)
+  if (refused !== '') {
+    process.stderr.write(refused)
+    return 1
+  }
   return 0
 }
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import {
   MAX_CONTROL_GROUPS,
   controlSubjects,
+  controlTargetSubject,
   controlTargetProblem,
   controlTargetsProblem,
   subjectToken,
@@ -50,5 +51,13 @@ describe('host and group names the gateway polls for', () => {
     expect(controlTargetsProblem('a b', ['ok', ''])).toBe(
       'host "a b" must be printable ASCII without spaces or commas; group must not be empty',
     )
+  })
+
+  it('sends a request to exactly the subject an agent of that host or group listens on', () => {
+    const [host, group, all] = controlSubjects('acme', 'db.1>', ['web*'])
+    expect(controlTargetSubject('acme', { host: 'db.1>' })).toBe(host)
+    expect(controlTargetSubject('acme', { group: 'web*' })).toBe(group)
+    expect(controlTargetSubject('acme', { all: true })).toBe(all)
+    expect(controlTargetSubject('a.b', { host: 'h' })).toBe('procstream.control.a_b.host.h')
   })
 })

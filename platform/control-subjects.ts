@@ -25,6 +25,20 @@ export function controlSubjects(tenant: string, hostId: string, groups: readonly
   ]
 }
 
+/** Whom one control request is for: a host id, a group, or every agent of the tenant. */
+export type ControlTarget = { host: string } | { group: string } | { all: true }
+
+/**
+ * The one subject a request to `target` goes to, under `tenant`: the very subject controlSubjects
+ * gives an agent of that host or group, and no other (each part escaped, so a name cannot add a token).
+ */
+export function controlTargetSubject(tenant: string, target: ControlTarget): string {
+  const base = `${CONTROL_SUBJECT_PREFIX}.${subjectToken(tenant)}`
+  if ('host' in target) return `${base}.host.${subjectToken(target.host)}`
+  if ('group' in target) return `${base}.group.${subjectToken(target.group)}`
+  return `${base}.all`
+}
+
 /** Machine ids are 32 characters and DNS names at most 253; anything longer is not a host id. */
 export const MAX_CONTROL_HOST_LENGTH = 253
 export const MAX_CONTROL_GROUP_LENGTH = 64

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import type { Logger } from './logger.ts'
 
 /** Prometheus text exposition format 0.0.4, as node_exporter serves it. */
-const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
+export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
 
 export interface MetricsServer {
   /** host:port actually bound (port 0 asks the kernel for a free one). */
@@ -34,7 +34,10 @@ export async function startMetricsServer(
       .then(render)
       .then(
         (body) => {
-          res.writeHead(200, { 'content-type': CONTENT_TYPE, 'content-length': Buffer.byteLength(body) })
+          res.writeHead(200, {
+            'content-type': METRICS_CONTENT_TYPE,
+            'content-length': Buffer.byteLength(body),
+          })
           res.end(req.method === 'HEAD' ? undefined : body)
         },
         (err: unknown) => {

@@ -29,7 +29,8 @@ import { controlSubjects } from '../../platform/control-subjects.ts'
  * longer; naming one in `families` sets it exactly.
  *
  * The agent applies it and replies with the schedule now in force, or with `{ "error": … }` naming what
- * was wrong (and applies nothing of a request with any error). The same requests reach an agent that
+ * was wrong (and applies nothing of a request with any error). An empty request `{}` changes nothing
+ * and is answered with the schedule in force: it is how the query API reads it. The same requests reach an agent that
  * sends through the ingest gateway by a long poll (gateway-control.ts); both paths go through
  * answerControlRequest, so an agent answers alike whichever way a request came.
  */
@@ -66,7 +67,17 @@ export function parseControlRequest(data: Uint8Array): ScheduleChange {
   } catch {
     throw new Error('request is not JSON')
   }
+  return parseControlBody(body)
+}
+
+/**
+ * The rules of parseControlRequest for a request already decoded: the query API checks a request with
+ * it before sending, so a caller learns what is wrong from the API, in the agent's own words. `{}` is
+ * the empty change, a read of the schedule.
+ */
+export function parseControlBody(body: unknown): ScheduleChange {
   if (!isObject(body)) throw new Error('request must be a JSON object')
+  if (Object.keys(body).length === 0) return {}
   const unknownKeys = Object.keys(body).filter((k) => k !== 'interval_ms' && k !== 'families')
   if (unknownKeys.length > 0) throw new Error(`unknown field(s): ${unknownKeys.join(', ')}`)
   const change: ScheduleChange = {}
@@ -127,9 +138,15 @@ export interface ControlTarget {
 export function answerControlRequest(t: ControlTarget, data: Uint8Array, via: string): ControlReply {
   const reply: ControlReply = { host_id: t.hostId, agent_id: t.agentId }
   try {
-    const applied = t.scheduler.apply(parseControlRequest(data))
-    reply.applied = wireSchedule(applied)
-    t.logger.info({ via, applied: reply.applied }, 'control request applied')
+    const change = parseControlRequest(data)
+    if (Object.keys(change).length === 0) {
+      // A read: nothing to regroup, and no log line per dashboard visit.
+      reply.applied = wireSchedule(t.scheduler.current())
+      t.logger.debug({ via }, 'control schedule read')
+    } else {
+      reply.applied = wireSchedule(t.scheduler.apply(change))
+      t.logger.info({ via, applied: reply.applied }, 'control request applied')
+    }
   } catch (err) {
     reply.error = errorMessage(err)
     t.logger.warn({ via, error: reply.error }, 'control request rejected')

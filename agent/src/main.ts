@@ -19,6 +19,8 @@ import type { NatsConnection } from 'nats'
 import { listenForControl } from './control.ts'
 import { GatewayControl } from './gateway-control.ts'
 import { serveMetricsOrLog } from '../../platform/metrics-server.ts'
+import { processPoints, withProcessMetadata } from '../../platform/build-info.ts'
+import { formatMetricPoints } from '../../platform/prometheus-text.ts'
 import { formatPrometheus } from './format/prometheus.ts'
 import { SelfMetrics } from './self-metrics.ts'
 import { defaultSchedule, FamilyScheduler, SCHEDULED } from './schedule.ts'
@@ -147,7 +149,12 @@ function runContinuously(config: AgentConfig, id: AgentIdentity): void {
   // Collecting and sending matter more than this port: a taken port is logged and sampling goes on.
   const metricsServer = serveMetricsOrLog({
     listen: config.metricsListen,
-    render: () => formatPrometheus([{ family: 'agent', data: self.sample() }]),
+    render: () =>
+      formatPrometheus([{ family: 'agent', data: self.sample() }]) +
+      formatMetricPoints(
+        processPoints('agent'),
+        withProcessMetadata(() => undefined),
+      ),
     logger,
     what: 'the agent’s own metrics',
     goesOn: 'the agent family still sends them',

@@ -34,6 +34,7 @@ import { serveProcessorMetrics, startProcessor } from '../../stream-processors/s
 import { ensureKafkaJars, ensureTopics, startKafka, type LocalKafka } from './kafka.ts'
 import { ensureLocalKey, LOCAL_TENANT } from './local-keys.ts'
 import { startGatewayProcess } from './gateway-process.ts'
+import { localPipelineTargets } from './pipeline-targets.ts'
 import { followTenants, NATS_SERVICE_PASSWORD_FILE, startNats, type LocalNats } from './nats.ts'
 
 const REPO_ROOT = resolve(import.meta.dirname, '../..')
@@ -257,6 +258,18 @@ async function main(): Promise<void> {
     admin: { keys: auth, store },
     logger,
     ...queryApiOptionsFrom(apiConfig, nc),
+    pipeline: {
+      targets:
+        apiConfig.pipelineTargets.length > 0
+          ? apiConfig.pipelineTargets
+          : localPipelineTargets({
+              gatewayUrl: gateway.url,
+              processorMetrics: processorMetrics?.address,
+              agentMetricsListen: process.env.AGENT_METRICS_LISTEN,
+              queryApiUrl: `${apiConfig.tls ? 'https' : 'http'}://${apiConfig.host}:${String(apiConfig.port)}`,
+            }),
+      timeoutMs: apiConfig.pipelineTimeoutMs,
+    },
     readiness,
   })
   await app.listen({ host: apiConfig.host, port: apiConfig.port })
@@ -298,6 +311,9 @@ async function main(): Promise<void> {
   say(`  API key:    ${key}`)
   say(`  try:        curl -H 'Authorization: Bearer ${key}' ${url}/api/hosts`)
   say(`  admin:      npm run admin -- key list   (uses the operator key in ${local.file})`)
+  // The operator key is never printed (a link would put it in browser history): the page asks for it.
+  say(`  pipeline:   ${url}/#pipeline   (sign in with the operator key in ${local.file})`)
+  say(`  report:     npm run report -- --host <host> --from -1h --to now --out report.html`)
   say('Press Ctrl-C to stop.')
 }
 

@@ -1,3 +1,4 @@
+import { processPoints, withProcessMetadata } from '../../platform/build-info.ts'
 import { formatMetricPoints, type ExposedPoint, type MetricMetadata } from '../../platform/prometheus-text.ts'
 import type { KafkaWriterStats } from './kafka-writer.ts'
 import type { ControlRelayStats } from './control-relay.ts'
@@ -41,6 +42,7 @@ export class IngestMetrics {
 
   render(writer: KafkaWriterStats, queuedBytes: number, control: ControlRelayStats): string {
     const points: ExposedPoint[] = [
+      ...processPoints('gateway'),
       ...[...this.byStatus].map(([code, value]) => ({
         name: 'procstream_ingest_requests_total',
         labels: { code: String(code) },
@@ -58,6 +60,9 @@ export class IngestMetrics {
       { name: 'procstream_ingest_control_answered_total', labels: {}, value: control.answered },
       { name: 'procstream_ingest_control_expired_total', labels: {}, value: control.expired },
     ]
-    return formatMetricPoints(points, (name) => METRICS[name])
+    return formatMetricPoints(
+      points,
+      withProcessMetadata((name) => METRICS[name]),
+    )
   }
 }

@@ -15,6 +15,7 @@ import { AVRO_CONTENT_TYPES, decodeBody } from './body.ts'
 import { IngestError } from './errors.ts'
 import type { KafkaWriter } from './kafka-writer.ts'
 import { IngestMetrics } from './metrics.ts'
+import { METRICS_CONTENT_TYPE } from '../../platform/metrics-server.ts'
 import { TenantRateLimiter, type RateLimits } from '../../platform/rate-limit.ts'
 import { tenantBatch } from './tenant-records.ts'
 import { parseControlQuery, parseControlReply, type ControlRelay } from './control-relay.ts'
@@ -156,7 +157,7 @@ export function buildIngestGateway(deps: IngestGatewayDeps): FastifyInstance {
   healthRoutes(app, deps.readiness)
   app.get('/metrics', (_req, reply) =>
     reply
-      .type('text/plain; version=0.0.4; charset=utf-8')
+      .type(METRICS_CONTENT_TYPE)
       .send(metrics.render(deps.writer.stats, deps.writer.queuedBytes, deps.control.stats)),
   )
   // The same check as POST /v1/ingest: a key with the ingest scope, whose tenant is the only one the

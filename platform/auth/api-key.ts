@@ -52,13 +52,13 @@ export const ROLES: Readonly<Record<Scope, Role>> = {
     tenantAdminMayGrant: true,
   },
   admin: {
-    may: "create, list and revoke its own tenant's keys",
+    may: "create, list and revoke its own tenant's keys; set its agents' sampling intervals",
     keys: 'own',
     tenants: false,
     tenantAdminMayGrant: true,
   },
   operator: {
-    may: "the installation: create and list tenants; create, list and revoke any tenant's keys",
+    may: "the installation: create and list tenants; create, list and revoke any tenant's keys; set any tenant's agents' sampling intervals",
     keys: 'any',
     tenants: true,
     tenantAdminMayGrant: false,

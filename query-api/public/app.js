@@ -1,14 +1,21 @@
-// Dashboard entry point: sign-in, the fleet and host views, the pickers, and the live refresh loop.
+// Dashboard entry point: sign-in, the fleet and host views, the pickers, the live stream (live.js)
+// and the refresh loop that back-fills its gaps, or polls while the stream is away.
 
 import { createApi } from './api.js'
 import { forgetKey, signIn, storedKey, takeKeyFromHash } from './auth.js'
+import { FLEET_LIVE_METRICS } from './fleet-live.js'
 import { createFleetView } from './fleet-view.js'
 import { formatAgo, formatClock } from './format.js'
 import { createHostView } from './host-view.js'
+import { createPipelineView } from './pipeline-view.js'
+import { createLiveStream } from './live.js'
 import { currentRoute, FLEET_HREF, goTo, hostHref, onRouteChange } from './router.js'
 
 const REFRESH_MS = 2_000
 const HOSTS_REFRESH_MS = 15_000
+/** While the stream is up, the host list, header and metric list are re-read this often (no chart data). */
+const META_REFRESH_MS = 15_000
+const LIVE_RECHECK_MS = 60_000
 // A host silent for this long is flagged: the agent samples every second or faster.
 const STALE_HOST_MS = 30_000
 const RANGE_STORAGE_KEY = 'procstream.rangeMs'
@@ -32,9 +39,17 @@ const ui = {
   nohosts: $('nohosts'),
   fleet: $('fleet'),
   dashboard: $('dashboard'),
+  navPipeline: $('nav-pipeline'),
+  pipeline: $('pipeline'),
 }
 
 const api = createApi({ getKey: storedKey })
+const pipelineView = createPipelineView(ui.pipeline, {
+  getKey: storedKey,
+  onUnauthorized: () => {
+    void requireSignIn('The server rejected the key; sign in again.')
+  },
+})
 
 const state = {
   running: false,
@@ -55,6 +70,16 @@ const state = {
   again: false,
   forceOnce: false,
   lastUpdate: null,
+  // The live stream: its state ('idle', 'connecting', 'open', 'down') and why it is down.
+  stream: { state: 'idle', reason: '' },
+  // False when whoami says this server has no live path (no NATS): no stream is asked for, so no
+  // request fails over and over; whoami is asked again every LIVE_RECHECK_MS.
+  liveAvailable: true,
+  liveCheckedAt: 0,
+  // A load that fills a gap in the stream (it opened again, a new host appeared) is due.
+  backfill: false,
+  // Messages that came while a load was reading: applied after it, on top of what it read.
+  pending: null,
 }
 
 const hostView = createHostView(ui.dashboard, { api })
@@ -64,6 +89,92 @@ const fleetView = createFleetView(ui.fleet, {
     goTo({ view: 'host', host: hostId })
   },
 })
+
+// ---- live stream ---------------------------------------------------------------------------------
+
+const stream = createLiveStream({
+  getKey: storedKey,
+  onMessage: applyMessage,
+  onOpen: () => {
+    // Whatever was stored while no stream was open (or before this one) comes from one load.
+    state.backfill = true
+    schedule(0)
+  },
+  onState: ({ state: next, reason }) => {
+    state.stream = { state: next, reason: reason ?? '' }
+    renderStatusLive()
+    // Down: polling takes over at once, and the stream keeps retrying behind it.
+    if (next === 'down') schedule(0)
+  },
+  onUnauthorized: () => {
+    void requireSignIn('The server rejected the key; sign in again.')
+  },
+})
+
+function streaming() {
+  return state.stream.state === 'open'
+}
+
+/** One stream per tab: the fleet's few metrics of every host, or everything of the open host. */
+function syncStream() {
+  const want =
+    state.running &&
+    !state.paused &&
+    document.visibilityState !== 'hidden' &&
+    state.route.view !== 'pipeline' &&
+    (state.route.view === 'fleet' || (state.route.view === 'host' && Boolean(state.host)))
+  if (!want) {
+    stream.close()
+    return
+  }
+  if (!state.liveAvailable) {
+    stream.close()
+    state.stream = { state: 'down', reason: 'this query API runs without NATS' }
+    return
+  }
+  stream.open(state.route.view === 'fleet' ? { metric: FLEET_LIVE_METRICS.join(',') } : { host: state.host })
+}
+
+function applyMessage(message) {
+  if (!state.running || state.paused) return
+  if (state.pending) {
+    state.pending.push(message)
+    return
+  }
+  const newest = message.points.reduce((max, p) => Math.max(max, p[2] / 1000), -Infinity)
+  const known = state.hosts.find((h) => h.host_id === message.host)
+  if (known && Number.isFinite(newest) && !(known.last_seen_ms >= newest)) known.last_seen_ms = newest
+  if (state.route.view === 'fleet') {
+    // A host the table does not list yet: one read of the fleet brings its history and its row.
+    if (fleetView.applyLive(message) === 'unknown' && !state.backfill) {
+      state.backfill = true
+      schedule(0)
+    }
+  } else if (state.route.view === 'host' && message.host === state.host) {
+    hostView.applyLive(message, { fromMs: Date.now() - state.rangeMs })
+  } else {
+    return
+  }
+  state.lastUpdate = Date.now()
+}
+
+/** What the status line starts with: how the page follows the newest data right now. */
+function liveLabel() {
+  if (state.paused) return 'Paused · '
+  if (streaming()) return 'Live · streaming · '
+  if (state.stream.state === 'down')
+    return `Live stream unavailable (${state.stream.reason}); polling every ${REFRESH_MS / 1000} s · `
+  return 'Live · '
+}
+
+/** While the stream carries the page, the status line says when it last moved. */
+function renderStatusLive() {
+  if (!state.running || state.paused || state.busy || !streaming()) return
+  if (ui.status.dataset.kind === 'error') return
+  setStatus(
+    `${liveLabel()}${state.lastUpdate ? `updated ${formatClock(state.lastUpdate)}` : 'waiting for samples'}`,
+  )
+}
 
 // ---- status line ---------------------------------------------------------------------------------
 
@@ -98,6 +209,34 @@ function renderView() {
   ui.navHost.href = state.host ? hostHref(state.host) : '#host='
   const host = state.hosts.find((h) => h.host_id === state.host)
   document.title = fleet ? 'Fleet · procstream' : `${host?.hostname || state.host || 'Host'} · procstream`
+  renderPipeline(signedIn)
+}
+
+/** The pipeline view refreshes itself (pipeline-view.js); on its route the fleet and host parts step aside. */
+function renderPipeline(signedIn) {
+  const pipeline = state.route.view === 'pipeline'
+  ui.pipeline.hidden = !signedIn || !pipeline
+  pipelineView.setActive(signedIn && pipeline)
+  for (const part of [ui.range, ui.live]) part.hidden = pipeline
+  if (!pipeline) {
+    ui.navPipeline.removeAttribute('aria-current')
+    return
+  }
+  for (const part of [ui.hostControls, ui.virtualField, ui.nohosts, ui.dashboard]) part.hidden = true
+  ui.navHost.removeAttribute('aria-current')
+  ui.navPipeline.setAttribute('aria-current', 'page')
+  document.title = 'Pipeline · procstream'
+  setStatus('')
+}
+
+/** The pipeline link is for operator keys; a key that reads no tenant has nothing else to show. */
+function showPipelineLink(identity) {
+  const scopes = identity?.scopes ?? []
+  ui.navPipeline.hidden = !scopes.includes('operator')
+  if (scopes.includes('operator') && !scopes.includes('read') && state.route.view !== 'pipeline') {
+    state.route = { view: 'pipeline' }
+    goTo(state.route, { replace: true })
+  }
 }
 
 function setHosts(hosts) {
@@ -137,6 +276,31 @@ function renderHostPicker() {
   renderHostSeen()
 }
 
+/** Whether the server has gained a live path (a restart with NATS) since whoami said it had none. */
+function recheckLive() {
+  if (state.liveAvailable || !state.running || Date.now() - state.liveCheckedAt < LIVE_RECHECK_MS) return
+  state.liveCheckedAt = Date.now()
+  api.whoami().then(
+    (identity) => {
+      if (identity?.live === false) return
+      state.liveAvailable = true
+      syncStream()
+    },
+    () => {
+      // The next check asks again; polling goes on meanwhile.
+    },
+  )
+}
+
+/** Ages move on every second, between loads and messages alike. */
+function tickAges() {
+  recheckLive()
+  const now = Date.now()
+  renderHostSeen()
+  if (state.route.view === 'fleet') fleetView.tick(now)
+  renderStatusLive()
+}
+
 function renderHostSeen() {
   const host = state.hosts.find((h) => h.host_id === state.host)
   if (!host?.last_seen_ms) {
@@ -153,6 +317,7 @@ function selectHost(hostId) {
   state.host = hostId
   abandonInflight()
   hostView.reset()
+  syncStream()
 }
 
 function applyRoute(route) {
@@ -169,6 +334,7 @@ function applyRoute(route) {
   }
   renderHostPicker()
   renderView()
+  syncStream()
   if (state.running) refreshNow()
 }
 
@@ -197,7 +363,7 @@ async function refreshFleet(from, to, signal, generation) {
   }
 }
 
-async function refreshHost(from, to, signal, generation) {
+async function refreshHost(from, to, signal, generation, { meta = false } = {}) {
   if (state.hosts.length === 0 || Date.now() - state.hostsFetchedAt > HOSTS_REFRESH_MS) {
     await loadHosts()
   } else {
@@ -205,12 +371,19 @@ async function refreshHost(from, to, signal, generation) {
   }
   const host = state.host
   if (!host) return null
-  const loaded = await hostView.load({ host, from, to, signal, includeVirtual: state.includeVirtual })
+  // The stream carries the charts: only the header and the metric list are read (`meta`).
+  const query = { host, from, to, signal, includeVirtual: state.includeVirtual }
+  const loaded = await (meta ? hostView.loadMeta(query) : hostView.load(query))
   if (generation !== state.generation) return null
   return hostView.show(loaded)
 }
 
-async function refresh() {
+async function refresh({ meta = false } = {}) {
+  // The pipeline view reads on its own timer and shows its own state.
+  if (state.route.view === 'pipeline') {
+    setStatus('')
+    return
+  }
   const generation = state.generation
   const controller = new window.AbortController()
   state.inflight = controller
@@ -218,9 +391,13 @@ async function refresh() {
   const from = to - state.rangeMs
   const started = performance.now()
   const fleet = state.route.view === 'fleet'
+  if (fleet && meta) {
+    state.inflight = null
+    return
+  }
   const failures = fleet
     ? await refreshFleet(from, to, controller.signal, generation)
-    : await refreshHost(from, to, controller.signal, generation)
+    : await refreshHost(from, to, controller.signal, generation, { meta })
   if (generation !== state.generation) return
   state.inflight = null
   if (failures === null) {
@@ -231,12 +408,11 @@ async function refresh() {
   const unauthorized = failures.find((err) => err?.unauthorized)
   if (unauthorized) throw unauthorized
 
-  const total = fleet ? 1 : hostView.panelCount
+  const total = fleet ? 1 : meta ? failures.length || 1 : hostView.panelCount
   if (failures.length < total) state.lastUpdate = Date.now()
   const took = Math.round(performance.now() - started)
   const updated =
-    (state.paused ? 'Paused · ' : 'Live · ') +
-    (state.lastUpdate ? `updated ${formatClock(state.lastUpdate)}` : 'not updated yet')
+    liveLabel() + (state.lastUpdate ? `updated ${formatClock(state.lastUpdate)}` : 'not updated yet')
   if (failures.length === 0) {
     setStatus(`${updated} · ${took} ms`)
   } else if (failures.length === total) {
@@ -255,21 +431,29 @@ async function tick() {
     return
   }
   state.busy = true
+  // A full load when asked for (a new view, a gap to fill) or while polling; with the stream up,
+  // only what the stream does not carry.
+  const full = state.forceOnce || state.backfill || !streaming()
   state.forceOnce = false
+  state.backfill = false
+  if (full && streaming()) state.pending = []
   let rejected = false
   try {
-    await refresh()
+    await refresh({ meta: !full })
   } catch (err) {
     if (err?.unauthorized) rejected = true
     else if (err?.name !== 'AbortError') setStatus(describeError(err), 'error')
   } finally {
     state.busy = false
+    const pending = state.pending ?? []
+    state.pending = null
+    for (const message of pending) applyMessage(message)
   }
   if (rejected) {
     await requireSignIn('The server rejected the key; sign in again.')
     return
   }
-  const delay = state.again ? 0 : REFRESH_MS
+  const delay = state.again || state.backfill ? 0 : streaming() ? META_REFRESH_MS : REFRESH_MS
   state.again = false
   schedule(delay)
 }
@@ -299,8 +483,9 @@ function setLive(live) {
   state.paused = !live
   ui.live.setAttribute('aria-pressed', String(live))
   ui.live.title = live
-    ? 'Live: the charts follow the newest data (every 2 s). Press to freeze them.'
+    ? 'Live: the charts follow the newest data as it is stored. Press to freeze them.'
     : 'Frozen: press to follow the newest data again.'
+  syncStream()
   if (live) {
     refreshNow()
   } else {
@@ -316,6 +501,7 @@ function stop() {
   if (state.timer) clearTimeout(state.timer)
   state.timer = null
   abandonInflight()
+  syncStream()
 }
 
 async function requireSignIn(message) {
@@ -337,13 +523,17 @@ function start(identity) {
   ui.tenant.textContent = identity?.tenant ? `tenant ${identity.tenant}` : ''
   ui.controls.hidden = false
   ui.signout.hidden = false
+  showPipelineLink(identity)
   state.running = true
+  state.liveAvailable = identity?.live !== false
+  state.liveCheckedAt = Date.now()
   state.hosts = []
   state.hostsFetchedAt = 0
   fleetView.reset()
   hostView.reset()
   renderView()
   setStatus('Loading…')
+  syncStream()
   refreshNow()
 }
 
@@ -394,10 +584,14 @@ function wireControls() {
 
   onRouteChange(applyRoute)
 
-  // Hidden tabs stop polling entirely; coming back refreshes at once so the charts are current.
+  // Hidden tabs close the stream and stop polling; coming back opens it again, and its opening
+  // back-fills what was stored meanwhile.
   document.addEventListener('visibilitychange', () => {
+    syncStream()
     schedule(document.visibilityState === 'visible' ? 0 : REFRESH_MS)
   })
+
+  setInterval(tickAges, 1_000)
 
   window.matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => {
     hostView.restyle()

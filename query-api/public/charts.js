@@ -149,6 +149,10 @@ export function createChart(host, spec) {
       } else {
         plot.setData(plotData())
       }
+      // The newest instant drawn, in ms: what the live tests read to time a sample to the screen.
+      const newest = newestTimestamp(next)
+      if (newest == null) delete host.dataset.newestTs
+      else host.dataset.newestTs = String(Math.round(newest * 1000))
     },
 
     /** Drops the chart and shows `message` instead (host changed, nothing loaded yet). */
@@ -157,6 +161,7 @@ export function createChart(host, spec) {
       plot = null
       signature = ''
       frame = { timestamps: [], series: [] }
+      delete host.dataset.newestTs
       canvasBox.replaceChildren()
       overlay.textContent = message
       overlay.hidden = false

@@ -197,7 +197,7 @@ export function createFleetTable(root, { hrefFor, onOpen }) {
     p.link.title = host.host_id
     p.id.textContent = host.hostname && host.hostname !== host.host_id ? host.host_id : ''
     const stale = host.last_seen_ms == null || now - host.last_seen_ms > STALE_HOST_MS
-    p.seen.textContent = host.last_seen_ms == null ? '–' : formatAgo(host.last_seen_ms, now)
+    showSeen(el, host)
     el.classList.toggle('stale', stale)
     if (!sparkWidth) sparkWidth = Math.floor(p.metrics[0].canvas.getBoundingClientRect().width)
     FLEET_COLUMNS.forEach((column, i) => {
@@ -210,6 +210,14 @@ export function createFleetTable(root, { hrefFor, onOpen }) {
         max: column.max,
       })
     })
+  }
+
+  function showSeen(el, host) {
+    const p = parts.get(el)
+    p.seen.textContent = host.last_seen_ms == null ? '–' : formatAgo(host.last_seen_ms, now)
+    // The newest sample time, exact, for the live tests.
+    if (host.last_seen_ms == null) delete el.dataset.lastSeenMs
+    else el.dataset.lastSeenMs = String(host.last_seen_ms)
   }
 
   function render() {
@@ -250,6 +258,17 @@ export function createFleetTable(root, { hrefFor, onOpen }) {
       now = Date.now()
       rerank()
       render()
+    },
+
+    /** Ages move on every second without a redraw of the rows: only the "last seen" cells change. */
+    tick(nowMs = Date.now()) {
+      now = nowMs
+      for (const [index, el] of shown) {
+        const host = rows[index]
+        if (!host) continue
+        showSeen(el, host)
+        el.classList.toggle('stale', host.last_seen_ms == null || now - host.last_seen_ms > STALE_HOST_MS)
+      }
     },
 
     setFilter(text) {

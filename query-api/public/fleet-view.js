@@ -1,5 +1,6 @@
 // The fleet view: a filter box and the ranked host table, fed by /api/fleet.
 
+import { createFleetLive } from './fleet-live.js'
 import { createFleetTable } from './fleet-table.js'
 import { hostHref } from './router.js'
 
@@ -33,6 +34,16 @@ export function createFleetView(root, { api, onOpen }) {
   const tableRoot = document.createElement('div')
   root.append(toolbar, error, tableRoot)
   const table = createFleetTable(tableRoot, { hrefFor: hostHref, onOpen })
+  // The newest answer, kept current by the live stream (fleet-live.js) until the next load.
+  const live = createFleetLive()
+  let loaded = false
+  let frame = 0
+
+  function draw() {
+    frame = 0
+    table.update(live.response())
+    renderCount()
+  }
 
   function renderCount() {
     const { shown, total } = table.counts()
@@ -53,8 +64,32 @@ export function createFleetView(root, { api, onOpen }) {
 
     show(response) {
       error.hidden = true
-      table.update(response)
-      renderCount()
+      live.load(response)
+      loaded = true
+      if (frame) window.cancelAnimationFrame(frame)
+      draw()
+    },
+
+    /**
+     * One live message: 'unknown' when its host is not in the table yet (the caller re-reads the
+     * fleet); otherwise the table is redrawn at the next frame, however many messages came meanwhile.
+     */
+    applyLive(message) {
+      if (!loaded) return 'none'
+      const result = live.apply(message)
+      if (result === 'changed' && !frame) frame = requestAnimationFrame(draw)
+      return result
+    },
+
+    /** Every second: ages tick, and sparklines slide on even while no host reports. */
+    tick(nowMs) {
+      if (loaded) live.slide(nowMs)
+      table.tick(nowMs)
+    },
+
+    /** The hosts as the table has them, newest sample times included. */
+    hosts() {
+      return loaded ? live.response().hosts : []
     },
 
     /** Keeps the last table (it is still the best picture there is) under the error. */
@@ -64,6 +99,7 @@ export function createFleetView(root, { api, onOpen }) {
     },
 
     reset(message = 'loading…') {
+      loaded = false
       error.hidden = true
       table.reset(message)
       count.textContent = ''

@@ -3,8 +3,10 @@
 
 import { createChart } from './charts.js'
 import { createHostInfo } from './host-info.js'
+import { createSeriesBuffer } from './live-series.js'
 import { createMetricsSection } from './metrics-section.js'
 import { PANELS } from './panels.js'
+import { createSampling } from './sampling.js'
 
 /** The header's facts change rarely (a reboot, new firmware): re-read this often while live. */
 const INFO_REFRESH_MS = 60_000
@@ -45,7 +47,9 @@ export function createHostView(root, { api }) {
     root.append(section)
     const chart = createChart(body, panel.chart)
     chart.reset('loading…')
-    views.set(panel.id, { panel, chart, error, loaded: false })
+    // The panel's answers, kept current by the live stream between loads (live-series.js).
+    const buffers = panel.queries.map((q) => createSeriesBuffer(q))
+    views.set(panel.id, { panel, chart, error, loaded: false, buffers })
   }
 
   const metricsRoot = document.createElement('section')
@@ -54,12 +58,25 @@ export function createHostView(root, { api }) {
   root.append(metricsRoot)
   const metrics = createMetricsSection(metricsRoot, { api })
 
-  async function loadPanel(view, { host, from, to, signal, includeVirtual }) {
+  const samplingRoot = document.createElement('section')
+  samplingRoot.id = 'host-sampling'
+  samplingRoot.className = 'panel panel-wide'
+  root.append(samplingRoot)
+  const sampling = createSampling(samplingRoot, { api })
+
+  /** What the newest load was for: live messages are shaped with its options, trimmed to its range. */
+  let shown = { includeVirtual: false }
+
+  async function loadPanel(view, { host, from, to, signal }) {
     const points = view.chart.width() || 600
-    const responses = await Promise.all(
+    return Promise.all(
       view.panel.queries.map((q) => api.series({ ...q, host, from, to, points }, { signal })),
     )
-    return view.panel.build(responses, { includeVirtual })
+  }
+
+  function drawPanel(view) {
+    const responses = view.buffers.map((b) => b.response())
+    view.chart.update(view.panel.build(responses, { includeVirtual: shown.includeVirtual }))
   }
 
   return {
@@ -68,6 +85,7 @@ export function createHostView(root, { api }) {
      * own panel; the header's facts when due, the metric list when due and every open metric chart.
      */
     async load(query) {
+      sampling.showHost(query.host)
       const entries = [...views.values()]
       const infoDue = query.host !== infoState.host || Date.now() - infoState.loadedAt >= INFO_REFRESH_MS
       const [results, facts, families] = await Promise.all([
@@ -81,7 +99,35 @@ export function createHostView(root, { api }) {
         panels: results.map((result, i) => ({ view: entries[i], result })),
         facts,
         families,
+        includeVirtual: query.includeVirtual,
       }
+    },
+
+    /** While the stream is up: the header's facts and the metric list when due, no chart data. */
+    async loadMeta(query) {
+      const infoDue = query.host !== infoState.host || Date.now() - infoState.loadedAt >= INFO_REFRESH_MS
+      const [facts, families] = await Promise.all([
+        infoDue ? info.load(query).catch(() => null) : null,
+        metrics.load(query, { charts: false }),
+      ])
+      return { host: query.host, panels: [], facts, families, includeVirtual: query.includeVirtual }
+    },
+
+    /**
+     * One live message of this host: every loaded panel and open metric chart takes its points, drops
+     * those before `fromMs` and is drawn again when something changed.
+     */
+    applyLive(message, { fromMs }) {
+      for (const view of views.values()) {
+        if (!view.loaded) continue
+        let changed = false
+        for (const buffer of view.buffers) {
+          if (buffer.add(message)) changed = true
+          if (buffer.trim(fromMs / 1000)) changed = true
+        }
+        if (changed) drawPanel(view)
+      }
+      metrics.applyLive(message, { fromMs })
     },
 
     /** Draws what `load` gave; returns the panels' errors (the metric list's and its charts' too). */
@@ -95,7 +141,9 @@ export function createHostView(root, { api }) {
       for (const { view, result } of loaded.panels) {
         if (result.status === 'fulfilled') {
           view.error.hidden = true
-          view.chart.update(result.value)
+          shown = { includeVirtual: loaded.includeVirtual }
+          result.value.forEach((response, i) => view.buffers[i]?.load(response))
+          drawPanel(view)
           view.loaded = true
         } else {
           // A chart that did load keeps its last picture under the error; one that never did says so.
@@ -130,6 +178,7 @@ export function createHostView(root, { api }) {
       if (!sameHost) {
         info.reset()
         infoState.host = null
+        sampling.reset()
       }
       metrics.reset(message, { sameHost })
     },

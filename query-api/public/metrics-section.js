@@ -4,6 +4,7 @@
 
 import { createChart } from './charts.js'
 import { familyFrame, groupFamilies, isCounter, unitFor } from './families.js'
+import { createSeriesBuffer } from './live-series.js'
 
 const CHART_HEIGHT = 180
 /** While live, the list and the types are re-read this often; a host or range change re-reads at once. */
@@ -280,6 +281,7 @@ export function createMetricsSection(root, { api }) {
     item.controller = null
     item.chart?.destroy()
     item.chart = null
+    item.buffer = null
     item.body?.remove()
     item.body = null
     item.help = null
@@ -301,19 +303,26 @@ export function createMetricsSection(root, { api }) {
       { host, metric: item.metric, fn: item.fn, from, to, points },
       { signal },
     )
-    return familyFrame(response, { metric: item.metric })
+    return response
+  }
+
+  function drawItem(item) {
+    const { frame, total } = familyFrame(item.buffer.response(), { metric: item.metric })
+    item.chart.update(frame)
+    item.note.textContent =
+      total > frame.series.length ? `${frame.series.length} largest of ${total} series` : ''
   }
 
   function showItem(item, fn, result) {
     // Closed, or switched between rate and raw, since the request left: this answer is for nothing.
     if (!item.chart || item.fn !== fn) return
     if (result.status === 'fulfilled') {
-      const { frame, total } = result.value
       item.error.hidden = true
-      item.chart.update(frame)
+      // Kept current by the live stream until the next load (live-series.js).
+      item.buffer = createSeriesBuffer({ metric: item.metric, fn })
+      item.buffer.load(result.value)
+      drawItem(item)
       item.loaded = true
-      item.note.textContent =
-        total > frame.series.length ? `${frame.series.length} largest of ${total} series` : ''
     } else {
       item.error.textContent = result.reason instanceof Error ? result.reason.message : String(result.reason)
       item.error.hidden = false
@@ -362,8 +371,11 @@ export function createMetricsSection(root, { api }) {
       return state.loadCount
     },
 
-    /** The list when it is due (another host, a reset, or 30 s old) and every open chart. */
-    async load(query) {
+    /**
+     * The list when it is due (another host, a reset, or 30 s old) and every open chart; `charts: false`
+     * (the stream keeps them current) leaves the charts out.
+     */
+    async load(query, { charts: withCharts = true } = {}) {
       state.lastQuery = query
       const { host, signal } = query
       const due = host !== state.host || Date.now() - state.loadedAt >= FAMILIES_REFRESH_MS
@@ -372,7 +384,7 @@ export function createMetricsSection(root, { api }) {
           (value) => ({ status: 'fulfilled', value }),
           (reason) => ({ status: 'rejected', reason }),
         )
-      const items = host === state.host ? openItems() : []
+      const items = host === state.host && withCharts ? openItems() : []
       state.loadCount = (due ? 1 : 0) + items.length
       const [list, charts] = await Promise.all([
         due ? settle(loadList(query)) : Promise.resolve(null),
@@ -384,6 +396,17 @@ export function createMetricsSection(root, { api }) {
         ),
       ])
       return { host, list, charts }
+    },
+
+    /** One live message: each open chart that has loaded takes its metric's points, trimmed to the range. */
+    applyLive(message, { fromMs }) {
+      if (message.host !== state.host) return
+      for (const item of openItems()) {
+        if (!item.loaded || !item.buffer || item.buffer.query.fn !== item.fn) continue
+        const added = item.buffer.add(message)
+        const trimmed = item.buffer.trim(fromMs / 1000)
+        if (added || trimmed) drawItem(item)
+      }
     },
 
     /** Shows what `load` gave; returns its errors (the list's and the charts'). */

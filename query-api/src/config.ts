@@ -1,6 +1,10 @@
 import { readKeysRefreshMs } from '../../platform/auth/authenticator.ts'
 import { ConfigReader, type Env } from '../../platform/config.ts'
 import { readTlsFiles, type TlsFiles } from '../../platform/tls.ts'
+import { parsePipelineTargets, type PipelineTarget } from './pipeline/targets.ts'
+import { readRetention } from '../../stream-processors/src/config.ts'
+import { DEFAULT_CHROMIUM_PATH, isExecutable } from './report/pdf.ts'
+import type { ReportSettings } from './routes/reports.ts'
 
 export interface QueryApiConfig {
   host: string
@@ -26,6 +30,11 @@ export interface QueryApiConfig {
   /** SQL queries one tenant may run at once in this process (QUERY_SQL_MAX_CONCURRENT). */
   sqlMaxConcurrent: number
   tls: TlsFiles | undefined
+  /** GET /api/v1/pipeline: the components whose /metrics it reads, and how long each may take. */
+  pipelineTargets: readonly PipelineTarget[]
+  pipelineTimeoutMs: number
+  /** Reports (routes/reports.ts): the browser for PDFs, jobs per tenant, result life, retention. */
+  reports: ReportSettings
 }
 
 export function readQueryApiConfig(env: Env): Readonly<QueryApiConfig> {
@@ -53,5 +62,39 @@ export function readQueryApiConfig(env: Env): Readonly<QueryApiConfig> {
       max: 1024 ** 4,
     }),
     tls: readTlsFiles(r),
+    pipelineTargets: pipelineTargetsOf(r, env),
+    pipelineTimeoutMs: r.int('QUERY_PIPELINE_TIMEOUT_MS', 2_000, { min: 100, max: 30_000 }),
+    reports: readReportSettings(r),
   })
+}
+
+function pipelineTargetsOf(r: ConfigReader, env: Env): PipelineTarget[] {
+  const { targets, problems } = parsePipelineTargets(env.QUERY_PIPELINE_TARGETS)
+  for (const problem of problems) r.problem(problem)
+  return targets
+}
+
+/**
+ * A browser named in REPORT_CHROMIUM_PATH must be there; without the setting, Debian's chromium is
+ * used when installed and PDF reports answer 503 when it is not, so an installation without a
+ * browser still serves HTML reports. The retention is the processors' (the same variables), so a
+ * report knows which stored resolution still covers its window.
+ */
+function readReportSettings(r: ConfigReader): ReportSettings {
+  const configured = r.string('REPORT_CHROMIUM_PATH')
+  if (configured !== undefined && !isExecutable(configured))
+    r.problem(`REPORT_CHROMIUM_PATH=${configured} is not an executable file`)
+  const retention = readRetention(r)
+  return {
+    chromiumPath: configured ?? (isExecutable(DEFAULT_CHROMIUM_PATH) ? DEFAULT_CHROMIUM_PATH : undefined),
+    maxConcurrentPerTenant: r.int('REPORT_MAX_CONCURRENT', 2, { min: 1, max: 64 }),
+    resultTtlMs: r.int('REPORT_RESULT_TTL_S', 600, { min: 10, max: 86_400 }) * 1000,
+    retention: {
+      rawDays: retention.rawTtlDays,
+      tier10sDays: retention.tier10sTtlDays,
+      tier1mDays: retention.tier1mTtlDays,
+      tier1hDays: retention.tier1hTtlDays,
+    },
+    points: r.int('REPORT_POINTS', 1_500, { min: 10, max: 100_000 }),
+  }
 }

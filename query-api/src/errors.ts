@@ -20,6 +20,10 @@ import { ProcstreamError } from '../../platform/errors.ts'
  * | RATE_LIMITED    | 429    | yes       | the key asked faster than QUERY_RATE_LIMIT_PER_KEY; see   |
  * |                 |        |           | Retry-After (answered by key-rate-limit.ts)               |
  * | BACKEND         | 503    | yes       | ClickHouse (or another dependency) failed or timed out    |
+ * | NO_AGENT        | 504    | yes       | agent control: no agent of the target answered in time    |
+ * | REPORT_BUSY     | 429    | yes       | the tenant makes REPORT_MAX_CONCURRENT reports already    |
+ * | REPORT_NOT_READY| 409    | no        | a report's file asked for before it is done, or it failed |
+ * | REPORT_UNAVAILABLE| 503  | no        | a PDF asked for without a browser (REPORT_CHROMIUM_PATH)  |
  */
 export const QUERY_API_ERRORS = {
   BAD_REQUEST: 400,
@@ -28,6 +32,10 @@ export const QUERY_API_ERRORS = {
   TOO_MANY_STREAMS: 429,
   SQL_BUSY: 429,
   BACKEND: 503,
+  NO_AGENT: 504,
+  REPORT_BUSY: 429,
+  REPORT_NOT_READY: 409,
+  REPORT_UNAVAILABLE: 503,
 } as const
 
 export type QueryApiErrorCode = keyof typeof QUERY_API_ERRORS
@@ -39,7 +47,12 @@ export class QueryApiError extends ProcstreamError {
 
   constructor(code: QueryApiErrorCode, message: string, options: { cause?: unknown } = {}) {
     super(code, message, {
-      retryable: code === 'BACKEND' || code === 'TOO_MANY_STREAMS' || code === 'SQL_BUSY',
+      retryable:
+        code === 'BACKEND' ||
+        code === 'TOO_MANY_STREAMS' ||
+        code === 'SQL_BUSY' ||
+        code === 'NO_AGENT' ||
+        code === 'REPORT_BUSY',
       cause: options.cause,
     })
     this.statusCode = QUERY_API_ERRORS[code]

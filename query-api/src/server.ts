@@ -14,7 +14,14 @@ import { fleetRoutes } from './routes/fleet.ts'
 import { liveRoutes } from './routes/live.ts'
 import { prometheusRoutes } from './routes/prometheus.ts'
 import { sqlRoutes } from './routes/sql.ts'
+import { controlRoutes } from './routes/control.ts'
+import { reportRoutes, type ReportSettings } from './routes/reports.ts'
+import { DEFAULT_RETENTION } from './report/window.ts'
 import { keyRateLimit } from './key-rate-limit.ts'
+import { QueryApiMetrics } from './metrics.ts'
+import { pipelineRoutes } from './routes/pipeline.ts'
+import type { PipelineTarget } from './pipeline/targets.ts'
+import { METRICS_CONTENT_TYPE } from '../../platform/metrics-server.ts'
 import { TenantRateLimiter } from '../../platform/rate-limit.ts'
 import type { NatsConnection } from 'nats'
 import type { SqlLimits } from './sql/run.ts'
@@ -46,6 +53,10 @@ export interface QueryApiDeps {
   sql?: SqlLimits
   /** Requests per second each key may make, with a burst of `burstS` seconds of that rate. */
   rateLimit?: { requestsPerS: number; burstS: number }
+  /** Reports (POST /api/v1/reports); without it: no browser for PDFs, default limits and retention. */
+  reports?: ReportSettings
+  /** GET /api/v1/pipeline: the components it reads (none: an empty answer) and each one's time limit. */
+  pipeline?: { targets: readonly PipelineTarget[]; timeoutMs: number }
 }
 
 export const DEFAULT_SQL_LIMITS: SqlLimits = Object.freeze({
@@ -62,7 +73,10 @@ export const DEFAULT_SQL_LIMITS: SqlLimits = Object.freeze({
 export function queryApiOptionsFrom(
   api: QueryApiConfig,
   nats: NatsConnection | undefined,
-): Pick<QueryApiDeps, 'maxPoints' | 'live' | 'rateLimit' | 'sql' | 'promql' | 'tls'> {
+): Pick<
+  QueryApiDeps,
+  'maxPoints' | 'live' | 'rateLimit' | 'sql' | 'promql' | 'tls' | 'reports' | 'pipeline'
+> {
   return {
     maxPoints: api.maxPoints,
     live: {
@@ -84,6 +98,8 @@ export function queryApiOptionsFrom(
       cacheTtlMs: api.queryCacheTtlMs,
     },
     tls: api.tls,
+    reports: api.reports,
+    pipeline: { targets: api.pipelineTargets, timeoutMs: api.pipelineTimeoutMs },
   }
 }
 
@@ -123,6 +139,8 @@ export async function buildQueryApi(deps: QueryApiDeps): Promise<FastifyInstance
       .code(404)
       .send({ error: `no route ${req.method} ${req.url.split('?')[0] ?? ''}`, code: 'NOT_FOUND' }),
   )
+  const metrics = new QueryApiMetrics()
+  metrics.install(app)
   const rate = deps.rateLimit ?? { requestsPerS: 100, burstS: 5 }
   keyRateLimit(
     app,
@@ -134,6 +152,13 @@ export async function buildQueryApi(deps: QueryApiDeps): Promise<FastifyInstance
     }),
   )
   healthRoutes(app, deps.readiness)
+  // Without a key, as the gateway's: installation-wide counters with no tenant label (metrics.ts).
+  app.get('/metrics', (_req, reply) => reply.type(METRICS_CONTENT_TYPE).send(metrics.render()))
+  pipelineRoutes(app, {
+    keys: deps.keys,
+    targets: deps.pipeline?.targets ?? [],
+    timeoutMs: deps.pipeline?.timeoutMs ?? 2_000,
+  })
   seriesRoutes(app, deps)
   fleetRoutes(app, deps)
   liveRoutes(app, {
@@ -151,6 +176,7 @@ export async function buildQueryApi(deps: QueryApiDeps): Promise<FastifyInstance
     timeoutMs: deps.promql?.timeoutMs ?? 30_000,
     maxBuckets: deps.promql?.maxBuckets ?? 2_000_000,
     cacheTtlMs: deps.promql?.cacheTtlMs ?? 10_000,
+    onCacheLookup: metrics.cacheLookup,
   })
   sqlRoutes(app, {
     clickhouse: deps.sqlClickhouse,
@@ -159,7 +185,22 @@ export async function buildQueryApi(deps: QueryApiDeps): Promise<FastifyInstance
     keys: deps.keys,
     limits: deps.sql ?? DEFAULT_SQL_LIMITS,
   })
+  reportRoutes(app, {
+    clickhouse: deps.clickhouse,
+    database: deps.database,
+    keys: deps.keys,
+    logger: deps.logger,
+    settings: deps.reports ?? {
+      chromiumPath: undefined,
+      maxConcurrentPerTenant: 2,
+      resultTtlMs: 600_000,
+      retention: DEFAULT_RETENTION,
+      points: 1_500,
+    },
+  })
   if (deps.admin) adminRoutes(app, deps.admin)
+  // Agent control over the same service connection as /api/live; without NATS it answers 503.
+  controlRoutes(app, { nats: deps.live?.nats, keys: deps.keys })
   await dashboardRoutes(app)
   return app
 }

@@ -5,6 +5,8 @@ import type { ChdbExecutor } from './chdb-executor.ts'
 import { checkCredentials, credentialsOf, type Credentials } from './credentials.ts'
 import { StorageError } from './errors.ts'
 import { statementOf } from './request.ts'
+import { StorageMetrics, statementKind, type StatementKind } from './metrics.ts'
+import { METRICS_CONTENT_TYPE } from '../../platform/metrics-server.ts'
 
 export interface StorageServerOptions {
   executor: ChdbExecutor
@@ -95,6 +97,8 @@ export function buildStorageServer(options: StorageServerOptions): FastifyInstan
     bodyLimit: maxBodyBytes,
   }) as unknown as FastifyInstance
   // Bodies are SQL or an INSERT's data in any format, whatever Content-Type the client names.
+  const metrics = new StorageMetrics()
+  const kinds = new WeakMap<object, StatementKind>()
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => {
     done(null, body)
@@ -102,10 +106,12 @@ export function buildStorageServer(options: StorageServerOptions): FastifyInstan
 
   app.setErrorHandler((err, req, reply) => {
     if (err instanceof StorageError) {
+      metrics.refusal(err.clickhouseCode)
       req.log.warn({ code: err.code, err: err.message }, 'request refused')
       return sendError(reply, err.status, err.clickhouseCode, err.clickhouseMessage)
     }
     if (isEngineError(err)) {
+      metrics.statement(kinds.get(req) ?? 'query', false)
       // The statement failed in the engine: the client's to fix, logged at debug like a server's.
       req.log.debug({ code: err.clickhouseCode, err: err.message }, 'statement failed')
       return sendError(
@@ -125,6 +131,8 @@ export function buildStorageServer(options: StorageServerOptions): FastifyInstan
       const bad = new StorageError('BAD_ARGUMENTS', (err as Error).message)
       return sendError(reply, bad.status, bad.clickhouseCode, bad.clickhouseMessage)
     }
+    const kind = kinds.get(req)
+    if (kind !== undefined) metrics.statement(kind, false)
     req.log.error({ err }, 'request failed')
     return sendError(reply, 500, 1001, `Code: 1001. DB::Exception: ${String(err)}. (STD_EXCEPTION)`)
   })
@@ -145,6 +153,11 @@ export function buildStorageServer(options: StorageServerOptions): FastifyInstan
     try {
       const refusal = browserRefusal(req.headers, loopbackOnly)
       if (refusal !== undefined) throw new StorageError('AUTHENTICATION_FAILED', refusal)
+      // Scrapers carry no ClickHouse password; the page holds counters only, no table, user or row.
+      if (req.url === '/metrics') {
+        done()
+        return
+      }
       checkCredentials(
         credentialsOf(req.headers, new URL(req.url, 'http://storage').searchParams),
         credentials,
@@ -156,6 +169,7 @@ export function buildStorageServer(options: StorageServerOptions): FastifyInstan
   })
 
   app.get('/ping', async (_req, reply) => reply.type('text/plain; charset=UTF-8').send('Ok.\n'))
+  app.get('/metrics', async (_req, reply) => reply.type(METRICS_CONTENT_TYPE).send(metrics.render()))
 
   const handle = async (
     req: import('fastify').FastifyRequest,
@@ -164,9 +178,14 @@ export function buildStorageServer(options: StorageServerOptions): FastifyInstan
     const search = new URL(req.url, 'http://storage').searchParams
     const encoding = req.headers['content-encoding']
     const body = req.body instanceof Buffer ? decode(req.body, encoding, maxBodyBytes) : Buffer.alloc(0)
+    metrics.receivedBytes += body.length
     const statement = statementOf(req.method, search, body)
+    const kind = statementKind(statement.query, statement.body)
+    kinds.set(req, kind)
     const queryId = search.get('query_id') ?? req.id
     const outcome = await executor.run(statement)
+    metrics.statement(kind, true)
+    metrics.engineSeconds += outcome.elapsedSeconds
     return reply
       .header('x-clickhouse-query-id', queryId)
       .header('x-clickhouse-format', statement.format)

@@ -115,7 +115,7 @@ export function readProcessorConfig(
  * 60 days too), a value set shorter than the finer one is a problem. 3650 days at most because the
  * TTL is DateTime arithmetic, which wraps after 2106.
  */
-function readRetention(
+export function readRetention(
   r: ConfigReader,
 ): Pick<ProcessorConfig, 'rawTtlDays' | 'tier10sTtlDays' | 'tier1mTtlDays' | 'tier1hTtlDays'> {
   const bounds = { min: 1, max: 3650 }

@@ -1,3 +1,4 @@
+import { processPoints, withProcessMetadata } from '../../platform/build-info.ts'
 import { formatMetricPoints, type ExposedPoint, type MetricMetadata } from '../../platform/prometheus-text.ts'
 import type { StreamProcessor } from './processor.ts'
 
@@ -69,6 +70,10 @@ const METRICS: Record<string, MetricMetadata> = {
     type: 'counter',
     help: 'Tier feeds that failed and were retried.',
   },
+  procstream_processor_agents: {
+    type: 'gauge',
+    help: 'Agents this member read from in the last 5 min, by state (reporting: all of them; late: newest envelope sampled over 10 s before it was read; silent: nothing for 3 intervals and 10 s; spooling: its agent record reports a spool).',
+  },
 }
 
 /**
@@ -78,6 +83,7 @@ const METRICS: Record<string, MetricMetadata> = {
 export async function processorMetricsText(processor: StreamProcessor): Promise<string> {
   const s = processor.stats
   const points: ExposedPoint[] = [
+    ...processPoints('processor'),
     { name: 'procstream_processor_messages_total', labels: {}, value: s.messages },
     { name: 'procstream_processor_envelopes_total', labels: {}, value: s.envelopes },
     { name: 'procstream_processor_rows_total', labels: {}, value: s.rows },
@@ -132,5 +138,11 @@ export async function processorMetricsText(processor: StreamProcessor): Promise<
       })
   }
   points.push(...processor.freshness.points())
-  return formatMetricPoints(points, (name) => METRICS[name])
+  const agents = processor.agents.counts(Date.now())
+  for (const state of ['reporting', 'late', 'silent', 'spooling'] as const)
+    points.push({ name: 'procstream_processor_agents', labels: { state }, value: agents[state] })
+  return formatMetricPoints(
+    points,
+    withProcessMetadata((name) => METRICS[name]),
+  )
 }

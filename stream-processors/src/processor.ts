@@ -20,6 +20,7 @@ import { appendEnvelopeRows, newRowBatch, SeriesRegistry, truncateBatch, type Ro
 import { SequenceGuard } from './sequence-guard.ts'
 import { TenantHostLimit } from './tenant-limits.ts'
 import { FreshnessHistogram } from './freshness.ts'
+import { AgentStates } from './agent-states.ts'
 import type { LivePublisher } from './live-publisher.ts'
 import { CounterRates } from './counter-rates.ts'
 import { HostSeriesBudget } from './series-budget.ts'
@@ -116,6 +117,8 @@ export class StreamProcessor {
   private lastRateLookupLog = 0
   /** Sample → queryable latency of every stored envelope. */
   readonly freshness = new FreshnessHistogram()
+  /** Which agents are behind, silent or spooling, as counts (the pipeline view). */
+  readonly agents = new AgentStates()
   /** Series met so far, so a value costs a lookup rather than a label sort and a hash. */
   private readonly registry: SeriesRegistry
 
@@ -144,6 +147,7 @@ export class StreamProcessor {
       this.seriesBudget.reset()
       // The hosts this member owns may have changed, and others stored newer values of the ones it keeps.
       this.rates?.reset()
+      this.agents.reset()
     })
   }
 
@@ -378,6 +382,7 @@ export class StreamProcessor {
         continue
       }
       this.stats.envelopes++
+      this.agents.observe(tenant, env, Date.now())
     }
     return { rows, letters, admitted }
   }

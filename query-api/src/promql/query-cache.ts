@@ -9,13 +9,19 @@ export class QueryCache {
   constructor(
     private readonly ttlMs: number,
     private readonly maxEntries: number,
+    /** Told of every lookup, hit or not, for the query API's /metrics. */
+    private readonly onLookup: (hit: boolean) => void = () => undefined,
   ) {}
 
   get(key: string, compute: () => Promise<unknown>): Promise<unknown> {
     if (this.ttlMs <= 0) return compute()
     const now = Date.now()
     const hit = this.entries.get(key)
-    if (hit && now - hit.at < this.ttlMs) return hit.value
+    if (hit && now - hit.at < this.ttlMs) {
+      this.onLookup(true)
+      return hit.value
+    }
+    this.onLookup(false)
     if (hit) this.entries.delete(key)
     const value = compute()
     this.entries.set(key, { at: now, value })

@@ -26,14 +26,22 @@ export interface LiveOptions {
 const decoder = new TextDecoder()
 
 /**
- * `GET /api/live[?host=H][&metric=a,b]`: Server-Sent Events of the points the processors store, as
- * they are stored, for the key's tenant only. One event per host and chunk:
+ * `GET /api/live[?host=H][&metric=a,b]`: Server-Sent Events of the points the processors store, just
+ * after each insert succeeded, for the key's tenant only. One event per host and processor chunk that
+ * holds any of the asked-for metrics:
  * `data: {"host": H, "points": [[metric, labels, ts_us, value], …], "rates": [[metric, labels, ts_us,
- * per_second], …]}`, the rates being the processor's per-second rates of the counters among the points.
+ * per_second], …]}`, the rates being the processor's per-second rates of the points' counters
+ * (node_exporter TYPE counter only: untyped ones such as node_netstat_* have none, nor has a series'
+ * first point after a processor restart without a stored previous value).
  *
- * The tenant is the key's and is the subject's first token, escaped, so no host or metric asked for
- * can widen the subscription to another tenant (`host=>` is the host named ">"). The key goes in the
- * Authorization header, never in the URL: the dashboard reads the stream with fetch, not EventSource.
+ * Core NATS, no history: what is stored while a client is not connected never reaches it, and a
+ * replayed chunk may come twice, so a client back-fills gaps from /api/series or /api/fleet and keys
+ * points by series and time (the dashboard does both: public/app.js, public/live-series.js).
+ *
+ * The tenant is the key's and is the token after the subject prefix, escaped, so no host or metric
+ * asked for can widen the subscription to another tenant (`host=>` is the host named ">"). The key
+ * goes in the Authorization header, never in the URL: the dashboard reads the stream with fetch, not
+ * EventSource.
  */
 export function liveRoutes(app: FastifyInstance, o: LiveOptions): void {
   const perTenant = new Map<string, number>()

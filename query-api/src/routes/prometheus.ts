@@ -36,6 +36,8 @@ export interface PrometheusRouteDeps {
   maxBuckets: number
   /** How long a step-aligned range query's answer is reused; 0 turns the cache off. */
   cacheTtlMs: number
+  /** Told of every lookup of that cache, hit or not (the query API's /metrics). */
+  onCacheLookup?: (hit: boolean) => void
 }
 
 type Params = Record<string, string[]>
@@ -182,7 +184,7 @@ export function prometheusRoutes(app: FastifyInstance, deps: PrometheusRouteDeps
     for (const [host, name] of recent) if (name !== '' || !out.has(host)) out.set(host, name)
     return out
   }
-  const cache = new QueryCache(deps.cacheTtlMs, 500)
+  const cache = new QueryCache(deps.cacheTtlMs, 500, deps.onCacheLookup)
 
   void app.register((api, _opts, done) => {
     // Grafana POSTs its queries as a form; URLSearchParams keeps repeated keys such as match[].

@@ -10,6 +10,8 @@ export interface SeriesRouteDeps {
   database: string
   keys: Authenticator
   maxPoints: number
+  /** The live path's NATS (routes/live.ts): whoami says whether there is one, so a page asks for no stream that cannot open. */
+  live?: { nats: unknown }
 }
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/
@@ -63,9 +65,10 @@ export function parseSeriesRequest(
 export function seriesRoutes(app: FastifyInstance, deps: SeriesRouteDeps): void {
   const tenantOf = async (req: FastifyRequest): Promise<string> =>
     (await principalOf(req, deps.keys, 'read')).tenant
+  // An operator key signs in to the dashboard too (its pipeline view); the answer is the key's own.
   app.get('/api/whoami', async (req) => {
-    const p = await principalOf(req, deps.keys, 'read')
-    return { tenant: p.tenant, key_id: p.keyId, scopes: p.scopes }
+    const p = await principalOf(req, deps.keys, ['read', 'operator'])
+    return { tenant: p.tenant, key_id: p.keyId, scopes: p.scopes, live: deps.live?.nats !== undefined }
   })
   app.get('/api/hosts', async (req) => ({
     hosts: await queryHosts(deps.clickhouse, deps.database, await tenantOf(req)),
