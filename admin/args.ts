@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util'
-import { ROLES, SCOPES } from '../platform/auth/api-key.ts'
+import { ROLES, SCOPES } from '#platform/auth/api-key.ts'
 
 export type AdminCommand =
   | { kind: 'tenant-create'; name: string }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { caught } from '../test/support/caught.ts'
+import { caught } from '#test/support/caught.ts'
 import { parseReportArgs, parseTime } from './report-args.ts'
 
 const NOW = Date.UTC(2026, 11, 7, 12)

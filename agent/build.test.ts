@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
-import { PROC_FAMILIES } from '../schemas/src/families.ts'
+import { PROC_FAMILIES } from '#schemas/src/families.ts'
 import { buildAgent } from './build.ts'
 
 const FIXTURE = fileURLToPath(new URL('./src/collectors/__fixtures__/live-t0/proc/', import.meta.url))

@@ -28,12 +28,12 @@ import { buildAgent } from '../agent/build.ts'
 import { envelopeOf, type SampleOrigin } from '../agent/src/envelope.ts'
 import { Sampler } from '../agent/src/sampler.ts'
 import { ProcFile } from '../agent/src/source/proc-file.ts'
-import { envelopeCodec } from '../schemas/src/codec.ts'
-import { PROC_FAMILIES } from '../schemas/src/families.ts'
+import { envelopeCodec } from '#schemas/src/codec.ts'
+import { PROC_FAMILIES } from '#schemas/src/families.ts'
 import { benchAgentSnapshot, time } from './agent-snapshot.ts'
 import { agentRow } from './agent-vs-node-exporter.ts'
 import { withBenchBroker } from './bench-broker.ts'
-import { measure, processUsage } from './process-usage.ts'
+import { measure, processUsage } from '../loadtest/src/process-usage.ts'
 
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url))
 const CACHE = join(REPO_ROOT, '.cache/bench')
@@ -51,7 +51,7 @@ export interface FloorRow {
   /** One value per repeat, in run order (empty where the row does not measure it). */
   medianUs: number[]
   p99Us: number[]
-  /** From /proc/PID/stat utime + stime (process-usage.ts), 10 ms steps. */
+  /** From /proc/PID/stat utime + stime (loadtest/src/process-usage.ts), 10 ms steps. */
   cpuPercent: number[]
   /** The same from the scheduler's nanosecond count over the threads alive (one second shorter). */
   schedCpuPercent: number[]
@@ -190,7 +190,7 @@ function statusMemory(pid: number): StatusMemory {
 
 /**
  * CPU time of every live thread in nanoseconds (/proc/PID/task/TID/schedstat, the scheduler's own
- * count). /proc/PID/stat, which process-usage.ts reads, has 10 ms steps: ±0.05 % of a core over
+ * count). /proc/PID/stat, which loadtest/src/process-usage.ts reads, has 10 ms steps: ±0.05 % of a core over
  * 20 s, as large as the floors measured here. A thread that exits between two looks loses its time,
  * which a steady process's threads do not do.
  */

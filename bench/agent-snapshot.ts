@@ -4,8 +4,8 @@
  * many iterations after a warm-up, in microseconds. benchDefaultEntries: every default entry, node
  * collectors included, as one tick runs them.
  */
-import { envelopeCodec } from '../schemas/src/codec.ts'
-import { PROC_FAMILIES } from '../schemas/src/families.ts'
+import { envelopeCodec } from '#schemas/src/codec.ts'
+import { PROC_FAMILIES } from '#schemas/src/families.ts'
 import { envelopeOf, type SampleOrigin } from '../agent/src/envelope.ts'
 import { Sampler } from '../agent/src/sampler.ts'
 import { defaultSchedule, SCHEDULED } from '../agent/src/schedule.ts'

@@ -24,8 +24,8 @@ import { ensureKafkaJars, ensureTopics, startKafka } from '../deploy/local/kafka
 import { findFreePortPair, findFreePorts } from '../deploy/local/ports.ts'
 import { AGENT_ENV, AGENT_NODE_FLAGS, buildAgent } from '../agent/build.ts'
 import { defaultSchedule, SCHEDULED } from '../agent/src/schedule.ts'
-import type { ProcFamily } from '../schemas/src/families.ts'
-import { measure } from './process-usage.ts'
+import type { ProcFamily } from '#schemas/src/families.ts'
+import { measure } from '../loadtest/src/process-usage.ts'
 
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url))
 const NODE_EXPORTER = '/usr/bin/prometheus-node-exporter'

@@ -58,21 +58,21 @@ import type { ClickHouseClient } from '@clickhouse/client'
 import type { Session } from 'chdb'
 import { sampleTimestampUs } from '../agent/src/envelope.ts'
 import { SyntheticHost } from '../loadtest/src/synthetic-host.ts'
-import { createClickHouse } from '../platform/clickhouse.ts'
-import { clickHouseString } from '../platform/clickhouse-literal.ts'
-import { rowBinary, type ColumnarBatch } from '../platform/columnar.ts'
+import { createClickHouse } from '#platform/clickhouse.ts'
+import { clickHouseString } from '#platform/clickhouse-literal.ts'
+import { rowBinary, type ColumnarBatch } from '#platform/columnar.ts'
 import {
   ArrowInserter,
   JsonInserter,
   settingsClause,
   type ColumnarInserter,
   type InsertSettings,
-} from '../platform/columnar-insert.ts'
-import { SAMPLES_TOPIC } from '../platform/kafka.ts'
-import { prng } from '../platform/prng.ts'
-import { POINTS_TABLE, POINTS_TIERS, SERIES_TABLE } from '../schemas/clickhouse/ddl.ts'
-import { migrate } from '../schemas/clickhouse/migrate.ts'
-import { envelopeCodec } from '../schemas/src/codec.ts'
+} from '#platform/columnar-insert.ts'
+import { SAMPLES_TOPIC } from '#schemas/src/kafka-topic.ts'
+import { prng } from '#platform/prng.ts'
+import { POINTS_TABLE, POINTS_TIERS, SERIES_TABLE } from '#schemas/clickhouse/ddl.ts'
+import { migrate } from '#schemas/clickhouse/migrate.ts'
+import { envelopeCodec } from '#schemas/src/codec.ts'
 import { ClickHouseSink } from '../stream-processors/src/clickhouse-sink.ts'
 import {
   appendEnvelopeRows,
@@ -81,7 +81,7 @@ import {
   type RowBatch,
   type SeriesRef,
 } from '../stream-processors/src/rows.ts'
-import { hostSnapshot, valuesIn } from './host-snapshot.ts'
+import { hostSnapshot, valuesIn } from '../loadtest/src/host-snapshot.ts'
 
 export interface CeilingOptions {
   /** Values the raw variants store (whole envelopes, so up to one host's tick more). */

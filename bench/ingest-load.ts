@@ -7,9 +7,9 @@
  */
 import { connect, type Socket } from 'node:net'
 import { gzipSync } from 'node:zlib'
-import { envelopeCodec } from '../schemas/src/codec.ts'
-import type { Sample } from '../schemas/src/families.ts'
-import { hostSnapshot, valuesIn } from './host-snapshot.ts'
+import { envelopeCodec } from '#schemas/src/codec.ts'
+import type { Sample } from '#schemas/src/families.ts'
+import { hostSnapshot, valuesIn } from '../loadtest/src/host-snapshot.ts'
 
 export interface LoadResult {
   requests: number

@@ -10,10 +10,10 @@
  */
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
-import { clickHouseString } from '../platform/clickhouse-literal.ts'
-import { arrowColumns } from '../platform/columnar.ts'
-import { POINTS_TABLE, TIER_FEED_TABLE } from '../schemas/clickhouse/ddl.ts'
-import { envelopeCodec } from '../schemas/src/codec.ts'
+import { clickHouseString } from '#platform/clickhouse-literal.ts'
+import { arrowColumns } from '#platform/columnar.ts'
+import { POINTS_TABLE, TIER_FEED_TABLE } from '#schemas/clickhouse/ddl.ts'
+import { envelopeCodec } from '#schemas/src/codec.ts'
 import {
   newSeriesDays,
   pointColumns,
@@ -21,7 +21,7 @@ import {
   seriesColumns,
 } from '../stream-processors/src/columns.ts'
 import { appendEnvelopeRows, newRowBatch, SeriesRegistry } from '../stream-processors/src/rows.ts'
-import { hostSnapshot } from './host-snapshot.ts'
+import { hostSnapshot } from '../loadtest/src/host-snapshot.ts'
 
 export interface ProcessorCostResult {
   hosts: number

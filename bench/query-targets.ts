@@ -19,12 +19,12 @@
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { ClickHouseClient } from '@clickhouse/client'
-import { createLogger } from '../platform/logger.ts'
-import { SERIES_ID_SQL } from '../schemas/clickhouse/ddl.ts'
+import { createLogger } from '#platform/logger.ts'
+import { SERIES_ID_SQL } from '#schemas/clickhouse/ddl.ts'
 import { ClickHouseSink } from '../stream-processors/src/clickhouse-sink.ts'
-import { openEmbeddedClickHouse } from '../test/support/embedded-clickhouse.ts'
-import { memoryKeys } from '../test/support/keys.ts'
-import { nodeFleet, nodeFleetRows, type NodeSeries } from '../test/support/node-series.ts'
+import { openEmbeddedClickHouse } from '#test/support/embedded-clickhouse.ts'
+import { memoryKeys } from '#test/support/keys.ts'
+import { nodeFleet, nodeFleetRows, type NodeSeries } from '#test/support/node-series.ts'
 import { buildQueryApi } from '../query-api/src/server.ts'
 
 export interface QueryTargetsOptions {

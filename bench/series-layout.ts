@@ -16,16 +16,16 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { ClickHouseClient } from '@clickhouse/client'
-import { createClickHouse, readClickHouseConfig } from '../platform/clickhouse.ts'
-import { ConfigReader } from '../platform/config.ts'
+import { createClickHouse, readClickHouseConfig } from '#platform/clickhouse.ts'
+import { ConfigReader } from '#platform/config.ts'
 import {
   POINTS_TIERS,
   RAW_INSERT_SETTINGS,
   RAW_TS_CODEC,
   RAW_VALUE_CODEC,
   type DdlOptions,
-} from '../schemas/clickhouse/ddl.ts'
-import { migrate, type PartitionEvent } from '../schemas/clickhouse/migrate.ts'
+} from '#schemas/clickhouse/ddl.ts'
+import { migrate, type PartitionEvent } from '#schemas/clickhouse/migrate.ts'
 import { ClickHouseSink } from '../stream-processors/src/clickhouse-sink.ts'
 import { addPoint, dateTime64ToMicros, newRowBatch, SeriesRegistry } from '../stream-processors/src/rows.ts'
 import { generateSlice, type Slice } from './storage-codecs.ts'

@@ -17,8 +17,8 @@ import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { ClickHouseClient } from '@clickhouse/client'
 import { sampleTimestampUs } from '../agent/src/envelope.ts'
-import { createClickHouse, readClickHouseConfig } from '../platform/clickhouse.ts'
-import { ConfigReader } from '../platform/config.ts'
+import { createClickHouse, readClickHouseConfig } from '#platform/clickhouse.ts'
+import { ConfigReader } from '#platform/config.ts'
 import {
   bootstrapStatements,
   migrations,
@@ -28,13 +28,13 @@ import {
   RAW_INSERT_SETTINGS,
   ROLLUP_TIERS,
   type DdlOptions,
-} from '../schemas/clickhouse/ddl.ts'
-import { migrate } from '../schemas/clickhouse/migrate.ts'
+} from '#schemas/clickhouse/ddl.ts'
+import { migrate } from '#schemas/clickhouse/migrate.ts'
 import { microsToDateTime64 } from '../stream-processors/src/rows.ts'
 
 /** A row of migration 1's wide `metrics_raw`, the layout this study measured its codecs on. */
 type RawRow = [tenant: string, metric: string, host: string, labels: string, ts: string, value: number]
-import { prng } from '../platform/prng.ts'
+import { prng } from '#platform/prng.ts'
 
 // ---------------------------------------------------------------------------------------------------
 // The data: one host as node_exporter 1.5 describes it, sampled every second (filesystems every 10 s,

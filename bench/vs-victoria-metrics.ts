@@ -36,11 +36,11 @@ import { startChild, type LoadtestChild } from '../loadtest/src/child.ts'
 import { processorMetrics, sql } from '../loadtest/src/observe.ts'
 import type { PipelineMessage, PipelineSpec } from '../loadtest/src/pipeline.ts'
 import { withBenchBroker } from './bench-broker.ts'
-import { hostSnapshot, valuesIn } from './host-snapshot.ts'
+import { hostSnapshot, valuesIn } from '../loadtest/src/host-snapshot.ts'
 import type { FeedCommand, FeedMessage, FeedProgress, FeedTarget } from './peers/fleet-feed.ts'
 import type { ImportFormat } from './peers/fleet-text.ts'
 import type { TableFootprint } from './peers/chdb-footprint.ts'
-import { processUsage } from './process-usage.ts'
+import { processUsage } from '../loadtest/src/process-usage.ts'
 import {
   ensureVictoriaMetrics,
   flushAndMerge,

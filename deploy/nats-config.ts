@@ -12,8 +12,8 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { errorMessage } from '../platform/errors.ts'
-import { natsSecretProblem, renderNatsAuthorization } from '../platform/nats-auth.ts'
+import { errorMessage } from '#platform/errors.ts'
+import { natsSecretProblem, renderNatsAuthorization } from '#platform/nats-auth.ts'
 
 const USAGE = 'usage: npm run nats-config -- --secrets-dir D --tenants a,b [--out F|-]'
 

@@ -12,7 +12,7 @@ import { ConfigReader } from './config.ts'
  * One code path above the connection: embedded ClickHouse (chdb, in this process) by default, a real
  * ClickHouse server over HTTP when CLICKHOUSE_URL is set. chdb binds one data directory per process,
  * so in embedded mode everything that reads or writes ClickHouse must live in the process that owns
- * the directory (see deploy/local/start.ts).
+ * the directory (see all-in-one/main.ts).
  */
 export interface ClickHouseConfig {
   /** http(s)://host:port of a ClickHouse server; undefined means embedded chdb. */

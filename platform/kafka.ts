@@ -36,11 +36,3 @@ export function createKafka(
     connectionTimeout: 3_000,
   })
 }
-
-/** Kafka message key: one host's samples share a key, so they stay in order on one partition. */
-export function sampleKey(tenant: string, hostId: string): string {
-  return `${tenant}/${hostId}`
-}
-
-/** The topic agents and the ingest gateway produce samples to and the processors consume. */
-export const SAMPLES_TOPIC = 'procstream.samples.v1'

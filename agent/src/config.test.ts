@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { ConfigError } from '../../platform/errors.ts'
+import { ConfigError } from '#platform/errors.ts'
 import { helpText, readAgentConfig } from './config.ts'
 
 describe('agent config', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { createLogger } from '../../platform/logger.ts'
-import { answerControlRequest, parseControlBody, parseControlRequest } from './control.ts'
+import { createLogger } from '#platform/logger.ts'
+import { answerControlRequest } from './control.ts'
+import { parseControlBody, parseControlRequest } from '#schemas/src/control.ts'
 import { defaultSchedule, FamilyScheduler } from './schedule.ts'
 
 const req = (v: unknown): Uint8Array => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v))

@@ -1,4 +1,4 @@
-import type { Envelope, Sample } from '../../schemas/src/families.ts'
+import type { Envelope, Sample } from '#schemas/src/families.ts'
 import type { AgentIdentity } from './identity.ts'
 
 /** Where a sample comes from: the tenant it is sent for and the agent's identity. */

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createLogger } from '../../platform/logger.ts'
+import { createLogger } from '#platform/logger.ts'
 import { GatewayControl } from './gateway-control.ts'
 import { defaultSchedule, FamilyScheduler } from './schedule.ts'
 

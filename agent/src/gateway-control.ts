@@ -1,6 +1,6 @@
-import { redactUrl } from '../../platform/config.ts'
-import { controlTargetsProblem } from '../../platform/control-subjects.ts'
-import { errorMessage } from '../../platform/errors.ts'
+import { redactUrl } from '#platform/config.ts'
+import { controlTargetsProblem } from '#schemas/src/control-subjects.ts'
+import { errorMessage } from '#platform/errors.ts'
 import { answerControlRequest, type ControlTarget } from './control.ts'
 import { parseRetryAfter } from './sink/ingest-transport.ts'
 

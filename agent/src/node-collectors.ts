@@ -1,6 +1,6 @@
-import type { MetricKind, MetricFamilyRecord, MetricsSample } from '../../schemas/src/records.ts'
-import type { MetricType } from '../../schemas/src/metric-model.ts'
-import { nodeMetricInfo } from '../../schemas/src/node-metrics/index.ts'
+import type { MetricKind, MetricFamilyRecord, MetricsSample } from '#schemas/src/records.ts'
+import type { MetricType } from '#schemas/src/metric-model.ts'
+import { nodeMetricInfo } from '#schemas/src/node-metrics/index.ts'
 import {
   NodeFileReader,
   type CollectorOption,

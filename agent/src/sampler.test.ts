@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
-import { PROC_FAMILIES } from '../../schemas/src/families.ts'
+import { PROC_FAMILIES } from '#schemas/src/families.ts'
 import type { StatfsResult } from './collectors/filesystem.ts'
 import { Sampler } from './sampler.ts'
 

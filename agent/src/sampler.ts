@@ -1,4 +1,4 @@
-import { PROC_FAMILIES, type ProcFamily, type Sample } from '../../schemas/src/families.ts'
+import { PROC_FAMILIES, type ProcFamily, type Sample } from '#schemas/src/families.ts'
 import { AgentError } from './errors.ts'
 import { NodeCollectors } from './node-collectors.ts'
 import { familySources, type SourceOptions, type Source, type Sources } from './sources.ts'

@@ -1,51 +1,27 @@
-import { FAMILIES } from '../../schemas/src/families.ts'
+import { collectorFloors, SCHEDULED } from '#schemas/src/schedulable.ts'
+import type { FamilySchedule, ScheduleChange } from '#schemas/src/control.ts'
 import { NODE_COLLECTORS } from './collectors/node/index.ts'
 import { Ticker } from './ticker.ts'
 
-export interface FamilySchedule {
-  enabled: boolean
-  intervalMs: number
-}
-
-/**
- * What the agent schedules, each on its own interval: the typed families (cpu, memory, …), the
- * agent's own health, and every node_exporter collector (netstat, hwmon, …), which travel as
- * `metrics` records under their own names. `metrics` itself is a record type, not a schedule entry.
- */
-export const SCHEDULED: readonly string[] = [
-  ...FAMILIES.filter((f) => f !== 'metrics'),
-  ...NODE_COLLECTORS.map((c) => c.name),
-]
-const SCHEDULED_SET = new Set(SCHEDULED)
-
-export function isScheduled(name: string): boolean {
-  return SCHEDULED_SET.has(name)
-}
+// What can be scheduled, the floors and the control request's change are contracts with the query
+// API (schemas/src/schedulable.ts, schemas/src/control.ts); re-exported for the agent's own modules.
+export { collectorFloorMs, isScheduled, SCHEDULED } from '#schemas/src/schedulable.ts'
+export type { FamilySchedule, ScheduleChange } from '#schemas/src/control.ts'
 
 /** Keyed by the names in SCHEDULED. */
 export type Schedule = Record<string, FamilySchedule>
 
-/** A change to some entries' schedules, as a control message asks for it (already validated). */
-export type ScheduleChange = Record<string, Partial<FamilySchedule>>
-
 /** Declared with the admission rule, which refuses a sample whose interval_ms is outside them. */
-export { MAX_INTERVAL_MS, MIN_INTERVAL_MS } from '../../schemas/src/admission.ts'
+export { MAX_INTERVAL_MS, MIN_INTERVAL_MS } from '#schemas/src/admission.ts'
 /**
  * Entries that default to a slower interval than the rest: statfs of every mount is the costliest
  * read and filesystem sizes move slowly; the agent's own health needs no sub-second resolution;
  * collectors of slow-changing inputs (hwmon, dmi, os-release) declare their own floor.
  */
-const COLLECTOR_FLOOR_MS: Readonly<Record<string, number>> = Object.fromEntries(
-  NODE_COLLECTORS.map((c) => [c.name, c.minDefaultIntervalMs ?? 0]),
-)
 const SLOW_DEFAULT_MS: Readonly<Record<string, number>> = {
   filesystem: 10_000,
   agent: 10_000,
-  ...COLLECTOR_FLOOR_MS,
-}
-/** The interval a collector of slow-changing input is not run faster than unless named (0: none). */
-export function collectorFloorMs(name: string): number {
-  return COLLECTOR_FLOOR_MS[name] ?? 0
+  ...collectorFloors(),
 }
 
 const DEFAULT_OFF = new Set(NODE_COLLECTORS.filter((c) => !c.defaultEnabled).map((c) => c.name))

@@ -1,5 +1,5 @@
 import { memoryUsage } from 'node:process'
-import type { AgentSample } from '../../schemas/src/records.ts'
+import type { AgentSample } from '#schemas/src/records.ts'
 import type { SamplerStats } from './sampler.ts'
 import type { SinkStats } from './sink/spooling-sink.ts'
 

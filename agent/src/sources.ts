@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import type { Family, FamilyRecords, ProcFamily } from '../../schemas/src/families.ts'
+import type { Family, FamilyRecords, ProcFamily } from '#schemas/src/families.ts'
 import { parseDiskstats } from './collectors/diskstats.ts'
 import { parseMounts, statFilesystems, type StatfsFunction } from './collectors/filesystem.ts'
 import { parseLoadavg } from './collectors/loadavg.ts'

@@ -2,18 +2,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import type { ProcFamily } from '../../schemas/src/families.ts'
-import {
-  memoryMetricName,
-  NODE_EXPORTER_MEMINFO_FIELDS,
-  STATIC_METRICS,
-} from '../../schemas/src/node-exporter.ts'
+import type { ProcFamily } from '#schemas/src/families.ts'
+import { memoryMetricName, NODE_EXPORTER_MEMINFO_FIELDS, STATIC_METRICS } from '#schemas/src/node-exporter.ts'
 import {
   expectedExposition,
   fixtureRoots,
   parseExposition,
   type ExpositionFamily,
-} from '../../test/support/node-exporter-fixture.ts'
+} from '#test/support/node-exporter-fixture.ts'
 import { formatPrometheus } from './format/prometheus.ts'
 import { Sampler } from './sampler.ts'
 

@@ -5,7 +5,7 @@
  * process may already hold another.
  * `node --import tsx bench/peers/chdb-footprint.ts EMBEDDED_PATH DATABASE` prints TableFootprint[] as JSON.
  */
-import { createClickHouse } from '../../platform/clickhouse.ts'
+import { createClickHouse } from '#platform/clickhouse.ts'
 
 export interface TableFootprint {
   table: string

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { SyntheticHost } from '../../loadtest/src/synthetic-host.ts'
-import type { Sample } from '../../schemas/src/families.ts'
-import { samplePoints } from '../../schemas/src/node-exporter.ts'
-import { hostSnapshot } from '../host-snapshot.ts'
+import type { Sample } from '#schemas/src/families.ts'
+import { samplePoints } from '#schemas/src/node-exporter.ts'
+import { hostSnapshot } from '../../loadtest/src/host-snapshot.ts'
 import { BodyWriter, HostSeriesText, valueSuffix } from './fleet-text.ts'
 
 const TS = 1_767_225_600_000

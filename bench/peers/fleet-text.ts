@@ -1,5 +1,5 @@
-import { samplePoints } from '../../schemas/src/node-exporter.ts'
-import type { Sample } from '../../schemas/src/families.ts'
+import { samplePoints } from '#schemas/src/node-exporter.ts'
+import type { Sample } from '#schemas/src/families.ts'
 
 /**
  * A host's samples as VictoriaMetrics import bodies, through the same node_exporter mapping the

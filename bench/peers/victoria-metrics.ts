@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { REPO_ROOT } from '../../deploy/local/kafka-jars.ts'
 import { findFreePorts } from '../../deploy/local/ports.ts'
 import { httpOk, startUntilReady } from '../../deploy/local/service-process.ts'
-import { ServiceError, errorMessage } from '../../platform/errors.ts'
+import { ServiceError, errorMessage } from '#platform/errors.ts'
 
 /** The release the peer numbers in bench/README.md were taken with; bump both together. */
 export const VICTORIA_METRICS_VERSION = 'v1.151.0'

@@ -77,6 +77,7 @@ const SOURCE_ROOTS = [
   'admin',
   'schemas',
   'deploy/local',
+  'all-in-one',
 ]
 const NAME = `([A-Z][A-Z0-9_]*)`
 const READER_CALL = new RegExp(`\\b(?:r|reader)\\.\\w+(?:<[^>(]*>)?\\(\\s*'${NAME}'`, 'g')

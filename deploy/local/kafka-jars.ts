@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ServiceError, errorMessage } from '../../platform/errors.ts'
+import { ServiceError, errorMessage } from '#platform/errors.ts'
 import { probeCommand } from './service-process.ts'
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))

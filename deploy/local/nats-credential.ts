@@ -13,9 +13,9 @@
 import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { errorMessage } from '../../platform/errors.ts'
-import { natsCredentialFor, natsSecretProblem } from '../../platform/nats-auth.ts'
-import { tenantNameProblem } from '../../platform/auth/api-key.ts'
+import { errorMessage } from '#platform/errors.ts'
+import { natsCredentialFor, natsSecretProblem } from '#platform/nats-auth.ts'
+import { tenantNameProblem } from '#platform/auth/api-key.ts'
 import { readNatsSecret } from './nats.ts'
 
 const USAGE = 'usage: npm run nats-credential -- --tenant NAME [--secret-file F | --data-dir D]'

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { ServiceError } from '../../platform/errors.ts'
+import { ServiceError } from '#platform/errors.ts'
 import { assertPortFree, findFreePortPair, findFreePorts } from './ports.ts'
 
 describe('ports', () => {

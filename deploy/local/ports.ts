@@ -1,5 +1,5 @@
 import { createServer } from 'node:net'
-import { ServiceError } from '../../platform/errors.ts'
+import { ServiceError } from '#platform/errors.ts'
 
 const HOST = '127.0.0.1'
 

@@ -1,7 +1,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { closeSync, openSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { ServiceError } from '../../platform/errors.ts'
+import { ServiceError } from '#platform/errors.ts'
 
 export interface ExitInfo {
   code: number | null

@@ -1,18 +1,18 @@
 import { CompressionTypes } from 'kafkajs'
-import { readClickHouseConfig, type ClickHouseConfig } from '../../platform/clickhouse.ts'
-import { readKeysRefreshMs } from '../../platform/auth/authenticator.ts'
-import { ConfigReader, type Env } from '../../platform/config.ts'
-import { SAMPLES_TOPIC } from '../../platform/kafka.ts'
-import { readKafkaSecurity, type KafkaSecurity } from '../../platform/kafka-security.ts'
-import { readTlsFiles, type TlsFiles } from '../../platform/tls.ts'
-import { readNatsClient, type NatsClientConfig } from '../../platform/nats-client.ts'
-import type { RateLimits } from '../../platform/rate-limit.ts'
+import { readClickHouseConfig, type ClickHouseConfig } from '#platform/clickhouse.ts'
+import { readKeysRefreshMs } from '#platform/auth/authenticator.ts'
+import { ConfigReader, type Env } from '#platform/config.ts'
+import { SAMPLES_TOPIC } from '#schemas/src/kafka-topic.ts'
+import { readKafkaSecurity, type KafkaSecurity } from '#platform/kafka-security.ts'
+import { readTlsFiles, type TlsFiles } from '#platform/tls.ts'
+import { readNatsClient, type NatsClientConfig } from '#platform/nats-client.ts'
+import type { RateLimits } from '#platform/rate-limit.ts'
 import {
   MAX_RECORD_BYTES,
   readAdmissionBounds,
   readRawTtlDays,
   type AdmissionBounds,
-} from '../../schemas/src/admission.ts'
+} from '#schemas/src/admission.ts'
 
 export interface IngestConfig {
   host: string

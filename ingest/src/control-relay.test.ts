@@ -1,6 +1,6 @@
 import type { Msg, NatsConnection } from 'nats'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createLogger } from '../../platform/logger.ts'
+import { createLogger } from '#platform/logger.ts'
 import { ControlRelay, parseControlQuery, parseControlReply } from './control-relay.ts'
 import { IngestError } from './errors.ts'
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Msg, NatsConnection, Subscription } from 'nats'
-import { controlSubjects, controlTargetsProblem } from '../../platform/control-subjects.ts'
-import type { Logger } from '../../platform/logger.ts'
+import { controlSubjects, controlTargetsProblem } from '#schemas/src/control-subjects.ts'
+import type { Logger } from '#platform/logger.ts'
 import type { ControlLimits } from './config.ts'
 import { IngestError } from './errors.ts'
 
@@ -9,7 +9,7 @@ import { IngestError } from './errors.ts'
  * Live control for agents that hold nothing but an API key. Such an agent long-polls
  * `GET /v1/control?host=&groups=`; for the length of the poll the gateway, logged in to NATS as the
  * service user, subscribes to exactly the subjects the agent would subscribe to itself (same
- * function, platform/control-subjects.ts) under the tenant of the agent's key, never one named by
+ * function, schemas/src/control-subjects.ts) under the tenant of the agent's key, never one named by
  * the request. The first request to arrive answers the poll; the NATS message is held under a
  * random id until the agent posts its reply (`POST /v1/control/reply`), which is sent back to the
  * requester with msg.respond, so the requester cannot tell the agent is not on NATS itself.

@@ -1,4 +1,4 @@
-import { ProcstreamError } from '../../platform/errors.ts'
+import { ProcstreamError } from '#platform/errors.ts'
 
 /**
  * Every error the ingest gateway answers with (besides the auth codes of platform/auth/errors.ts:

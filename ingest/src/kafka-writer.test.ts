@@ -1,6 +1,6 @@
 import { CompressionTypes, type Producer, type ProducerRecord } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
-import { createLogger } from '../../platform/logger.ts'
+import { createLogger } from '#platform/logger.ts'
 import { IngestError } from './errors.ts'
 import { KafkaWriter } from './kafka-writer.ts'
 

@@ -1,6 +1,6 @@
 import { CompressionTypes, type Producer } from 'kafkajs'
-import { errorMessage } from '../../platform/errors.ts'
-import type { Logger } from '../../platform/logger.ts'
+import { errorMessage } from '#platform/errors.ts'
+import type { Logger } from '#platform/logger.ts'
 import { IngestError } from './errors.ts'
 import type { KafkaMessage } from './tenant-records.ts'
 

@@ -3,13 +3,13 @@
  * API keys from the installation's ClickHouse server; in the all-in-one `npm start` the gateway runs
  * inside the core process instead, next to the embedded ClickHouse it shares.
  */
-import { KeyAuthenticator } from '../../platform/auth/authenticator.ts'
-import { KeyStore } from '../../platform/auth/key-store.ts'
-import { createClickHouse, pingClickHouse } from '../../platform/clickhouse.ts'
-import { ConfigError } from '../../platform/errors.ts'
-import { createKafka } from '../../platform/kafka.ts'
-import { runService } from '../../platform/service-main.ts'
-import { createLogger } from '../../platform/logger.ts'
+import { KeyAuthenticator } from '#platform/auth/authenticator.ts'
+import { KeyStore } from '#platform/auth/key-store.ts'
+import { createClickHouse, pingClickHouse } from '#platform/clickhouse.ts'
+import { ConfigError } from '#platform/errors.ts'
+import { createKafka } from '#platform/kafka.ts'
+import { runService } from '#platform/service-main.ts'
+import { createLogger } from '#platform/logger.ts'
 import { readIngestConfig } from './config.ts'
 import { startIngestGateway } from './service.ts'
 

@@ -1,5 +1,5 @@
-import { processPoints, withProcessMetadata } from '../../platform/build-info.ts'
-import { formatMetricPoints, type ExposedPoint, type MetricMetadata } from '../../platform/prometheus-text.ts'
+import { processPoints, withProcessMetadata } from '#platform/build-info.ts'
+import { formatMetricPoints, type ExposedPoint, type MetricMetadata } from '#platform/prometheus-text.ts'
 import type { KafkaWriterStats } from './kafka-writer.ts'
 import type { ControlRelayStats } from './control-relay.ts'
 

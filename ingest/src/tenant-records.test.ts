@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { AdmissionRule, MAX_RECORD_BYTES } from '../../schemas/src/admission.ts'
-import { envelopeCodec } from '../../schemas/src/codec.ts'
-import { caught } from '../../test/support/caught.ts'
-import { loadEnvelope } from '../../test/support/envelopes.ts'
+import { AdmissionRule, MAX_RECORD_BYTES } from '#schemas/src/admission.ts'
+import { envelopeCodec } from '#schemas/src/codec.ts'
+import { caught } from '#test/support/caught.ts'
+import { loadEnvelope } from '#test/support/envelopes.ts'
 import { tenantBatch } from './tenant-records.ts'
 
 const codec = envelopeCodec()

@@ -1,9 +1,9 @@
-import { sampleKey } from '../../platform/kafka.ts'
-import { errorMessage } from '../../platform/errors.ts'
-import type { AdmissionRule } from '../../schemas/src/admission.ts'
-import { replaceTenant, type EnvelopeCodec } from '../../schemas/src/codec.ts'
-import { SchemaError } from '../../schemas/src/errors.ts'
-import type { Envelope } from '../../schemas/src/families.ts'
+import { sampleKey } from '#schemas/src/kafka-topic.ts'
+import { errorMessage } from '#platform/errors.ts'
+import type { AdmissionRule } from '#schemas/src/admission.ts'
+import { replaceTenant, type EnvelopeCodec } from '#schemas/src/codec.ts'
+import { SchemaError } from '#schemas/src/errors.ts'
+import type { Envelope } from '#schemas/src/families.ts'
 import { IngestError } from './errors.ts'
 
 export interface KafkaMessage {

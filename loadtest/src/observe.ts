@@ -1,4 +1,4 @@
-import { processUsage } from '../../bench/process-usage.ts'
+import { processUsage } from './process-usage.ts'
 
 /**
  * What the run watches from outside the pipeline, as a user would: the processor's /metrics (rows

@@ -5,12 +5,12 @@
  *
  * Input: LOADTEST_PIPELINE (JSON of PipelineSpec). Output over IPC: PipelineMessage.
  */
-import { KeyAuthenticator } from '../../platform/auth/authenticator.ts'
-import { generateKey } from '../../platform/auth/api-key.ts'
-import { KeyStore } from '../../platform/auth/key-store.ts'
-import { createClickHouse, createTenantSqlClickHouse } from '../../platform/clickhouse.ts'
-import { createKafka } from '../../platform/kafka.ts'
-import { createLogger } from '../../platform/logger.ts'
+import { KeyAuthenticator } from '#platform/auth/authenticator.ts'
+import { generateKey } from '#platform/auth/api-key.ts'
+import { KeyStore } from '#platform/auth/key-store.ts'
+import { createClickHouse, createTenantSqlClickHouse } from '#platform/clickhouse.ts'
+import { createKafka } from '#platform/kafka.ts'
+import { createLogger } from '#platform/logger.ts'
 import { buildQueryApi } from '../../query-api/src/server.ts'
 import { readProcessorConfig } from '../../stream-processors/src/config.ts'
 import { serveProcessorMetrics, startProcessor } from '../../stream-processors/src/service.ts'

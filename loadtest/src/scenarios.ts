@@ -1,4 +1,4 @@
-import { ConfigError } from '../../platform/errors.ts'
+import { ConfigError } from '#platform/errors.ts'
 
 /**
  * The named load shapes: hosts × sampling interval × duration, and for `spike` a window in which every

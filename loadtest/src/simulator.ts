@@ -10,10 +10,11 @@
  * Input: LOADTEST_SIMULATOR (JSON of SimulatorSpec). Output over IPC: SimulatorMessage.
  */
 import type { Producer } from 'kafkajs'
-import { createKafka, sampleKey } from '../../platform/kafka.ts'
-import { createLogger } from '../../platform/logger.ts'
-import { envelopeCodec } from '../../schemas/src/codec.ts'
-import { hostSnapshot, valuesIn } from '../../bench/host-snapshot.ts'
+import { createKafka } from '#platform/kafka.ts'
+import { sampleKey } from '#schemas/src/kafka-topic.ts'
+import { createLogger } from '#platform/logger.ts'
+import { envelopeCodec } from '#schemas/src/codec.ts'
+import { hostSnapshot, valuesIn } from './host-snapshot.ts'
 import { SyntheticHost } from './synthetic-host.ts'
 
 export interface SimulatorSpec {

@@ -1,12 +1,12 @@
-import { prng } from '../../platform/prng.ts'
-import type { Sample } from '../../schemas/src/families.ts'
+import { prng } from '#platform/prng.ts'
+import type { Sample } from '#schemas/src/families.ts'
 import type {
   CpuSample,
   DiskSample,
   MemorySample,
   NetworkSample,
   PressureSample,
-} from '../../schemas/src/records.ts'
+} from '#schemas/src/records.ts'
 
 /**
  * One simulated host: the records of a real host (this machine's /proc, read once) as a starting

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify'
-import type { Scope } from '../../platform/auth/api-key.ts'
-import { presentedKey, type Authenticator, type Principal } from '../../platform/auth/authenticator.ts'
+import type { Scope } from '#platform/auth/api-key.ts'
+import { presentedKey, type Authenticator, type Principal } from '#platform/auth/authenticator.ts'
 
 /**
  * The caller of a request, from its key (a bearer token, or the password of HTTP basic auth as Grafana

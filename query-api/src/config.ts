@@ -1,8 +1,8 @@
-import { readKeysRefreshMs } from '../../platform/auth/authenticator.ts'
-import { ConfigReader, type Env } from '../../platform/config.ts'
-import { readTlsFiles, type TlsFiles } from '../../platform/tls.ts'
+import { readKeysRefreshMs } from '#platform/auth/authenticator.ts'
+import { ConfigReader, type Env } from '#platform/config.ts'
+import { readTlsFiles, type TlsFiles } from '#platform/tls.ts'
 import { parsePipelineTargets, type PipelineTarget } from './pipeline/targets.ts'
-import { readRetention } from '../../stream-processors/src/config.ts'
+import { readRetention } from '#schemas/clickhouse/retention.ts'
 import { DEFAULT_CHROMIUM_PATH, isExecutable } from './report/pdf.ts'
 import type { ReportSettings } from './routes/reports.ts'
 

@@ -1,4 +1,4 @@
-import { ProcstreamError } from '../../platform/errors.ts'
+import { ProcstreamError } from '#platform/errors.ts'
 
 /**
  * Every error the query API answers with: a code, the HTTP status and whether retrying can help.

@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client'
-import { POINTS_TABLE } from '../../schemas/clickhouse/ddl.ts'
-import { namedSql, narrowSql } from '../../schemas/clickhouse/wide.ts'
+import { POINTS_TABLE } from '#schemas/clickhouse/ddl.ts'
+import { namedSql, narrowSql } from '#schemas/clickhouse/wide.ts'
 import { QueryApiError } from './errors.ts'
 import { tierTable } from './promql/buckets.ts'
 import { utcDay } from './promql/selector-sql.ts'

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
-import { SCOPES } from '../../platform/auth/api-key.ts'
-import { presentedKey, type Authenticator } from '../../platform/auth/authenticator.ts'
-import type { TenantRateLimiter } from '../../platform/rate-limit.ts'
+import { SCOPES } from '#platform/auth/api-key.ts'
+import { presentedKey, type Authenticator } from '#platform/auth/authenticator.ts'
+import type { TenantRateLimiter } from '#platform/rate-limit.ts'
 
 /**
  * Requests per API key, before any route runs: a key that asks too fast gets 429 with Retry-After,

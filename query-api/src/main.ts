@@ -6,10 +6,10 @@
  */
 import { readFileSync } from 'node:fs'
 import type { NatsConnection } from 'nats'
-import { parseKey } from '../../platform/auth/api-key.ts'
-import { KeyAuthenticator } from '../../platform/auth/authenticator.ts'
-import { verifyKey } from '../../platform/auth/key-hash.ts'
-import { KeyStore } from '../../platform/auth/key-store.ts'
+import { parseKey } from '#platform/auth/api-key.ts'
+import { KeyAuthenticator } from '#platform/auth/authenticator.ts'
+import { verifyKey } from '#platform/auth/key-hash.ts'
+import { KeyStore } from '#platform/auth/key-store.ts'
 import {
   createClickHouse,
   createTenantSqlClickHouse,
@@ -17,11 +17,11 @@ import {
   pingClickHouse,
   readClickHouseConfig,
   type ClickHouseConfig,
-} from '../../platform/clickhouse.ts'
-import { ConfigReader, type Env } from '../../platform/config.ts'
-import { runService } from '../../platform/service-main.ts'
-import { createLogger, type Logger } from '../../platform/logger.ts'
-import { connectNats, readNatsClient, type NatsClientConfig } from '../../platform/nats-client.ts'
+} from '#platform/clickhouse.ts'
+import { ConfigReader, type Env } from '#platform/config.ts'
+import { runService } from '#platform/service-main.ts'
+import { createLogger, type Logger } from '#platform/logger.ts'
+import { connectNats, readNatsClient, type NatsClientConfig } from '#platform/nats-client.ts'
 import { readQueryApiConfig } from './config.ts'
 import { buildQueryApi, queryApiOptionsFrom } from './server.ts'
 

@@ -1,10 +1,10 @@
 import { createServer } from 'node:http'
 import { createClient } from '@clickhouse/client'
 import { describe, expect, it } from 'vitest'
-import { VERSION } from '../../platform/build-info.ts'
-import { createLogger } from '../../platform/logger.ts'
-import { parseExposition, sumOf } from '../../platform/prometheus-parse.ts'
-import { memoryKeys } from '../../test/support/keys.ts'
+import { VERSION } from '#platform/build-info.ts'
+import { createLogger } from '#platform/logger.ts'
+import { parseExposition, sumOf } from '#platform/prometheus-parse.ts'
+import { memoryKeys } from '#test/support/keys.ts'
 import { buildQueryApi } from './server.ts'
 
 const { auth, keys } = await memoryKeys([

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
-import { processPoints, withProcessMetadata } from '../../platform/build-info.ts'
-import { formatMetricPoints, type ExposedPoint, type MetricMetadata } from '../../platform/prometheus-text.ts'
+import { processPoints, withProcessMetadata } from '#platform/build-info.ts'
+import { formatMetricPoints, type ExposedPoint, type MetricMetadata } from '#platform/prometheus-text.ts'
 
 /** Upper bounds in seconds: a dashboard refresh is tens of ms, a heavy range query seconds. */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] as const

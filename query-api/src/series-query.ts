@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client'
-import { POINTS_TABLE, SERIES_TABLE } from '../../schemas/clickhouse/ddl.ts'
+import { POINTS_TABLE, SERIES_TABLE } from '#schemas/clickhouse/ddl.ts'
 import { QueryApiError } from './errors.ts'
 import { ONE_THREAD_ROWS, tierTable } from './promql/buckets.ts'
 import { utcDay } from './promql/selector-sql.ts'

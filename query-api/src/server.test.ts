@@ -1,7 +1,7 @@
 import { createClient } from '@clickhouse/client'
 import { describe, expect, it } from 'vitest'
-import { createLogger } from '../../platform/logger.ts'
-import { memoryKeys } from '../../test/support/keys.ts'
+import { createLogger } from '#platform/logger.ts'
+import { memoryKeys } from '#test/support/keys.ts'
 import { buildQueryApi } from './server.ts'
 
 const { auth, keys } = await memoryKeys([

@@ -1,4 +1,4 @@
-import { clickHouseString } from '../../platform/clickhouse-literal.ts'
+import { clickHouseString } from '#platform/clickhouse-literal.ts'
 import { layout, POINTS_TABLE, POINTS_TIERS, ROLLUP_TIERS, SERIES_TABLE, type DdlOptions } from './ddl.ts'
 
 /**

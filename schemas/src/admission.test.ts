@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { loadEnvelope } from '../../test/support/envelopes.ts'
+import { loadEnvelope } from '#test/support/envelopes.ts'
 import { AdmissionRule, MAX_INTERVAL_MS, MAX_RECORD_BYTES, MIN_INTERVAL_MS } from './admission.ts'
 import { envelopeCodec } from './codec.ts'
 import type { Envelope } from './families.ts'

@@ -1,5 +1,5 @@
 import type avro from 'avsc'
-import type { ConfigReader } from '../../platform/config.ts'
+import type { ConfigReader } from '#platform/config.ts'
 import { FAMILY_RECORD, type Envelope } from './families.ts'
 import { isLabelName, METRIC_NAME } from './metric-model.ts'
 import type { MetricsSample } from './records.ts'

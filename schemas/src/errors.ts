@@ -1,4 +1,4 @@
-import { ProcstreamError } from '../../platform/errors.ts'
+import { ProcstreamError } from '#platform/errors.ts'
 
 /**
  * Errors of the wire contract. None is retryable: the same bytes will fail the same way, so callers

@@ -3,8 +3,8 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
 import { rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { ConfigError } from '../../platform/errors.ts'
-import { clickHouseString } from '../../platform/clickhouse-literal.ts'
+import { ConfigError } from '#platform/errors.ts'
+import { clickHouseString } from '#platform/clickhouse-literal.ts'
 
 /**
  * Insert formats whose bodies are bytes, not text. chdb takes an inline INSERT's data as the tail of

@@ -1,6 +1,6 @@
 import { Session } from 'chdb'
-import { formatterHazard } from '../../platform/clickhouse-format.ts'
-import { clickHouseString } from '../../platform/clickhouse-literal.ts'
+import { formatterHazard } from '#platform/clickhouse-format.ts'
+import { clickHouseString } from '#platform/clickhouse-literal.ts'
 import { BodySpool, bodyError, infileClause } from './binary-insert.ts'
 import { StorageError } from './errors.ts'
 import { sqlOf } from './request.ts'

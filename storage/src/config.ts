@@ -1,4 +1,4 @@
-import { ConfigReader, type Env } from '../../platform/config.ts'
+import { ConfigReader, type Env } from '#platform/config.ts'
 
 export interface StorageConfig {
   host: string

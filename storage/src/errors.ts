@@ -1,4 +1,4 @@
-import { ProcstreamError } from '../../platform/errors.ts'
+import { ProcstreamError } from '#platform/errors.ts'
 
 /**
  * Errors the storage server raises itself (the engine's own errors pass through unchanged). Each one

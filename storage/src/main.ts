@@ -4,8 +4,8 @@
  * (chdb lets only one process open it). Point them at it with CLICKHOUSE_URL. Beyond one host, run a
  * ClickHouse server instead (deploy/).
  */
-import { createLogger } from '../../platform/logger.ts'
-import { runService } from '../../platform/service-main.ts'
+import { createLogger } from '#platform/logger.ts'
+import { runService } from '#platform/service-main.ts'
 import { ChdbExecutor } from './chdb-executor.ts'
 import { readStorageConfig } from './config.ts'
 import { buildStorageServer } from './server.ts'

@@ -1,5 +1,5 @@
-import { processPoints, withProcessMetadata } from '../../platform/build-info.ts'
-import { formatMetricPoints, type ExposedPoint, type MetricMetadata } from '../../platform/prometheus-text.ts'
+import { processPoints, withProcessMetadata } from '#platform/build-info.ts'
+import { formatMetricPoints, type ExposedPoint, type MetricMetadata } from '#platform/prometheus-text.ts'
 
 const METRICS: Record<string, MetricMetadata> = {
   procstream_storage_statements_total: {

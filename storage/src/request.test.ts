@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { caught } from '../../test/support/caught.ts'
+import { caught } from '#test/support/caught.ts'
 import { preludeOf } from './chdb-executor.ts'
 import { sqlOf, statementOf as statementOfBytes } from './request.ts'
 

@@ -1,12 +1,12 @@
 import { gunzipSync, inflateSync } from 'node:zlib'
 import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify'
-import type { Logger } from '../../platform/logger.ts'
+import type { Logger } from '#platform/logger.ts'
 import type { ChdbExecutor } from './chdb-executor.ts'
 import { checkCredentials, credentialsOf, type Credentials } from './credentials.ts'
 import { StorageError } from './errors.ts'
 import { statementOf } from './request.ts'
 import { StorageMetrics, statementKind, type StatementKind } from './metrics.ts'
-import { METRICS_CONTENT_TYPE } from '../../platform/metrics-server.ts'
+import { METRICS_CONTENT_TYPE } from '#platform/metrics-server.ts'
 
 export interface StorageServerOptions {
   executor: ChdbExecutor

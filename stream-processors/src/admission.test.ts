@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import type { Envelope } from '../../schemas/src/families.ts'
-import { loadEnvelope } from '../../test/support/envelopes.ts'
+import type { Envelope } from '#schemas/src/families.ts'
+import { loadEnvelope } from '#test/support/envelopes.ts'
 import { checkEnvelope, parseSampleKey } from './admission.ts'
 
 const T = 1_795_000_000_000

@@ -1,6 +1,6 @@
-import type { AdmissionReason } from '../../schemas/src/admission.ts'
-import type { Envelope } from '../../schemas/src/families.ts'
-import type { SchemaErrorCode } from '../../schemas/src/errors.ts'
+import type { AdmissionReason } from '#schemas/src/admission.ts'
+import type { Envelope } from '#schemas/src/families.ts'
+import type { SchemaErrorCode } from '#schemas/src/errors.ts'
 
 /**
  * Why a payload or an envelope is not stored but dead-lettered. The codes are the `procstream-reason`

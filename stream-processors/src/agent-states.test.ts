@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import type { Envelope } from '../../schemas/src/families.ts'
-import type { AgentSample } from '../../schemas/src/records.ts'
+import type { Envelope } from '#schemas/src/families.ts'
+import type { AgentSample } from '#schemas/src/records.ts'
 import { AgentStates, FORGET_AFTER_MS, LATE_AFTER_MS } from './agent-states.ts'
 
 const NOW = 1_700_000_000_000

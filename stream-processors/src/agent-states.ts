@@ -1,4 +1,4 @@
-import type { Envelope } from '../../schemas/src/families.ts'
+import type { Envelope } from '#schemas/src/families.ts'
 
 /** An envelope read this long after it was sampled means its agent is sending a backlog. */
 export const LATE_AFTER_MS = 10_000

@@ -1,5 +1,5 @@
-import { setWords, type ColumnarBatch } from '../../platform/columnar.ts'
-import { SERIES_TABLE } from '../../schemas/clickhouse/ddl.ts'
+import { setWords, type ColumnarBatch } from '#platform/columnar.ts'
+import { SERIES_TABLE } from '#schemas/clickhouse/ddl.ts'
 import { dateTime64ToMicros, type RowBatch, type SeriesRef } from './rows.ts'
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ConfigError } from '../../platform/errors.ts'
+import { ConfigError } from '#platform/errors.ts'
 import { readProcessorConfig } from './config.ts'
 
 function problemsOf(env: Record<string, string>): readonly string[] {

@@ -1,10 +1,11 @@
-import { ConfigReader, type Env } from '../../platform/config.ts'
-import { readClickHouseConfig, type ClickHouseConfig } from '../../platform/clickhouse.ts'
-import { SAMPLES_TOPIC } from '../../platform/kafka.ts'
-import { readKafkaSecurity, type KafkaSecurity } from '../../platform/kafka-security.ts'
-import { tenantNameProblem } from '../../platform/auth/api-key.ts'
-import { readNatsClient, type NatsClientConfig } from '../../platform/nats-client.ts'
-import { readAdmissionBounds, readRawTtlDays, type AdmissionBounds } from '../../schemas/src/admission.ts'
+import { ConfigReader, type Env } from '#platform/config.ts'
+import { readClickHouseConfig, type ClickHouseConfig } from '#platform/clickhouse.ts'
+import { SAMPLES_TOPIC } from '#schemas/src/kafka-topic.ts'
+import { readKafkaSecurity, type KafkaSecurity } from '#platform/kafka-security.ts'
+import { tenantNameProblem } from '#platform/auth/api-key.ts'
+import { readNatsClient, type NatsClientConfig } from '#platform/nats-client.ts'
+import { readAdmissionBounds, type AdmissionBounds } from '#schemas/src/admission.ts'
+import { readRetention } from '#schemas/clickhouse/retention.ts'
 
 export interface ProcessorConfig {
   brokers: string[]
@@ -106,27 +107,4 @@ export function readProcessorConfig(
     sessionTimeoutMs: r.int('PROCESSOR_SESSION_TIMEOUT_MS', 30_000, { min: 6_000, max: 300_000 }),
     dedupWindow: r.int('CLICKHOUSE_DEDUP_WINDOW', 1_000, { min: 100, max: 100_000 }),
   })
-}
-
-/**
- * How many days each resolution is kept. Readers pick the coarsest tier that still has enough points,
- * so a coarser tier must keep at least as long as the finer one or old ranges would have no tier to
- * answer them: a default follows a longer finer setting up (RAW_TTL_DAYS=60 alone keeps 10 s rollups
- * 60 days too), a value set shorter than the finer one is a problem. 3650 days at most because the
- * TTL is DateTime arithmetic, which wraps after 2106.
- */
-export function readRetention(
-  r: ConfigReader,
-): Pick<ProcessorConfig, 'rawTtlDays' | 'tier10sTtlDays' | 'tier1mTtlDays' | 'tier1hTtlDays'> {
-  const bounds = { min: 1, max: 3650 }
-  const coarser = (name: string, fallback: number, finerName: string, finer: number): number => {
-    const days = r.int(name, Math.max(fallback, finer), bounds)
-    if (days < finer) r.problem(`${name}=${days} is shorter than ${finerName}=${finer}`)
-    return days
-  }
-  const rawTtlDays = readRawTtlDays(r)
-  const tier10sTtlDays = coarser('ROLLUP_10S_TTL_DAYS', 30, 'RAW_TTL_DAYS', rawTtlDays)
-  const tier1mTtlDays = coarser('ROLLUP_1M_TTL_DAYS', 365, 'ROLLUP_10S_TTL_DAYS', tier10sTtlDays)
-  const tier1hTtlDays = coarser('ROLLUP_1H_TTL_DAYS', 1825, 'ROLLUP_1M_TTL_DAYS', tier1mTtlDays)
-  return { rawTtlDays, tier10sTtlDays, tier1mTtlDays, tier1hTtlDays }
 }

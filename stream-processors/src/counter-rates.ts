@@ -1,5 +1,6 @@
-import { metricInfo } from '../../schemas/src/node-exporter.ts'
+import { metricInfo } from '#schemas/src/node-exporter.ts'
 import type { RowBatch, SeriesRef } from './rows.ts'
+import type { RatePoint } from '#schemas/src/live.ts'
 
 /** A host within its tenant: the unit of rate state, as a host's envelopes all go to one partition. */
 export interface HostRef {
@@ -16,8 +17,8 @@ export interface CounterPoint {
 /** Latest stored value per series key (`seriesKey`) of these hosts' counters, from ClickHouse. */
 export type StoredCounters = (hosts: HostRef[]) => Promise<Map<string, CounterPoint>>
 
-/** `[metric, labels (canonical JSON), ts (µs), per-second rate]`, as the live path sends it. */
-export type RatePoint = [metric: string, labels: string, tsUs: number, perSecond: number]
+// The rate tuple is part of the live message (schemas/src/live.ts); re-exported for the processor's modules.
+export type { RatePoint }
 
 export interface RateStats {
   rates: number

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { CompressionTypes, type IHeaders, type Kafka, type Producer } from 'kafkajs'
-import { MAX_RECORD_BYTES } from '../../schemas/src/admission.ts'
+import { MAX_RECORD_BYTES } from '#schemas/src/admission.ts'
 import type { RejectReason } from './admission.ts'
 
 /** A payload the processor will not store, with where it came from and why. */

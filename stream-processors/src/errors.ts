@@ -1,4 +1,4 @@
-import { ProcstreamError } from '../../platform/errors.ts'
+import { ProcstreamError } from '#platform/errors.ts'
 
 /**
  * | code              | retryable | meaning                                                          |

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { formatMetricPoints } from '../../platform/prometheus-text.ts'
+import { formatMetricPoints } from '#platform/prometheus-text.ts'
 import { FreshnessHistogram } from './freshness.ts'
 import type { SampleLogRow } from './rows.ts'
 

@@ -1,4 +1,4 @@
-import type { ExposedPoint } from '../../platform/prometheus-text.ts'
+import type { ExposedPoint } from '#platform/prometheus-text.ts'
 import { dateTime64ToMicros, type SampleLogRow } from './rows.ts'
 
 /** Upper bounds in seconds; the brief's freshness target (p99 ≤ 2 s) falls between two of them. */

@@ -6,11 +6,20 @@ export const RETRY_MIN_MS = 200
 export const RETRY_MAX_MS = 10_000
 
 /**
+ * What of kafkajs's eachBatch payload the commit and retry steps use: narrow, so unit tests can hand
+ * them a fake partition.
+ */
+export type PartitionControl = Pick<
+  EachBatchPayload,
+  'isRunning' | 'isStale' | 'heartbeat' | 'resolveOffset' | 'commitOffsetsIfNecessary'
+>
+
+/**
  * Commit one partition's offset with metadata. kafkajs sends `metadata` in OffsetCommit (see
  * consumer.commitOffsets), but its typings for eachBatch's commit omit the field.
  */
 export function commitWithMetadata(
-  p: EachBatchPayload,
+  p: PartitionControl,
   topic: string,
   partition: number,
   offset: string,
@@ -18,6 +27,32 @@ export function commitWithMetadata(
 ): Promise<void> {
   const partitions: PartitionOffset[] = [Object.assign({ partition, offset }, { metadata })]
   return p.commitOffsetsIfNecessary({ topics: [{ topic, partitions }] })
+}
+
+/**
+ * Runs `attempt` until it succeeds, with bounded back-off while heartbeating, so a failing write
+ * pauses its partition without losing the group membership. `onFailure` hears every failed attempt
+ * (count it, log it) before the wait. False when the partition was taken away meanwhile: the next
+ * owner replays the chunk.
+ */
+export async function retryWhileOwned(
+  p: PartitionControl,
+  attempt: () => Promise<void>,
+  onFailure: (err: unknown, retryInMs: number) => void,
+): Promise<boolean> {
+  let delay = RETRY_MIN_MS
+  for (;;) {
+    try {
+      await attempt()
+      return true
+    } catch (err) {
+      onFailure(err, delay)
+      if (!p.isRunning() || p.isStale()) return false
+      await new Promise((r) => setTimeout(r, delay))
+      await p.heartbeat()
+      delay = Math.min(delay * 2, RETRY_MAX_MS)
+    }
+  }
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { liveSubject, subjectToken } from './live-publisher.ts'
+import { liveSubject, subjectToken } from '#schemas/src/live.ts'
 
 describe('live subjects', () => {
   it('give each tenant and host one subject token, whatever characters the names hold', () => {

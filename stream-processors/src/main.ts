@@ -3,11 +3,11 @@
  * group). With embedded ClickHouse only one process may own the data directory: use `npm start`, or
  * `npm run storage` and CLICKHOUSE_URL to run several on one machine.
  */
-import { createClickHouse, describeClickHouse } from '../../platform/clickhouse.ts'
-import { createKafka } from '../../platform/kafka.ts'
-import { createLogger } from '../../platform/logger.ts'
-import { connectNats } from '../../platform/nats-client.ts'
-import { runService } from '../../platform/service-main.ts'
+import { createClickHouse, describeClickHouse } from '#platform/clickhouse.ts'
+import { createKafka } from '#platform/kafka.ts'
+import { createLogger } from '#platform/logger.ts'
+import { connectNats } from '#platform/nats-client.ts'
+import { runService } from '#platform/service-main.ts'
 import { readProcessorConfig } from './config.ts'
 import { serveProcessorMetrics, startProcessor } from './service.ts'
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { Envelope } from '../../schemas/src/families.ts'
+import type { Envelope } from '#schemas/src/families.ts'
 import {
   appendEnvelopeRows,
   dateTime64ToMicros,

@@ -1,21 +1,22 @@
-import { sampleName, type Envelope } from '../../schemas/src/families.ts'
-import { samplePoints } from '../../schemas/src/node-exporter.ts'
-import { seriesId } from '../../schemas/src/series-id.ts'
+import { sampleName, type Envelope } from '#schemas/src/families.ts'
+import { samplePoints } from '#schemas/src/node-exporter.ts'
+import { seriesId } from '#schemas/src/series-id.ts'
+import {
+  canonicalLabels,
+  microsToDateTime64,
+  type SampleLogRow,
+  type WidePoint,
+} from '#schemas/clickhouse/rows.ts'
 
-/** A sample-log row in the column order of sample_log (see schemas/clickhouse/ddl.ts). */
-export type SampleLogRow = [
-  tenant: string,
-  host: string,
-  hostname: string,
-  agent_id: string,
-  seq: number,
-  family: string,
-  ts: string,
-  points: number,
-  kafka_partition: number,
-  kafka_offset: string,
-  kafka_topic: string,
-]
+// The row contract moved to schemas (the query API and the tests read rows too); re-exported so the
+// processor's own modules keep one import for rows.
+export {
+  canonicalLabels,
+  dateTime64ToMicros,
+  microsToDateTime64,
+  type SampleLogRow,
+  type WidePoint,
+} from '#schemas/clickhouse/rows.ts'
 
 /**
  * One series as the processors know it: its names, its id (schemas/src/series-id.ts) and the id's
@@ -155,16 +156,6 @@ export function addPoint(
   batch.values.push(p.value)
 }
 
-/** A point as one tuple, in the column order of the wide shape (schemas/clickhouse/wide.ts). */
-export type WidePoint = [
-  tenant: string,
-  metric: string,
-  host: string,
-  labels: string,
-  tsUs: number,
-  value: number,
-]
-
 /** The batch's points as tuples: for tests and tools that compare what was stored with what was sent. */
 export function widePoints(batch: RowBatch): WidePoint[] {
   return batch.values.map((value, i) => {
@@ -187,34 +178,6 @@ export function truncateBatch(batch: RowBatch, points: number, log: number): voi
   batch.tsUs.length = points
   batch.values.length = points
   batch.log.length = log
-}
-
-/** DateTime64(6) literal from microseconds, exact (no float rounding of 16-digit numbers). */
-export function microsToDateTime64(us: number): string {
-  const secs = Math.floor(us / 1_000_000)
-  const frac = us - secs * 1_000_000
-  return `${secs}.${String(frac).padStart(6, '0')}`
-}
-
-/** The inverse of microsToDateTime64: a `secs.micros` literal back to microseconds, exactly. */
-export function dateTime64ToMicros(literal: string): number {
-  const [secs = '0', frac = '0'] = literal.split('.')
-  return Number(secs) * 1_000_000 + Number(frac.padEnd(6, '0'))
-}
-
-/**
- * Labels as one canonical string: a JSON object with keys sorted, so one series has one spelling.
- * A label with an empty value is left out, as Prometheus does on ingestion ("equivalent to a label
- * that does not exist"): node_exporter prints `devices=""` on an interrupt with no device, and a
- * selector or a join on that label must see the same series as over Prometheus.
- */
-export function canonicalLabels(labels: Readonly<Record<string, string>>): string {
-  const keys = Object.keys(labels).filter((k) => labels[k] !== '')
-  if (keys.length === 0) return '{}'
-  keys.sort()
-  const sorted: Record<string, string> = {}
-  for (const k of keys) sorted[k] = labels[k] ?? ''
-  return JSON.stringify(sorted)
 }
 
 /** Why an envelope's rows were not appended (see admission.ts for the catalogue). */

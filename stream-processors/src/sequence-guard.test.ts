@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import type { Envelope } from '../../schemas/src/families.ts'
-import { loadEnvelope } from '../../test/support/envelopes.ts'
+import type { Envelope } from '#schemas/src/families.ts'
+import { loadEnvelope } from '#test/support/envelopes.ts'
 import { agentKey, SequenceGuard, type AgentRef } from './sequence-guard.ts'
 
 const env = (agent: string, seq: number): Envelope =>

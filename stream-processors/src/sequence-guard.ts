@@ -1,4 +1,4 @@
-import type { Envelope } from '../../schemas/src/families.ts'
+import type { Envelope } from '#schemas/src/families.ts'
 
 /** One agent instance, with the tenant and host its rows are sorted under (for an indexed lookup). */
 export interface AgentRef {

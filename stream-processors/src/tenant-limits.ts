@@ -1,4 +1,4 @@
-import type { Envelope } from '../../schemas/src/families.ts'
+import type { Envelope } from '#schemas/src/families.ts'
 
 /** Hosts already stored per tenant, for the tenants asked about. */
 export type StoredHosts = (tenants: string[]) => Promise<Map<string, string[]>>

@@ -1,17 +1,12 @@
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs'
-import { errorMessage } from '../../platform/errors.ts'
-import type { Logger } from '../../platform/logger.ts'
-import type { EnvelopeCodec } from '../../schemas/src/codec.ts'
+import { errorMessage } from '#platform/errors.ts'
+import type { Logger } from '#platform/logger.ts'
+import type { EnvelopeCodec } from '#schemas/src/codec.ts'
 import { parseSampleKey } from './admission.ts'
 import type { ClickHouseSink } from './clickhouse-sink.ts'
-import {
-  commitWithMetadata,
-  committedIntents,
-  groupLag,
-  RETRY_MAX_MS,
-  RETRY_MIN_MS,
-} from './group-offsets.ts'
-import { dedupToken, encodeIntent, type ChunkIntent } from './intent.ts'
+import { CommitProtocol } from './commit-protocol.ts'
+import { committedIntents, groupLag, RETRY_MIN_MS, retryWhileOwned } from './group-offsets.ts'
+import { dedupToken, type ChunkIntent } from './intent.ts'
 import { appendEnvelopeRows, newRowBatch, type SeriesRegistry } from './rows.ts'
 
 export interface TierFeederOptions {
@@ -80,7 +75,8 @@ export class TierFeeder {
   private readonly consumer: Consumer
   private readonly admin: Admin
   private readonly groupId: string
-  private intents: Map<number, ChunkIntent> | undefined
+  /** The raw processor's commit protocol, its steps driven by this feeder's own cut of the batches. */
+  private readonly protocol: CommitProtocol
   /** Messages gathered per partition, and when the first of them arrived. */
   private readonly held = new Map<number, { messages: KafkaMessage[]; sinceMs: number }>()
   private readonly quietTimers = new Map<number, ReturnType<typeof setTimeout>>()
@@ -99,8 +95,12 @@ export class TierFeeder {
       retry: { retries: 10 },
     })
     this.admin = o.kafka.admin()
+    this.protocol = new CommitProtocol({
+      readIntents: () => committedIntents(this.admin, o.topic, this.groupId),
+      maxMessages: o.maxMessages,
+    })
     this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
-      this.intents = undefined
+      this.protocol.reset()
       this.held.clear()
       for (const t of this.quietTimers.values()) clearTimeout(t)
       this.quietTimers.clear()
@@ -166,12 +166,6 @@ export class TierFeeder {
     return groupLag(this.admin, this.o.topic, this.groupId)
   }
 
-  private async pendingIntent(partition: number, first: string): Promise<ChunkIntent | undefined> {
-    this.intents ??= await committedIntents(this.admin, this.o.topic, this.groupId)
-    const intent = this.intents.get(partition)
-    return intent?.first === first ? intent : undefined
-  }
-
   /** The raw group's next offset to store on this partition, read from the broker when `need` is past it. */
   private async rawNext(partition: number, need: bigint): Promise<bigint> {
     const known = this.rawCommitted.get(partition) ?? -1n
@@ -223,7 +217,7 @@ export class TierFeeder {
     while (held.messages.length > 0) {
       if (!p.isRunning() || p.isStale()) return
       const first = held.messages[0] as KafkaMessage
-      let intent = await this.pendingIntent(partition, first.offset)
+      let intent = await this.protocol.pending(partition, first.offset)
       let replay = false
       if (intent) {
         // A crashed batch is replayed exactly: wait until all of its range is here.
@@ -245,7 +239,7 @@ export class TierFeeder {
         while (end < held.messages.length && BigInt((held.messages[end] as KafkaMessage).offset) <= limit)
           end++
         intent = { first: first.offset, last: (held.messages[end - 1] as KafkaMessage).offset }
-        await commitWithMetadata(p, topic, partition, intent.first, encodeIntent(intent))
+        await this.protocol.recordIntent(p, topic, partition, intent)
       }
       if (replay && (await this.waitForRaw(p, partition, BigInt(intent.last))) === undefined) return
       let end = 0
@@ -257,8 +251,7 @@ export class TierFeeder {
       const chunk = held.messages.slice(0, end)
       if (!(await this.feed(p, topic, partition, intent, chunk))) return
       if (replay) this.stats.replayedChunks++
-      await commitWithMetadata(p, topic, partition, (BigInt(intent.last) + 1n).toString(), null)
-      this.intents?.delete(partition)
+      await this.protocol.complete(p, topic, partition, intent)
       held.messages = held.messages.slice(end)
       held.sinceMs = Date.now()
       await p.heartbeat()
@@ -295,9 +288,9 @@ export class TierFeeder {
     intent: ChunkIntent,
     messages: KafkaMessage[],
   ): Promise<boolean> {
-    let delay = RETRY_MIN_MS
-    for (;;) {
-      try {
+    return retryWhileOwned(
+      p,
+      async () => {
         const stored = await this.o.sink.storedEnvelopes(topic, partition, intent.first, intent.last)
         const rows = newRowBatch(this.o.registry)
         for (const m of messages) {
@@ -316,19 +309,15 @@ export class TierFeeder {
         await this.o.sink.writeTiers(rows, `tiers:${dedupToken(topic, partition, intent)}`)
         this.stats.chunks++
         this.stats.values += rows.values.length
-        return true
-      } catch (err) {
+      },
+      (err, retryInMs) => {
         this.stats.insertFailures++
         this.o.logger.warn(
-          { error: errorMessage(err), partition, range: `${intent.first}-${intent.last}`, retryInMs: delay },
+          { error: errorMessage(err), partition, range: `${intent.first}-${intent.last}`, retryInMs },
           'tier feed failed; retrying',
         )
-        if (!p.isRunning() || p.isStale()) return false
-        await new Promise((r) => setTimeout(r, delay))
-        await p.heartbeat()
-        delay = Math.min(delay * 2, RETRY_MAX_MS)
-      }
-    }
+      },
+    )
   }
 }
 

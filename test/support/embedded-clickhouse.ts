@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ClickHouseClient } from '@clickhouse/client'
-import { createClickHouse, createTenantSqlClickHouse } from '../../platform/clickhouse.ts'
-import { migrate } from '../../schemas/clickhouse/migrate.ts'
+import { createClickHouse, createTenantSqlClickHouse } from '#platform/clickhouse.ts'
+import { migrate } from '#schemas/clickhouse/migrate.ts'
 
 export interface EmbeddedClickHouse {
   clickhouse: ClickHouseClient

@@ -1,4 +1,4 @@
-import type { Envelope } from '../../schemas/src/families.ts'
+import type { Envelope } from '#schemas/src/families.ts'
 
 /** A small valid envelope (a load sample) for tests that care about its identity fields, not its values. */
 export function loadEnvelope(over: Partial<Envelope> = {}, load1 = 0.5): Envelope {

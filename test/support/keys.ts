@@ -1,8 +1,8 @@
-import { generateKey, type Scope } from '../../platform/auth/api-key.ts'
-import { KeyAuthenticator } from '../../platform/auth/authenticator.ts'
-import { hashKey } from '../../platform/auth/key-hash.ts'
-import type { KeyRecord } from '../../platform/auth/key-store.ts'
-import { createLogger } from '../../platform/logger.ts'
+import { generateKey, type Scope } from '#platform/auth/api-key.ts'
+import { KeyAuthenticator } from '#platform/auth/authenticator.ts'
+import { hashKey } from '#platform/auth/key-hash.ts'
+import type { KeyRecord } from '#platform/auth/key-store.ts'
+import { createLogger } from '#platform/logger.ts'
 
 /**
  * A real KeyAuthenticator over a fixed key table held in memory, for tests of a service's routes

@@ -4,8 +4,8 @@
  */
 import { connect, type ConnectionOptions, type NatsConnection } from 'nats'
 import { inject } from 'vitest'
-import { natsCredentialFor } from '../../platform/nats-auth.ts'
-import type { NatsClientConfig } from '../../platform/nats-client.ts'
+import { natsCredentialFor } from '#platform/nats-auth.ts'
+import type { NatsClientConfig } from '#platform/nats-client.ts'
 
 /** Tenants whose credentials the test server accepts (the global setup starts it with them). */
 export const TEST_NATS_TENANTS = ['acme', 'globex', 'other'] as const

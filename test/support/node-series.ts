@@ -1,4 +1,4 @@
-import { prng } from '../../platform/prng.ts'
+import { prng } from '#platform/prng.ts'
 import {
   addPoint,
   canonicalLabels,

@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import { expect } from 'vitest'
-import { createKafka } from '../../platform/kafka.ts'
-import { createLogger } from '../../platform/logger.ts'
+import { createKafka } from '#platform/kafka.ts'
+import { createLogger } from '#platform/logger.ts'
 import { waitFor } from './wait-for.ts'
 
 /** Waits until the group's committed offsets reach the end of every partition of the topic. */

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ClickHouseClient } from '@clickhouse/client'
-import { createClickHouse, createTenantSqlClickHouse } from '../../platform/clickhouse.ts'
+import { createClickHouse, createTenantSqlClickHouse } from '#platform/clickhouse.ts'
 import { ensureTopics } from '../../deploy/local/kafka.ts'
 import { readProcessorConfig, type ProcessorConfig } from '../../stream-processors/src/config.ts'
 

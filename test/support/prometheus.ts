@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { ServiceError } from '../../platform/errors.ts'
+import { ServiceError } from '#platform/errors.ts'
 import { findFreePorts } from '../../deploy/local/ports.ts'
 import {
   describeExit,

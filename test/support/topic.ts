@@ -1,5 +1,5 @@
 import { Kafka, logLevel, type SASLOptions } from 'kafkajs'
-import type { KafkaSecurity } from '../../platform/kafka-security.ts'
+import type { KafkaSecurity } from '#platform/kafka-security.ts'
 import { waitFor } from './wait-for.ts'
 
 export interface TopicMessage {

@@ -1,4 +1,4 @@
-import { errorMessage } from '../../platform/errors.ts'
+import { errorMessage } from '#platform/errors.ts'
 
 export async function waitFor<T>(
   what: string,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { EnvelopeCodec } from '../../../schemas/src/codec.ts'
-import type { Envelope, Sample } from '../../../schemas/src/families.ts'
+import { EnvelopeCodec } from '#schemas/src/codec.ts'
+import type { Envelope, Sample } from '#schemas/src/families.ts'
 import { readFixture } from './__fixtures__/fixtures.ts'
 import { parseDiskstats } from './diskstats.ts'
 import { parseMounts, statFilesystems } from './filesystem.ts'

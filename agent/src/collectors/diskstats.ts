@@ -1,4 +1,4 @@
-import type { DiskCounters, DiskSample } from '../../../schemas/src/records.ts'
+import type { DiskCounters, DiskSample } from '#schemas/src/records.ts'
 import { excerpt, forEachLine, matches, parseInteger, tokenize, type ProblemHandler } from './parse-util.ts'
 
 /**

@@ -1,8 +1,8 @@
 import { statfsSync } from 'node:fs'
 import { join } from 'node:path'
-import type { FilesystemSample, FilesystemStats } from '../../../schemas/src/records.ts'
+import type { FilesystemSample, FilesystemStats } from '#schemas/src/records.ts'
 import { excerpt, forEachLine, isBlank, matches, tokenize, type ProblemHandler } from './parse-util.ts'
-import { errorMessage } from '../../../platform/errors.ts'
+import { errorMessage } from '#platform/errors.ts'
 
 /**
  * The defaults of --collector.filesystem.mount-points-exclude and --collector.filesystem.fs-types-exclude

@@ -1,4 +1,4 @@
-import type { LoadSample } from '../../../schemas/src/records.ts'
+import type { LoadSample } from '#schemas/src/records.ts'
 import { excerpt, parseDecimal, parseInteger, tokenize, type ProblemHandler } from './parse-util.ts'
 
 /**

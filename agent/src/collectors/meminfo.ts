@@ -1,4 +1,4 @@
-import type { MemorySample } from '../../../schemas/src/records.ts'
+import type { MemorySample } from '#schemas/src/records.ts'
 import {
   excerpt,
   forEachLine,

@@ -1,4 +1,4 @@
-import type { NetDevCounters, NetworkSample } from '../../../schemas/src/records.ts'
+import type { NetDevCounters, NetworkSample } from '#schemas/src/records.ts'
 import {
   excerpt,
   forEachLine,

@@ -1,4 +1,4 @@
-import type { PressureSample, PsiLine, PsiResource } from '../../../schemas/src/records.ts'
+import type { PressureSample, PsiLine, PsiResource } from '#schemas/src/records.ts'
 import {
   excerpt,
   forEachLine,

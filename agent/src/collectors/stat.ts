@@ -1,4 +1,4 @@
-import type { CpuSample, CpuTimes } from '../../../schemas/src/records.ts'
+import type { CpuSample, CpuTimes } from '#schemas/src/records.ts'
 import { excerpt, forEachLine, parseInteger, tokenEnd, tokenize, type ProblemHandler } from './parse-util.ts'
 
 /** The cpu columns of /proc/stat in the kernel's order; older kernels print only a prefix. */

@@ -1,5 +1,5 @@
-import type { VmstatSample } from '../../../schemas/src/records.ts'
-import { DEFAULT_VMSTAT_FIELDS } from '../../../schemas/src/node-exporter.ts'
+import type { VmstatSample } from '#schemas/src/records.ts'
+import { DEFAULT_VMSTAT_FIELDS } from '#schemas/src/node-exporter.ts'
 import {
   excerpt,
   forEachLine,

@@ -1,4 +1,4 @@
-import type { Envelope, Sample } from '../../../schemas/src/families.ts'
+import type { Envelope, Sample } from '#schemas/src/families.ts'
 import { formatPrometheus } from './prometheus.ts'
 
 /**

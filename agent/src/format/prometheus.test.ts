@@ -5,7 +5,7 @@ import { parseLoadavg } from '../collectors/loadavg.ts'
 import { parseMeminfo } from '../collectors/meminfo.ts'
 import { parseNetDev } from '../collectors/netdev.ts'
 import { parseStat } from '../collectors/stat.ts'
-import { formatGoFloat } from '../../../platform/go-float.ts'
+import { formatGoFloat } from '#platform/go-float.ts'
 import { escapeLabelValue, formatMetricPoints, formatPrometheus } from './prometheus.ts'
 
 describe('formatGoFloat (strconv.FormatFloat(v, "g", -1, 64))', () => {

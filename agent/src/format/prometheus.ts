@@ -1,11 +1,6 @@
-import type { Sample } from '../../../schemas/src/families.ts'
-import {
-  metricInfo,
-  samplePoints,
-  type EmitPoint,
-  type MetricPoint,
-} from '../../../schemas/src/node-exporter.ts'
-import { formatMetricPoints as formatPoints } from '../../../platform/prometheus-text.ts'
+import type { Sample } from '#schemas/src/families.ts'
+import { metricInfo, samplePoints, type EmitPoint, type MetricPoint } from '#schemas/src/node-exporter.ts'
+import { formatMetricPoints as formatPoints } from '#platform/prometheus-text.ts'
 
 /**
  * Prometheus text exposition format 0.0.4, laid out as node_exporter's /metrics is (client_golang):
@@ -27,4 +22,4 @@ export function formatMetricPoints(points: Iterable<MetricPoint>): string {
   return formatPoints(points, metricInfo)
 }
 
-export { escapeLabelValue } from '../../../platform/prometheus-text.ts'
+export { escapeLabelValue } from '#platform/prometheus-text.ts'

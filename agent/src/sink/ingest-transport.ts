@@ -1,8 +1,8 @@
 import { promisify } from 'node:util'
 import { gzip as gzipCallback } from 'node:zlib'
-import { redactUrl } from '../../../platform/config.ts'
-import { MAX_RECORD_BYTES } from '../../../schemas/src/admission.ts'
-import type { Logger } from '../../../platform/logger.ts'
+import { redactUrl } from '#platform/config.ts'
+import { MAX_RECORD_BYTES } from '#schemas/src/admission.ts'
+import type { Logger } from '#platform/logger.ts'
 import { AgentError, IngestError } from '../errors.ts'
 import type { FailureAdvice, RequestLimit, Transport } from './transport.ts'
 

@@ -1,5 +1,5 @@
 import { CompressionTypes, type Kafka, type Producer } from 'kafkajs'
-import type { Logger } from '../../../platform/logger.ts'
+import type { Logger } from '#platform/logger.ts'
 import type { RequestLimit, Transport } from './transport.ts'
 
 export interface KafkaTransportOptions {

@@ -14,7 +14,7 @@ import {
   writeSync,
 } from 'node:fs'
 import { join } from 'node:path'
-import { ProcstreamError } from '../../../platform/errors.ts'
+import { ProcstreamError } from '#platform/errors.ts'
 import { crc32 } from './crc32.ts'
 
 /**

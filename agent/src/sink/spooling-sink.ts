@@ -1,6 +1,6 @@
-import type { Logger } from '../../../platform/logger.ts'
+import type { Logger } from '#platform/logger.ts'
 import type { Spool } from './spool.ts'
-import { MAX_RECORD_BYTES } from '../../../schemas/src/admission.ts'
+import { MAX_RECORD_BYTES } from '#schemas/src/admission.ts'
 import { MAX_RETRY_AFTER_MS, type FailureAdvice, type Transport } from './transport.ts'
 
 export interface SpoolingSinkOptions {

@@ -13,8 +13,8 @@ import { join, resolve } from 'node:path'
 import type { ClickHouseClient } from '@clickhouse/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseAllDocuments } from 'yaml'
-import { createClickHouse, readClickHouseConfig } from '../../../platform/clickhouse.ts'
-import { ConfigReader } from '../../../platform/config.ts'
+import { createClickHouse, readClickHouseConfig } from '#platform/clickhouse.ts'
+import { ConfigReader } from '#platform/config.ts'
 import {
   bootstrapStatements,
   migrations,
@@ -24,7 +24,7 @@ import {
   SHARDING_KEY,
   stagePrefix,
   type DdlOptions,
-} from '../../../schemas/clickhouse/ddl.ts'
+} from '#schemas/clickhouse/ddl.ts'
 
 const DEPLOY = resolve(import.meta.dirname, '../..')
 

@@ -7,12 +7,12 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { envelopeCodec } from '../../../schemas/src/codec.ts'
-import { openGatewayTestbed, type GatewayTestbed } from '../../../test/support/gateway-testbed.ts'
-import { outOfOrder, startGatewayAgent, spoolHasSegments } from '../../../test/support/gateway-agent.ts'
-import type { NodeChild } from '../../../test/support/node-child.ts'
-import { readTopic } from '../../../test/support/topic.ts'
-import { waitFor } from '../../../test/support/wait-for.ts'
+import { envelopeCodec } from '#schemas/src/codec.ts'
+import { openGatewayTestbed, type GatewayTestbed } from '#test/support/gateway-testbed.ts'
+import { outOfOrder, startGatewayAgent, spoolHasSegments } from '#test/support/gateway-agent.ts'
+import type { NodeChild } from '#test/support/node-child.ts'
+import { readTopic } from '#test/support/topic.ts'
+import { waitFor } from '#test/support/wait-for.ts'
 
 const HOST_ID = `gw-agent-${String(process.pid)}`
 const OUTAGE_MS = 10_000

@@ -5,9 +5,9 @@
  */
 import { request } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { envelopeCodec } from '../../../schemas/src/codec.ts'
-import { loadEnvelope } from '../../../test/support/envelopes.ts'
-import { openGatewayTestbed, type GatewayTestbed } from '../../../test/support/gateway-testbed.ts'
+import { envelopeCodec } from '#schemas/src/codec.ts'
+import { loadEnvelope } from '#test/support/envelopes.ts'
+import { openGatewayTestbed, type GatewayTestbed } from '#test/support/gateway-testbed.ts'
 
 const AVRO = 'application/vnd.procstream.avro'
 const codec = envelopeCodec()

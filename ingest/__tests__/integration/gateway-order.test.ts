@@ -6,11 +6,11 @@
  * in the order of the request.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { envelopeCodec } from '../../../schemas/src/codec.ts'
-import { MAX_RECORD_BYTES } from '../../../schemas/src/admission.ts'
-import { loadEnvelope } from '../../../test/support/envelopes.ts'
-import { openGatewayTestbed, type GatewayTestbed } from '../../../test/support/gateway-testbed.ts'
-import { readTopic } from '../../../test/support/topic.ts'
+import { envelopeCodec } from '#schemas/src/codec.ts'
+import { MAX_RECORD_BYTES } from '#schemas/src/admission.ts'
+import { loadEnvelope } from '#test/support/envelopes.ts'
+import { openGatewayTestbed, type GatewayTestbed } from '#test/support/gateway-testbed.ts'
+import { readTopic } from '#test/support/topic.ts'
 
 const AVRO = 'application/vnd.procstream.avro'
 const codec = envelopeCodec()

@@ -11,12 +11,12 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startKafka, type LocalKafka } from '../../../deploy/local/kafka.ts'
 import { findFreePortPair } from '../../../deploy/local/ports.ts'
-import { envelopeCodec } from '../../../schemas/src/codec.ts'
-import { openGatewayTestbed, type GatewayTestbed } from '../../../test/support/gateway-testbed.ts'
-import { outOfOrder, startGatewayAgent, spoolHasSegments } from '../../../test/support/gateway-agent.ts'
-import type { NodeChild } from '../../../test/support/node-child.ts'
-import { readTopic } from '../../../test/support/topic.ts'
-import { waitFor } from '../../../test/support/wait-for.ts'
+import { envelopeCodec } from '#schemas/src/codec.ts'
+import { openGatewayTestbed, type GatewayTestbed } from '#test/support/gateway-testbed.ts'
+import { outOfOrder, startGatewayAgent, spoolHasSegments } from '#test/support/gateway-agent.ts'
+import type { NodeChild } from '#test/support/node-child.ts'
+import { readTopic } from '#test/support/topic.ts'
+import { waitFor } from '#test/support/wait-for.ts'
 
 const HOST_ID = `gw-kafka-outage-${String(process.pid)}`
 const OUTAGE_MS = 15_000

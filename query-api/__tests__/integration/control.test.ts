@@ -12,16 +12,20 @@ import type { FastifyInstance } from 'fastify'
 import type { NatsConnection } from 'nats'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { listenForControl } from '../../../agent/src/control.ts'
-import { defaultSchedule, FamilyScheduler, type Schedule } from '../../../agent/src/schedule.ts'
-import { createLogger } from '../../../platform/logger.ts'
-import { ClickHouseSink } from '../../../stream-processors/src/clickhouse-sink.ts'
-import { addPoint, microsToDateTime64, newRowBatch } from '../../../stream-processors/src/rows.ts'
-import { launchChromium } from '../../../test/support/browser.ts'
-import { openEmbeddedClickHouse, type EmbeddedClickHouse } from '../../../test/support/embedded-clickhouse.ts'
-import { memoryKeys } from '../../../test/support/keys.ts'
-import { connectService, connectTenant, type TestNatsTenant } from '../../../test/support/nats.ts'
-import { waitFor } from '../../../test/support/wait-for.ts'
+import {
+  listenForControl,
+  defaultSchedule,
+  FamilyScheduler,
+  type Schedule,
+} from '#test/support/components/agent.ts'
+import { createLogger } from '#platform/logger.ts'
+import { ClickHouseSink, addPoint, newRowBatch } from '#test/support/store-rows.ts'
+import { microsToDateTime64 } from '#schemas/clickhouse/rows.ts'
+import { launchChromium } from '#test/support/browser.ts'
+import { openEmbeddedClickHouse, type EmbeddedClickHouse } from '#test/support/embedded-clickhouse.ts'
+import { memoryKeys } from '#test/support/keys.ts'
+import { connectService, connectTenant, type TestNatsTenant } from '#test/support/nats.ts'
+import { waitFor } from '#test/support/wait-for.ts'
 import type { ControlAnswer } from '../../src/routes/control.ts'
 import { buildQueryApi } from '../../src/server.ts'
 

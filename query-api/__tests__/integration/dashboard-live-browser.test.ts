@@ -13,21 +13,20 @@ import type { FastifyInstance } from 'fastify'
 import type { NatsConnection } from 'nats'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createLogger } from '../../../platform/logger.ts'
-import { ClickHouseSink } from '../../../stream-processors/src/clickhouse-sink.ts'
-import { CounterRates } from '../../../stream-processors/src/counter-rates.ts'
-import { LivePublisher } from '../../../stream-processors/src/live-publisher.ts'
+import { createLogger } from '#platform/logger.ts'
 import {
+  ClickHouseSink,
+  CounterRates,
+  LivePublisher,
   addPoint,
-  canonicalLabels,
-  microsToDateTime64,
   newRowBatch,
   type RowBatch,
-} from '../../../stream-processors/src/rows.ts'
-import { launchChromium } from '../../../test/support/browser.ts'
-import { openEmbeddedClickHouse, type EmbeddedClickHouse } from '../../../test/support/embedded-clickhouse.ts'
-import { memoryKeys } from '../../../test/support/keys.ts'
-import { connectService } from '../../../test/support/nats.ts'
+} from '#test/support/store-rows.ts'
+import { canonicalLabels, microsToDateTime64 } from '#schemas/clickhouse/rows.ts'
+import { launchChromium } from '#test/support/browser.ts'
+import { openEmbeddedClickHouse, type EmbeddedClickHouse } from '#test/support/embedded-clickhouse.ts'
+import { memoryKeys } from '#test/support/keys.ts'
+import { connectService } from '#test/support/nats.ts'
 import { buildQueryApi } from '../../src/server.ts'
 
 const DB = 'live_browser'

@@ -6,15 +6,10 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ClickHouseSink } from '../../../stream-processors/src/clickhouse-sink.ts'
-import {
-  addPoint,
-  canonicalLabels,
-  microsToDateTime64,
-  newRowBatch,
-} from '../../../stream-processors/src/rows.ts'
-import { openEmbeddedClickHouse, type EmbeddedClickHouse } from '../../../test/support/embedded-clickhouse.ts'
-import { memoryKeys } from '../../../test/support/keys.ts'
+import { ClickHouseSink, addPoint, newRowBatch } from '#test/support/store-rows.ts'
+import { canonicalLabels, microsToDateTime64 } from '#schemas/clickhouse/rows.ts'
+import { openEmbeddedClickHouse, type EmbeddedClickHouse } from '#test/support/embedded-clickhouse.ts'
+import { memoryKeys } from '#test/support/keys.ts'
 import { queryFleet, type FleetHost, type FleetResponse } from '../../src/fleet-query.ts'
 import { fleetRoutes } from '../../src/routes/fleet.ts'
 

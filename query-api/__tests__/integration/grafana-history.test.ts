@@ -13,11 +13,11 @@ import { fileURLToPath } from 'node:url'
 import type { ClickHouseClient } from '@clickhouse/client'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createLogger } from '../../../platform/logger.ts'
-import { SERIES_ID_SQL } from '../../../schemas/clickhouse/ddl.ts'
-import { seriesId } from '../../../schemas/src/series-id.ts'
-import { canonicalLabels, microsToDateTime64 } from '../../../stream-processors/src/rows.ts'
-import { openEmbeddedClickHouse, type EmbeddedClickHouse } from '../../../test/support/embedded-clickhouse.ts'
+import { createLogger } from '#platform/logger.ts'
+import { SERIES_ID_SQL } from '#schemas/clickhouse/ddl.ts'
+import { seriesId } from '#schemas/src/series-id.ts'
+import { canonicalLabels, microsToDateTime64 } from '#schemas/clickhouse/rows.ts'
+import { openEmbeddedClickHouse, type EmbeddedClickHouse } from '#test/support/embedded-clickhouse.ts'
 import {
   alignRange,
   interpolate,
@@ -25,8 +25,8 @@ import {
   queryTiming,
   resolveVariables,
   type VariableApi,
-} from '../../../test/support/grafana-dashboard.ts'
-import { memoryKeys } from '../../../test/support/keys.ts'
+} from '#test/support/grafana-dashboard.ts'
+import { memoryKeys } from '#test/support/keys.ts'
 import { buildQueryApi } from '../../src/server.ts'
 
 const DB = 'history'

@@ -11,28 +11,25 @@ import { join } from 'node:path'
 import type { ClickHouseClient } from '@clickhouse/client'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { VERSION } from '../../../platform/build-info.ts'
-import { createClickHouse } from '../../../platform/clickhouse.ts'
-import { createKafka } from '../../../platform/kafka.ts'
-import { createLogger } from '../../../platform/logger.ts'
-import type { MetricsServer } from '../../../platform/metrics-server.ts'
-import {
-  parseExposition,
-  samplesOf,
-  sumOf,
-  type ParsedExposition,
-} from '../../../platform/prometheus-parse.ts'
+import { VERSION } from '#platform/build-info.ts'
+import { createClickHouse } from '#platform/clickhouse.ts'
+import { createKafka } from '#platform/kafka.ts'
+import { createLogger } from '#platform/logger.ts'
+import type { MetricsServer } from '#platform/metrics-server.ts'
+import { parseExposition, samplesOf, sumOf, type ParsedExposition } from '#platform/prometheus-parse.ts'
 import { findFreePorts } from '../../../deploy/local/ports.ts'
-import { ChdbExecutor } from '../../../storage/src/chdb-executor.ts'
-import { buildStorageServer } from '../../../storage/src/server.ts'
-import type { StreamProcessor } from '../../../stream-processors/src/processor.ts'
-import { serveProcessorMetrics, startProcessor } from '../../../stream-processors/src/service.ts'
+import { ChdbExecutor, buildStorageServer } from '#test/support/components/storage.ts'
+import {
+  type StreamProcessor,
+  serveProcessorMetrics,
+  startProcessor,
+} from '#test/support/components/stream-processors.ts'
 import { buildQueryApi } from '../../src/server.ts'
 import type { PipelineSummary } from '../../src/pipeline/summary.ts'
-import { launchChromium } from '../../../test/support/browser.ts'
-import { openGatewayTestbed, type GatewayTestbed } from '../../../test/support/gateway-testbed.ts'
-import { NodeChild } from '../../../test/support/node-child.ts'
-import { waitFor } from '../../../test/support/wait-for.ts'
+import { launchChromium } from '#test/support/browser.ts'
+import { openGatewayTestbed, type GatewayTestbed } from '#test/support/gateway-testbed.ts'
+import { NodeChild } from '#test/support/node-child.ts'
+import { waitFor } from '#test/support/wait-for.ts'
 
 const ARTIFACTS = join(import.meta.dirname, '../../../test-artifacts/dashboard')
 const logger = createLogger('it-pipeline', { level: 'silent' })

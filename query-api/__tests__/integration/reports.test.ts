@@ -13,18 +13,12 @@ import { pathToFileURL } from 'node:url'
 import type { FastifyInstance } from 'fastify'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createLogger } from '../../../platform/logger.ts'
-import { ClickHouseSink } from '../../../stream-processors/src/clickhouse-sink.ts'
-import {
-  addPoint,
-  canonicalLabels,
-  microsToDateTime64,
-  newRowBatch,
-  type RowBatch,
-} from '../../../stream-processors/src/rows.ts'
-import { CHROMIUM_PATH, launchChromium } from '../../../test/support/browser.ts'
-import { openEmbeddedClickHouse, type EmbeddedClickHouse } from '../../../test/support/embedded-clickhouse.ts'
-import { memoryKeys } from '../../../test/support/keys.ts'
+import { createLogger } from '#platform/logger.ts'
+import { ClickHouseSink, addPoint, newRowBatch, type RowBatch } from '#test/support/store-rows.ts'
+import { canonicalLabels, microsToDateTime64 } from '#schemas/clickhouse/rows.ts'
+import { CHROMIUM_PATH, launchChromium } from '#test/support/browser.ts'
+import { openEmbeddedClickHouse, type EmbeddedClickHouse } from '#test/support/embedded-clickhouse.ts'
+import { memoryKeys } from '#test/support/keys.ts'
 import { DEFAULT_RETENTION } from '../../src/report/window.ts'
 import { buildQueryApi } from '../../src/server.ts'
 

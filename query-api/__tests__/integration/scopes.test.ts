@@ -6,12 +6,12 @@
  */
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { KeyAuthenticator } from '../../../platform/auth/authenticator.ts'
-import { KeyStore } from '../../../platform/auth/key-store.ts'
-import { createLogger } from '../../../platform/logger.ts'
-import { ClickHouseSink } from '../../../stream-processors/src/clickhouse-sink.ts'
-import { addPoint, microsToDateTime64, newRowBatch } from '../../../stream-processors/src/rows.ts'
-import { openEmbeddedClickHouse, type EmbeddedClickHouse } from '../../../test/support/embedded-clickhouse.ts'
+import { KeyAuthenticator } from '#platform/auth/authenticator.ts'
+import { KeyStore } from '#platform/auth/key-store.ts'
+import { createLogger } from '#platform/logger.ts'
+import { ClickHouseSink, addPoint, newRowBatch } from '#test/support/store-rows.ts'
+import { microsToDateTime64 } from '#schemas/clickhouse/rows.ts'
+import { openEmbeddedClickHouse, type EmbeddedClickHouse } from '#test/support/embedded-clickhouse.ts'
 import { buildQueryApi } from '../../src/server.ts'
 
 const DB = 'scopes'

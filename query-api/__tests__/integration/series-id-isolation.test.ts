@@ -9,12 +9,12 @@
  */
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createLogger } from '../../../platform/logger.ts'
-import { seriesId } from '../../../schemas/src/series-id.ts'
-import { ClickHouseSink } from '../../../stream-processors/src/clickhouse-sink.ts'
-import { addPoint, microsToDateTime64, newRowBatch } from '../../../stream-processors/src/rows.ts'
-import { openEmbeddedClickHouse, type EmbeddedClickHouse } from '../../../test/support/embedded-clickhouse.ts'
-import { memoryKeys } from '../../../test/support/keys.ts'
+import { createLogger } from '#platform/logger.ts'
+import { seriesId } from '#schemas/src/series-id.ts'
+import { ClickHouseSink, addPoint, newRowBatch } from '#test/support/store-rows.ts'
+import { microsToDateTime64 } from '#schemas/clickhouse/rows.ts'
+import { openEmbeddedClickHouse, type EmbeddedClickHouse } from '#test/support/embedded-clickhouse.ts'
+import { memoryKeys } from '#test/support/keys.ts'
 import { buildQueryApi } from '../../src/server.ts'
 
 const DB = 'isolation'

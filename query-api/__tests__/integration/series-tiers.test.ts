@@ -4,9 +4,8 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ClickHouseSink } from '../../../stream-processors/src/clickhouse-sink.ts'
-import { addPoint, newRowBatch } from '../../../stream-processors/src/rows.ts'
-import { openEmbeddedClickHouse, type EmbeddedClickHouse } from '../../../test/support/embedded-clickhouse.ts'
+import { ClickHouseSink, addPoint, newRowBatch } from '#test/support/store-rows.ts'
+import { openEmbeddedClickHouse, type EmbeddedClickHouse } from '#test/support/embedded-clickhouse.ts'
 import { querySeries, resolutionFor, type SeriesRequest } from '../../src/series-query.ts'
 
 const DB = 'tiers'

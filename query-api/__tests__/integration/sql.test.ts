@@ -14,20 +14,15 @@ import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ClickHouseClient } from '@clickhouse/client'
-import { KeyStore } from '../../../platform/auth/key-store.ts'
+import { KeyStore } from '#platform/auth/key-store.ts'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createLogger } from '../../../platform/logger.ts'
-import { ClickHouseSink } from '../../../stream-processors/src/clickhouse-sink.ts'
-import {
-  addPoint,
-  canonicalLabels,
-  microsToDateTime64,
-  newRowBatch,
-} from '../../../stream-processors/src/rows.ts'
-import { seriesId } from '../../../schemas/src/series-id.ts'
-import { openEmbeddedClickHouse, type EmbeddedClickHouse } from '../../../test/support/embedded-clickhouse.ts'
-import { memoryKeys } from '../../../test/support/keys.ts'
+import { createLogger } from '#platform/logger.ts'
+import { ClickHouseSink, addPoint, newRowBatch } from '#test/support/store-rows.ts'
+import { canonicalLabels, microsToDateTime64 } from '#schemas/clickhouse/rows.ts'
+import { seriesId } from '#schemas/src/series-id.ts'
+import { openEmbeddedClickHouse, type EmbeddedClickHouse } from '#test/support/embedded-clickhouse.ts'
+import { memoryKeys } from '#test/support/keys.ts'
 import { buildQueryApi } from '../../src/server.ts'
 
 const DB = 'sqlscope'

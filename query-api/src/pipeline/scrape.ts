@@ -2,7 +2,7 @@ import {
   DEFAULT_EXPOSITION_LIMITS,
   parseExposition,
   type ParsedExposition,
-} from '../../../platform/prometheus-parse.ts'
+} from '#platform/prometheus-parse.ts'
 import type { PipelineTarget } from './targets.ts'
 
 export interface Scrape {

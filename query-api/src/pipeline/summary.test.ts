@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { parseExposition } from '../../../platform/prometheus-parse.ts'
+import { parseExposition } from '#platform/prometheus-parse.ts'
 import type { Scrape } from './scrape.ts'
 import { nextBaseline, summarize, type Baseline } from './summary.ts'
 import { parsePipelineTargets } from './targets.ts'

@@ -1,9 +1,4 @@
-import {
-  histogramQuantile,
-  samplesOf,
-  sumOf,
-  type ParsedExposition,
-} from '../../../platform/prometheus-parse.ts'
+import { histogramQuantile, samplesOf, sumOf, type ParsedExposition } from '#platform/prometheus-parse.ts'
 import type { Scrape } from './scrape.ts'
 
 export interface ComponentHealth {

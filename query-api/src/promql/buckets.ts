@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import { PromQLError } from './errors.ts'
 import { compareLabels, seriesLabels, type Labels } from './labels.ts'
-import { POINTS_TABLE, POINTS_TIERS, SERIES_TABLE, type PointsTier } from '../../../schemas/clickhouse/ddl.ts'
+import { POINTS_TABLE, POINTS_TIERS, SERIES_TABLE, type PointsTier } from '#schemas/clickhouse/ddl.ts'
 import { utcDay, type SelectorWhere } from './selector-sql.ts'
 
 /**

@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client'
 import type { VectorSelector } from './ast.ts'
 import { PromQLError } from './errors.ts'
 import { compareLabels, JOB, NAME, seriesLabels, type Labels } from './labels.ts'
-import { SERIES_TABLE } from '../../../schemas/clickhouse/ddl.ts'
+import { SERIES_TABLE } from '#schemas/clickhouse/ddl.ts'
 import { selectorWhere, utcDay } from './selector-sql.ts'
 
 /**

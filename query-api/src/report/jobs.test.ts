@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { caught } from '../../../test/support/caught.ts'
+import { caught } from '#test/support/caught.ts'
 import { QueryApiError } from '../errors.ts'
 import { ReportJobs, type ReportFile } from './jobs.ts'
 

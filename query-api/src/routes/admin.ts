@@ -8,10 +8,10 @@ import {
   ungrantable,
   type KeyReach,
   type Scope,
-} from '../../../platform/auth/api-key.ts'
-import type { KeyAuthenticator, Principal } from '../../../platform/auth/authenticator.ts'
-import { AuthError } from '../../../platform/auth/errors.ts'
-import type { KeyStore } from '../../../platform/auth/key-store.ts'
+} from '#platform/auth/api-key.ts'
+import type { KeyAuthenticator, Principal } from '#platform/auth/authenticator.ts'
+import { AuthError } from '#platform/auth/errors.ts'
+import type { KeyStore } from '#platform/auth/key-store.ts'
 import { principalOf } from '../auth.ts'
 
 export interface AdminRouteDeps {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { caught } from '../../../test/support/caught.ts'
+import { caught } from '#test/support/caught.ts'
 import { parseControlChange, parseControlTarget, parseWaitMs } from './control.ts'
 
 describe('control request checks', () => {

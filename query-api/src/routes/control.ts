@@ -1,15 +1,15 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { ErrorCode, NatsError, RequestStrategy, type NatsConnection } from 'nats'
-import { parseControlBody, type ControlReply } from '../../../agent/src/control.ts'
-import { keyReach, tenantNameProblem, type Scope } from '../../../platform/auth/api-key.ts'
-import type { Authenticator, Principal } from '../../../platform/auth/authenticator.ts'
-import { AuthError } from '../../../platform/auth/errors.ts'
+import { parseControlBody, type ControlReply } from '#schemas/src/control.ts'
+import { keyReach, tenantNameProblem, type Scope } from '#platform/auth/api-key.ts'
+import type { Authenticator, Principal } from '#platform/auth/authenticator.ts'
+import { AuthError } from '#platform/auth/errors.ts'
 import {
   controlTargetProblem,
   controlTargetSubject,
   type ControlTarget,
-} from '../../../platform/control-subjects.ts'
-import { errorMessage } from '../../../platform/errors.ts'
+} from '#schemas/src/control-subjects.ts'
+import { errorMessage } from '#platform/errors.ts'
 import { principalOf } from '../auth.ts'
 import { QueryApiError } from '../errors.ts'
 

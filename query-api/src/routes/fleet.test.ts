@@ -1,7 +1,7 @@
 import { createClient } from '@clickhouse/client'
 import Fastify from 'fastify'
 import { describe, expect, it } from 'vitest'
-import { memoryKeys } from '../../../test/support/keys.ts'
+import { memoryKeys } from '#test/support/keys.ts'
 import { QueryApiError } from '../errors.ts'
 import { fleetRoutes, parseFleetRequest } from './fleet.ts'
 

@@ -1,13 +1,8 @@
 import type { ServerResponse } from 'node:http'
 import type { FastifyInstance } from 'fastify'
 import type { NatsConnection, Subscription } from 'nats'
-import type { Authenticator } from '../../../platform/auth/authenticator.ts'
-import {
-  LIVE_SUBJECT_PREFIX,
-  liveSubject,
-  subjectToken,
-  type LiveMessage,
-} from '../../../stream-processors/src/live-publisher.ts'
+import type { Authenticator } from '#platform/auth/authenticator.ts'
+import { LIVE_SUBJECT_PREFIX, liveSubject, subjectToken, type LiveMessage } from '#schemas/src/live.ts'
 import { principalOf } from '../auth.ts'
 import { QueryApiError } from '../errors.ts'
 

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import type { Authenticator } from '../../../platform/auth/authenticator.ts'
+import type { Authenticator } from '#platform/auth/authenticator.ts'
 import { principalOf } from '../auth.ts'
 import { scrapeTarget } from '../pipeline/scrape.ts'
 import { nextBaseline, summarize, type Baseline, type PipelineSummary } from '../pipeline/summary.ts'

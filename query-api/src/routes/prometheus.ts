@@ -1,8 +1,8 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { Authenticator } from '../../../platform/auth/authenticator.ts'
-import { AuthError, authErrorHeaders } from '../../../platform/auth/errors.ts'
-import { metricInfo } from '../../../schemas/src/node-exporter.ts'
+import type { Authenticator } from '#platform/auth/authenticator.ts'
+import { AuthError, authErrorHeaders } from '#platform/auth/errors.ts'
+import { metricInfo } from '#schemas/src/node-exporter.ts'
 import { principalOf } from '../auth.ts'
 import type { Expr, VectorSelector } from '../promql/ast.ts'
 import {

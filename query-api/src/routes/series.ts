@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { Authenticator } from '../../../platform/auth/authenticator.ts'
+import type { Authenticator } from '#platform/auth/authenticator.ts'
 import { principalOf } from '../auth.ts'
 import { QueryApiError } from '../errors.ts'
 import { queryHosts, querySeries, type SeriesRequest } from '../series-query.ts'

@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import type { FastifyInstance } from 'fastify'
-import type { Authenticator } from '../../../platform/auth/authenticator.ts'
+import type { Authenticator } from '#platform/auth/authenticator.ts'
 import { principalOf } from '../auth.ts'
 import { QueryApiError } from '../errors.ts'
 import { SqlBusy, SqlRejected } from '../sql/errors.ts'

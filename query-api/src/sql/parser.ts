@@ -14,7 +14,7 @@ import type {
   TableExpr,
   Window,
 } from './ast.ts'
-import { clickHouseString } from '../../../platform/clickhouse-literal.ts'
+import { clickHouseString } from '#platform/clickhouse-literal.ts'
 import { SqlRejected } from './errors.ts'
 import { tokenize, type Token } from './lexer.ts'
 import { scopedNames } from './scope.ts'

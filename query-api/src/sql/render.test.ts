@@ -3,7 +3,7 @@ import { SqlRejected } from './errors.ts'
 import { parseSelect } from './parser.ts'
 import { renderTenantQuery } from './render.ts'
 import { SCOPED_TABLES } from './scope.ts'
-import { TENANT_SQL_GRANTS } from '../../../schemas/clickhouse/access.ts'
+import { TENANT_SQL_GRANTS } from '#schemas/clickhouse/access.ts'
 
 const render = (sql: string): string => renderTenantQuery(parseSelect(sql), 'db')
 const refusal = (sql: string): string => {

@@ -1,5 +1,5 @@
 import type { Expr, FrameBound, OrderItem, Query, Select, SelectTerm, TableExpr, Window } from './ast.ts'
-import { clickHouseString } from '../../../platform/clickhouse-literal.ts'
+import { clickHouseString } from '#platform/clickhouse-literal.ts'
 import { SqlRejected } from './errors.ts'
 import { allowedFunction } from './functions.ts'
 import { prefilters } from './prefilter.ts'

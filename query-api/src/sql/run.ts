@@ -1,9 +1,9 @@
 import type { ClickHouseClient } from '@clickhouse/client'
-import { formatterHazard } from '../../../platform/clickhouse-format.ts'
+import { formatterHazard } from '#platform/clickhouse-format.ts'
 import { SqlBusy, SqlRejected } from './errors.ts'
 import { parseSelect } from './parser.ts'
 import { renderTenantQuery } from './render.ts'
-import { TENANT_SETTING } from '../../../schemas/clickhouse/access.ts'
+import { TENANT_SETTING } from '#schemas/clickhouse/access.ts'
 import { TENANT_PARAM } from './scope.ts'
 
 export interface SqlLimits {

@@ -1,4 +1,4 @@
-import { POINTS_TABLE, POINTS_TIERS, SERIES_TABLE, type PointsTier } from '../../../schemas/clickhouse/ddl.ts'
+import { POINTS_TABLE, POINTS_TIERS, SERIES_TABLE, type PointsTier } from '#schemas/clickhouse/ddl.ts'
 import type { PrefilterColumns } from './prefilter.ts'
 
 /**

@@ -7,6 +7,7 @@ import type { MetricCatalogue } from './index.ts'
  */
 export const CPU_INFO: MetricCatalogue = {
   collector: 'cpu_info',
+  minDefaultIntervalMs: 60_000,
   metrics: [
     { name: 'node_cpu_info', help: 'CPU information from /proc/cpuinfo.', type: 'gauge' },
     { name: 'node_cpu_frequency_hertz', help: 'CPU frequency in hertz from /proc/cpuinfo.', type: 'gauge' },

@@ -6,6 +6,7 @@ import type { MetricCatalogue } from './index.ts'
  */
 export const DISKINFO: MetricCatalogue = {
   collector: 'diskinfo',
+  minDefaultIntervalMs: 10_000,
   metrics: [
     { name: 'node_disk_info', help: 'Info of /sys/block/<block_device>.', type: 'gauge' },
     { name: 'node_disk_filesystem_info', help: 'Info about disk filesystem.', type: 'gauge' },

@@ -3,6 +3,7 @@ import type { MetricCatalogue } from './index.ts'
 /** node_exporter collector/dmi.go. */
 export const DMI: MetricCatalogue = {
   collector: 'dmi',
+  minDefaultIntervalMs: 60_000,
   metrics: [
     {
       name: 'node_dmi_info',

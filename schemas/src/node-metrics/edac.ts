@@ -3,6 +3,7 @@ import type { MetricCatalogue } from './index.ts'
 /** node_exporter collector/edac_linux.go. */
 export const EDAC: MetricCatalogue = {
   collector: 'edac',
+  minDefaultIntervalMs: 10_000,
   metrics: [
     { name: 'node_edac_correctable_errors_total', help: 'Total correctable memory errors.', type: 'counter' },
     {

@@ -81,6 +81,7 @@ function sensorInfo(name: string): MetricFamilyInfo | undefined {
 /** node_exporter collector/hwmon_linux.go. */
 export const HWMON: MetricCatalogue = {
   collector: 'hwmon',
+  minDefaultIntervalMs: 10_000,
   metrics: [
     { name: 'node_hwmon_chip_names', help: 'Annotation metric for human-readable chip names', type: 'gauge' },
     { name: 'node_hwmon_sensor_label', help: 'Label for given chip and sensor', type: 'gauge' },

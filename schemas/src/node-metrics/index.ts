@@ -48,6 +48,12 @@ import { ZFS } from './zfs.ts'
 export interface MetricCatalogue {
   /** The collector, as the agent names it. */
   readonly collector: string
+  /**
+   * Inputs that change slowly (dmi, os, hwmon) are read on this interval at least, in ms. Declared
+   * here, not in the agent, because a control request is validated against it by the query API too
+   * (schemas/src/schedulable.ts).
+   */
+  readonly minDefaultIntervalMs?: number
   /** Names fixed in advance. */
   readonly metrics: readonly MetricFamilyInfo[]
   /** Names built from the input (`node_netstat_<Protocol>_<Field>`): HELP and TYPE by rule. */

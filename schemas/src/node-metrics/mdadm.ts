@@ -3,6 +3,7 @@ import type { MetricCatalogue } from './index.ts'
 /** node_exporter collector/mdadm_linux.go. */
 export const MDADM: MetricCatalogue = {
   collector: 'mdadm',
+  minDefaultIntervalMs: 10_000,
   metrics: [
     { name: 'node_md_state', help: 'Indicates the state of md-device.', type: 'gauge' },
     { name: 'node_md_disks', help: 'Number of active/failed/spare disks of device.', type: 'gauge' },

@@ -3,6 +3,7 @@ import type { MetricCatalogue } from './index.ts'
 /** node_exporter collector/nvme_linux.go. */
 export const NVME: MetricCatalogue = {
   collector: 'nvme',
+  minDefaultIntervalMs: 10_000,
   metrics: [
     {
       name: 'node_nvme_info',

@@ -3,6 +3,7 @@ import type { MetricCatalogue } from './index.ts'
 /** node_exporter collector/os_release.go. */
 export const OS: MetricCatalogue = {
   collector: 'os',
+  minDefaultIntervalMs: 60_000,
   metrics: [
     {
       name: 'node_os_info',

@@ -3,6 +3,7 @@ import type { MetricCatalogue } from './index.ts'
 /** node_exporter collector/processes_linux.go (the texts have no final period). */
 export const PROCESSES: MetricCatalogue = {
   collector: 'processes',
+  minDefaultIntervalMs: 10_000,
   metrics: [
     { name: 'node_processes_threads', help: 'Allocated threads in system', type: 'gauge' },
     { name: 'node_processes_max_threads', help: 'Limit of threads in the system', type: 'gauge' },

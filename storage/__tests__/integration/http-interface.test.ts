@@ -11,7 +11,7 @@ import { gzipSync } from 'node:zlib'
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createLogger } from '../../../platform/logger.ts'
+import { createLogger } from '#platform/logger.ts'
 import { ChdbExecutor } from '../../src/chdb-executor.ts'
 import { buildStorageServer } from '../../src/server.ts'
 

@@ -7,13 +7,14 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import type { Kafka } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createKafka, sampleKey } from '../../../platform/kafka.ts'
-import { createLogger } from '../../../platform/logger.ts'
-import { envelopeCodec } from '../../../schemas/src/codec.ts'
+import { createKafka } from '#platform/kafka.ts'
+import { sampleKey } from '#schemas/src/kafka-topic.ts'
+import { createLogger } from '#platform/logger.ts'
+import { envelopeCodec } from '#schemas/src/codec.ts'
 import type { ProcessorConfig } from '../../src/config.ts'
 import { startProcessor } from '../../src/service.ts'
-import { openProcessorTestbed, type ProcessorTestbed } from '../../../test/support/processor-testbed.ts'
-import { waitFor } from '../../../test/support/wait-for.ts'
+import { openProcessorTestbed, type ProcessorTestbed } from '#test/support/processor-testbed.ts'
+import { waitFor } from '#test/support/wait-for.ts'
 
 const logger = createLogger('it-backpressure', { level: 'fatal' })
 const codec = envelopeCodec()

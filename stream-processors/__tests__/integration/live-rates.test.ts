@@ -6,18 +6,19 @@
  */
 import type { NatsConnection } from 'nats'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createKafka } from '../../../platform/kafka.ts'
-import { createLogger } from '../../../platform/logger.ts'
-import { envelopeCodec } from '../../../schemas/src/codec.ts'
-import type { Envelope } from '../../../schemas/src/families.ts'
-import { zeroNetDevCounters } from '../../../agent/src/collectors/netdev.ts'
-import { LivePublisher, liveSubject, type LiveMessage } from '../../src/live-publisher.ts'
+import { createKafka } from '#platform/kafka.ts'
+import { createLogger } from '#platform/logger.ts'
+import { envelopeCodec } from '#schemas/src/codec.ts'
+import type { Envelope } from '#schemas/src/families.ts'
+import { zeroNetDevCounters } from '#test/support/components/agent.ts'
+import { LivePublisher } from '../../src/live-publisher.ts'
+import { liveSubject, type LiveMessage } from '#schemas/src/live.ts'
 import { processorMetricsText } from '../../src/metrics.ts'
 import { startProcessor } from '../../src/service.ts'
 import { batchOf } from '../../src/rows.ts'
-import { openProcessorTestbed, type ProcessorTestbed } from '../../../test/support/processor-testbed.ts'
-import { waitFor } from '../../../test/support/wait-for.ts'
-import { connectService } from '../../../test/support/nats.ts'
+import { openProcessorTestbed, type ProcessorTestbed } from '#test/support/processor-testbed.ts'
+import { waitFor } from '#test/support/wait-for.ts'
+import { connectService } from '#test/support/nats.ts'
 
 const logger = createLogger('it-live-rates', { level: 'error' })
 const codec = envelopeCodec()

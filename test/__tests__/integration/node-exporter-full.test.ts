@@ -16,7 +16,7 @@
  * ALLOWED_DIFFERENCES below, each with its reason. The table of every expression is written to
  * test-artifacts/node-exporter-full/ (summary.md; results.json; series.json with both answers).
  */
-import { wideSql } from '../../../schemas/clickhouse/wide.ts'
+import { wideSql } from '#schemas/clickhouse/wide.ts'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -32,8 +32,8 @@ import {
   probeCommand,
   startUntilReady,
 } from '../../../deploy/local/service-process.ts'
-import { createKafka } from '../../../platform/kafka.ts'
-import { createLogger } from '../../../platform/logger.ts'
+import { createKafka } from '#platform/kafka.ts'
+import { createLogger } from '#platform/logger.ts'
 import { buildQueryApi } from '../../../query-api/src/server.ts'
 import type { StreamProcessor } from '../../../stream-processors/src/processor.ts'
 import { startProcessor } from '../../../stream-processors/src/service.ts'

@@ -3,7 +3,7 @@
  * Kafka broker → the stream processor → embedded ClickHouse → the query API, with the processor
  * stopped and restarted mid-stream.
  */
-import { wideSql } from '../../../schemas/clickhouse/wide.ts'
+import { wideSql } from '#schemas/clickhouse/wide.ts'
 import { readFileSync } from 'node:fs'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
@@ -11,9 +11,9 @@ import { join } from 'node:path'
 import type { ClickHouseClient } from '@clickhouse/client'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createClickHouse, pingClickHouse } from '../../../platform/clickhouse.ts'
-import { createKafka } from '../../../platform/kafka.ts'
-import { createLogger } from '../../../platform/logger.ts'
+import { createClickHouse, pingClickHouse } from '#platform/clickhouse.ts'
+import { createKafka } from '#platform/kafka.ts'
+import { createLogger } from '#platform/logger.ts'
 import { ensureTopics } from '../../../deploy/local/kafka.ts'
 import { memoryKeys } from '../../support/keys.ts'
 import { buildQueryApi } from '../../../query-api/src/server.ts'

@@ -1,4 +1,4 @@
-import type { EmitPoint } from '../../../../schemas/src/metric-model.ts'
+import type { EmitPoint } from '#schemas/src/metric-model.ts'
 import { excerpt, tokenize } from '../parse-util.ts'
 import { isAbsent, join, type CollectorContext, type NodeCollector } from './collector.ts'
 

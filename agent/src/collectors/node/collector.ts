@@ -1,6 +1,6 @@
 import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import type { EmitPoint } from '../../../../schemas/src/metric-model.ts'
+import type { EmitPoint } from '#schemas/src/metric-model.ts'
 
 /**
  * A node_exporter collector as the agent runs it: it reads its files under the configured roots and
@@ -21,8 +21,6 @@ export interface NodeCollector {
   readonly description: string
   /** On unless switched off, as in node_exporter (interrupts and processes are on here: the dashboards use them). */
   readonly defaultEnabled: boolean
-  /** Inputs that change slowly (dmi, os, hwmon) are read on this interval at least, in ms. */
-  readonly minDefaultIntervalMs?: number
   /**
    * node_exporter-style filters and settings, with node_exporter's defaults: `fields`,
    * `device-include`, `device-exclude`, `mount-points-exclude`, … Set with

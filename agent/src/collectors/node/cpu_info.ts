@@ -32,7 +32,6 @@ export const cpuInfo: NodeCollector = {
   name: 'cpu_info',
   description: 'CPU model, flags, throttling and isolation (/proc/cpuinfo, /sys/devices/system/cpu)',
   defaultEnabled: true,
-  minDefaultIntervalMs: 60_000,
   options: {
     info: {
       default: 'true',

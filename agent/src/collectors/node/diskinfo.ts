@@ -33,7 +33,6 @@ export const diskinfo: NodeCollector = {
   name: 'diskinfo',
   description: 'block device identity, filesystem and device-mapper info (udev database, /sys/block)',
   defaultEnabled: true,
-  minDefaultIntervalMs: 10_000,
   options: {
     'device-exclude': {
       default: DEFAULT_DEVICE_EXCLUDE,

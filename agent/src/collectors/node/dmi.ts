@@ -34,7 +34,6 @@ export const dmi: NodeCollector = {
   name: 'dmi',
   description: 'firmware, board and chassis identification (/sys/class/dmi/id)',
   defaultEnabled: true,
-  minDefaultIntervalMs: 60_000,
   open: (ctx) => {
     const dir = join(ctx.paths.sysfs, 'class/dmi/id')
     return {

@@ -14,7 +14,6 @@ export const edac: NodeCollector = {
   name: 'edac',
   description: 'ECC memory error counts (/sys/devices/system/edac/mc)',
   defaultEnabled: true,
-  minDefaultIntervalMs: 10_000,
   open: (ctx) => {
     const base = join(ctx.paths.sysfs, 'devices/system/edac/mc')
 

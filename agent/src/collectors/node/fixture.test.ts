@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import type { MetricPoint } from '../../../../schemas/src/metric-model.ts'
-import { collectorOfMetric } from '../../../../schemas/src/node-metrics/index.ts'
+import type { MetricPoint } from '#schemas/src/metric-model.ts'
+import { collectorOfMetric } from '#schemas/src/node-metrics/index.ts'
 import {
   expectedExposition,
   FIXTURE_OPTIONS,
   fixtureRoots,
   parseExposition,
-} from '../../../../test/support/node-exporter-fixture.ts'
+} from '#test/support/node-exporter-fixture.ts'
 import { formatMetricPoints } from '../../format/prometheus.ts'
 import { NodeCollectors } from '../../node-collectors.ts'
 import { NODE_COLLECTORS } from './index.ts'

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { collectorOfMetric, nodeMetricInfo } from '../../../../schemas/src/node-metrics/index.ts'
+import { collectorOfMetric, nodeMetricInfo } from '#schemas/src/node-metrics/index.ts'
 import { NodeFileReader } from './collector.ts'
 import { hwmon } from './hwmon.ts'
 

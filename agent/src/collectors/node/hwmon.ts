@@ -278,7 +278,6 @@ export const hwmon: NodeCollector = {
   name: 'hwmon',
   description: 'hardware sensors: temperatures, voltages, fans, power (/sys/class/hwmon)',
   defaultEnabled: true,
-  minDefaultIntervalMs: 10_000,
   options: {
     'chip-include': {
       default: '',

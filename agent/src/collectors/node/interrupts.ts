@@ -21,7 +21,6 @@ export const interrupts: NodeCollector = {
   name: 'interrupts',
   description: 'interrupts served per CPU, by IRQ and kind (/proc/interrupts)',
   defaultEnabled: true,
-  minDefaultIntervalMs: 10_000,
   options: {
     'name-include': {
       default: '',

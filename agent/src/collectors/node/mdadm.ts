@@ -41,7 +41,6 @@ export const mdadm: NodeCollector = {
   name: 'mdadm',
   description: 'software RAID arrays (/proc/mdstat, /sys/block/md*/md)',
   defaultEnabled: true,
-  minDefaultIntervalMs: 10_000,
   open: (ctx) => {
     const mdstatPath = join(ctx.paths.procfs, 'mdstat')
     const blockDir = join(ctx.paths.sysfs, 'block')

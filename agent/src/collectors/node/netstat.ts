@@ -1,4 +1,4 @@
-import { METRIC_NAME } from '../../../../schemas/src/metric-model.ts'
+import { METRIC_NAME } from '#schemas/src/metric-model.ts'
 import { excerpt, parseDecimal, tokenize } from '../parse-util.ts'
 import { isAbsent, join, type CollectorContext, type NodeCollector } from './collector.ts'
 

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { MetricPoint } from '../../../../schemas/src/metric-model.ts'
+import type { MetricPoint } from '#schemas/src/metric-model.ts'
 import { NodeFileReader, type CollectorReader } from './collector.ts'
 import { nfsd } from './nfsd.ts'
 

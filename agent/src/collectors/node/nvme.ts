@@ -17,7 +17,6 @@ export const nvme: NodeCollector = {
   name: 'nvme',
   description: 'NVMe controllers and namespaces (/sys/class/nvme)',
   defaultEnabled: true,
-  minDefaultIntervalMs: 10_000,
   open: (ctx) => {
     const base = join(ctx.paths.sysfs, 'class/nvme')
 

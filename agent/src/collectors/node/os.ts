@@ -18,7 +18,6 @@ export const os: NodeCollector = {
   name: 'os',
   description: 'operating system name and version (/etc/os-release)',
   defaultEnabled: true,
-  minDefaultIntervalMs: 60_000,
   open: (ctx) => {
     const root = ctx.paths.rootfs === '' ? '/' : ctx.paths.rootfs
     const read = (): { path: string; text: string } | undefined => {

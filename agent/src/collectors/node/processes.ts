@@ -25,7 +25,6 @@ export const processes: NodeCollector = {
   name: 'processes',
   description: 'processes and threads by state, and the PID and thread limits (/proc/<pid>/stat)',
   defaultEnabled: true,
-  minDefaultIntervalMs: 10_000,
   open: (ctx) => {
     const procfs = ctx.paths.procfs
 

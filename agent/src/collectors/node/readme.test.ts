@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
+import { collectorFloorMs } from '#schemas/src/schedulable.ts'
 import { NODE_COLLECTORS } from './index.ts'
 
 /**
  * agent/README.md's collector table is the user's list of what can be switched and filtered; it is
- * checked against the collectors' own declarations so it cannot drift from them.
+ * checked against the collectors' own declarations (and their floors in schemas/src/node-metrics/) so
+ * it cannot drift from them.
  */
 function expectedTable(): string {
   const cell = (s: string): string => s.replace(/\|/g, '\\|')
@@ -12,7 +14,8 @@ function expectedTable(): string {
     const options = Object.entries(c.options ?? {})
       .map(([k, o]) => `\`${k}\` = \`${cell(o.default)}\`: ${cell(o.help)}`)
       .join('<br>')
-    const floor = c.minDefaultIntervalMs === undefined ? '' : `${String(c.minDefaultIntervalMs / 1000)} s`
+    const floorMs = collectorFloorMs(c.name)
+    const floor = floorMs === 0 ? '' : `${String(floorMs / 1000)} s`
     return `| \`${c.name}\` | ${c.defaultEnabled ? 'on' : 'off'} | ${floor} | ${cell(c.description)} | ${options} |`
   })
   return [

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { afterEach } from 'vitest'
-import type { MetricPoint } from '../../../../schemas/src/metric-model.ts'
+import type { MetricPoint } from '#schemas/src/metric-model.ts'
 import { NodeCollectors } from '../../node-collectors.ts'
 import { NodeFileReader, type CollectorPaths, type NodeCollector } from './collector.ts'
 

@@ -10,7 +10,6 @@ export const uname: NodeCollector = {
   name: 'uname',
   description: 'kernel name, release, version and machine, host and domain name (uname(2))',
   defaultEnabled: true,
-  minDefaultIntervalMs: 60_000,
   open: (ctx) => {
     const domainnamePath = join(ctx.paths.procfs, 'sys/kernel/domainname')
     const domainname = (): string => {

@@ -1,5 +1,5 @@
-import { METRIC_NAME, type EmitPoint } from '../../../../schemas/src/metric-model.ts'
-import { ZFS_KSTAT_FILES } from '../../../../schemas/src/node-metrics/zfs.ts'
+import { METRIC_NAME, type EmitPoint } from '#schemas/src/metric-model.ts'
+import { ZFS_KSTAT_FILES } from '#schemas/src/node-metrics/zfs.ts'
 import { excerpt, tokenEnd, tokenize } from '../parse-util.ts'
 import { isAbsent, join, type CollectorContext, type NodeCollector } from './collector.ts'
 

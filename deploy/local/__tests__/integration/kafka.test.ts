@@ -11,7 +11,7 @@ import {
   type EachBatchPayload,
 } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ServiceError } from '../../../../platform/errors.ts'
+import { ServiceError } from '#platform/errors.ts'
 import { findFreePortPair } from '../../ports.ts'
 import { ensureTopics, startKafka, type LocalKafka } from '../../kafka.ts'
 

@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ClickHouseClient } from '@clickhouse/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createClickHouse, readClickHouseConfig } from '../../../../platform/clickhouse.ts'
-import { ConfigReader } from '../../../../platform/config.ts'
-import { microsToDateTime64 } from '../../../../stream-processors/src/rows.ts'
+import { createClickHouse, readClickHouseConfig } from '#platform/clickhouse.ts'
+import { ConfigReader } from '#platform/config.ts'
+import { microsToDateTime64 } from '../../rows.ts'
 import { seriesId } from '../../../src/series-id.ts'
 import {
   bootstrapStatements,

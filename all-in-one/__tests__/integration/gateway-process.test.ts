@@ -7,19 +7,19 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { KeyStore } from '../../../../platform/auth/key-store.ts'
-import { createLogger } from '../../../../platform/logger.ts'
-import { migrate } from '../../../../schemas/clickhouse/migrate.ts'
-import { envelopeCodec } from '../../../../schemas/src/codec.ts'
-import { ddlOptions } from '../../../../stream-processors/src/service.ts'
-import { loadEnvelope } from '../../../../test/support/envelopes.ts'
-import { openProcessorTestbed, type ProcessorTestbed } from '../../../../test/support/processor-testbed.ts'
-import { readTopic } from '../../../../test/support/topic.ts'
-import { waitFor } from '../../../../test/support/wait-for.ts'
+import { KeyStore } from '#platform/auth/key-store.ts'
+import { createLogger } from '#platform/logger.ts'
+import { migrate } from '#schemas/clickhouse/migrate.ts'
+import { envelopeCodec } from '#schemas/src/codec.ts'
+import { ddlOptions } from '../../../stream-processors/src/service.ts'
+import { loadEnvelope } from '#test/support/envelopes.ts'
+import { openProcessorTestbed, type ProcessorTestbed } from '#test/support/processor-testbed.ts'
+import { readTopic } from '#test/support/topic.ts'
+import { waitFor } from '#test/support/wait-for.ts'
 import { startGatewayProcess, type GatewayProcess } from '../../gateway-process.ts'
-import { findFreePorts } from '../../ports.ts'
+import { findFreePorts } from '../../../deploy/local/ports.ts'
 
-const REPO_ROOT = join(import.meta.dirname, '../../../..')
+const REPO_ROOT = join(import.meta.dirname, '../../..')
 const codec = envelopeCodec()
 let bed: ProcessorTestbed
 let gateway: GatewayProcess

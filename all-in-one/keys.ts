@@ -1,9 +1,9 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { generateKey, parseKey, type Scope } from '../../platform/auth/api-key.ts'
-import type { KeyStore } from '../../platform/auth/key-store.ts'
-import { verifyKey } from '../../platform/auth/key-hash.ts'
-import { ConfigError } from '../../platform/errors.ts'
+import { generateKey, parseKey, type Scope } from '#platform/auth/api-key.ts'
+import type { KeyStore } from '#platform/auth/key-store.ts'
+import { verifyKey } from '#platform/auth/key-hash.ts'
+import { ConfigError } from '#platform/errors.ts'
 
 /** The all-in-one installation's tenant. */
 export const LOCAL_TENANT = 'local'
@@ -48,4 +48,53 @@ export async function ensureLocalKey(o: {
   if (!stored || !sameScopes || !(await verifyKey(key, stored.hash)))
     await o.store.registerKey(key, { tenant: LOCAL_TENANT, scopes: o.scopes, name: o.name })
   return { key, file, revoked: false }
+}
+
+export interface InstallationKeys {
+  /** The installation operator's, for npm run admin. */
+  local: { key: string; file: string; revoked: boolean }
+  agent: { key: string; file: string; revoked: boolean }
+  dashboard: { key: string; file: string; revoked: boolean }
+}
+
+/** The three keys `npm start` hands out, each kept in the data folder; `say` warns of a revoked one. */
+export async function ensureInstallationKeys(
+  store: KeyStore,
+  dataDir: string,
+  say: (line: string) => void,
+): Promise<InstallationKeys> {
+  const local = await ensureLocalKey({
+    store,
+    dataDir,
+    file: 'local-key',
+    keyId: 'local',
+    // The installation operator's, for npm run admin; never printed, so it is in no browser history.
+    scopes: ['operator'],
+    name: 'all-in-one operator key',
+    fromEnv: process.env.PROCSTREAM_LOCAL_KEY,
+    envName: 'PROCSTREAM_LOCAL_KEY',
+  })
+  if (local.revoked)
+    say(`warning: the local key in ${local.file} is revoked; make a new one with npm run admin`)
+  // The agent holds a key that can only ingest, as an agent on another host would.
+  const agent = await ensureLocalKey({
+    store,
+    dataDir,
+    file: 'agent-key',
+    keyId: 'localagent',
+    scopes: ['ingest'],
+    name: 'all-in-one agent',
+  })
+  // What the dashboard link and the examples carry: a tenant's key that reads and runs SQL, no more.
+  const dashboard = await ensureLocalKey({
+    store,
+    dataDir,
+    file: 'dashboard-key',
+    keyId: 'localdash',
+    scopes: ['read', 'sql'],
+    name: 'all-in-one dashboard',
+  })
+  if (dashboard.revoked)
+    say(`warning: the dashboard key in ${dashboard.file} is revoked; make a new one with npm run admin`)
+  return { local, agent, dashboard }
 }

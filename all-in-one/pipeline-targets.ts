@@ -1,4 +1,4 @@
-import type { PipelineTarget } from '../../query-api/src/pipeline/targets.ts'
+import type { PipelineTarget } from '../query-api/src/pipeline/targets.ts'
 
 /**
  * The all-in-one's components for the pipeline view, unless QUERY_PIPELINE_TARGETS names others: the

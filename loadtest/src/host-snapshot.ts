@@ -1,6 +1,6 @@
-import { Sampler } from '../agent/src/sampler.ts'
-import { PROC_FAMILIES, type Sample } from '../schemas/src/families.ts'
-import { samplePoints } from '../schemas/src/node-exporter.ts'
+import { Sampler } from '../../agent/src/sampler.ts'
+import { PROC_FAMILIES, type Sample } from '#schemas/src/families.ts'
+import { samplePoints } from '#schemas/src/node-exporter.ts'
 
 /** One sample of every /proc family of this host, as the agent reads them: real shapes for a bench. */
 export function hostSnapshot(): Sample[] {

@@ -3,10 +3,10 @@ import { readFileSync } from 'node:fs'
 import { request as httpsRequest } from 'node:https'
 import { resolve } from 'node:path'
 import type { FastifyInstance } from 'fastify'
-import type { Logger } from '../../platform/logger.ts'
-import { ChdbExecutor } from '../../storage/src/chdb-executor.ts'
-import { buildStorageServer } from '../../storage/src/server.ts'
-import { describeExit, httpOk, ManagedProcess, startUntilReady } from './service-process.ts'
+import type { Logger } from '#platform/logger.ts'
+import { ChdbExecutor } from '../storage/src/chdb-executor.ts'
+import { buildStorageServer } from '../storage/src/server.ts'
+import { describeExit, httpOk, ManagedProcess, startUntilReady } from '../deploy/local/service-process.ts'
 
 /**
  * The ingest gateway of `npm start` as a process of its own, restarted when it dies.
