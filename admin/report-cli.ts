@@ -8,6 +8,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { rename, rm, writeFile } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { parseReportArgs, REPORT_USAGE, UsageError, type ReportInvocation } from './report-args.ts'
+import { sleep } from '#platform/time.ts'
 
 const POLL_MS = 250
 /** The longest a report may take before the CLI gives up waiting for it. */
@@ -125,7 +126,7 @@ async function run(inv: ReportInvocation, key: string): Promise<string> {
       if (status.state !== 'running') break
       if (Date.now() > deadline)
         throw new Failure(`the report took longer than ${String(WAIT_MS / 60_000)} min`)
-      await new Promise((r) => setTimeout(r, POLL_MS))
+      await sleep(POLL_MS)
     }
   } finally {
     bar.end()

@@ -3,8 +3,81 @@ import { ConfigError } from './errors.ts'
 /**
  * Environment-driven configuration, validated once at start-up. Every reader records a problem
  * instead of throwing, so an operator sees every bad value in one message, then the result is frozen.
+ *
+ * Each setting is declared once, as a `Setting` in its component's config.ts (variable, type,
+ * default, bounds, one-line meaning; the agent adds its flag): the reader reads the declaration
+ * (`r.int(SETTINGS.x)`), the agent's `--help` is printed from it, a component's DEFAULTS (for
+ * callers that build a server without a config) are derived from it, and
+ * deploy/__tests__/settings.test.ts checks deploy/CONFIGURATION.md's rows against it. The docs are
+ * checked rather than generated so that they stay prose an operator reads: the table says more
+ * than a declaration holds (roles, why a bound is what it is).
+ * Settings whose value needs its own parser (lists, URLs, addresses, expressions) are `custom`:
+ * declared all the same, read by the helper that understands them.
  */
 export type Env = Readonly<Record<string, string | undefined>>
+
+interface SettingBase {
+  /** The environment variable. */
+  env: string
+  /** One line; `{default}`, `{min}` and `{max}` are filled in from the declaration where it is printed. */
+  meaning: string
+}
+export interface IntSetting extends SettingBase {
+  type: 'int'
+  default: number
+  min?: number
+  max?: number
+}
+export interface PortSetting extends SettingBase {
+  type: 'port'
+  default: number
+}
+export interface StringSetting extends SettingBase {
+  type: 'string'
+  default?: string
+}
+export interface BoolSetting extends SettingBase {
+  type: 'bool'
+  default: boolean
+}
+export interface OneOfSetting<T extends string = string> extends SettingBase {
+  type: 'oneOf'
+  values: readonly T[]
+  default: T
+}
+export interface CustomSetting extends SettingBase {
+  type: 'custom'
+  /** As the docs state it, when there is one value to state. */
+  default?: string | number
+}
+export type Setting = IntSetting | PortSetting | StringSetting | BoolSetting | OneOfSetting | CustomSetting
+
+const PORT_BOUNDS = { min: 1, max: 65535 }
+
+/** A declaration's bounds, ports included, for the docs check and help text. */
+export function settingBounds(s: Setting): { min?: number; max?: number } {
+  if (s.type === 'port') return PORT_BOUNDS
+  if (s.type === 'int') return { min: s.min, max: s.max }
+  return {}
+}
+
+/** The meaning with its `{default}`, `{min}` and `{max}` filled in. */
+export function settingMeaning(s: Setting): string {
+  const { min, max } = settingBounds(s)
+  return s.meaning
+    .replaceAll('{default}', String(s.default ?? ''))
+    .replaceAll('{min}', String(min ?? ''))
+    .replaceAll('{max}', String(max ?? ''))
+}
+
+/** The declared defaults by key, for a component's DEFAULTS. */
+export function settingDefaults<S extends Record<string, Setting>>(
+  settings: S,
+): { readonly [K in keyof S]: S[K] extends { default: infer D } ? D : undefined } {
+  return Object.freeze(Object.fromEntries(Object.entries(settings).map(([k, s]) => [k, s.default]))) as {
+    readonly [K in keyof S]: S[K] extends { default: infer D } ? D : undefined
+  }
+}
 
 export class ConfigReader {
   private readonly problems: string[] = []
@@ -16,9 +89,11 @@ export class ConfigReader {
     return v === undefined || v.trim() === '' ? undefined : v.trim()
   }
 
+  string(setting: StringSetting & { default: string }): string
   string(name: string, fallback: string): string
-  string(name: string): string | undefined
-  string(name: string, fallback?: string): string | undefined {
+  string(nameOrSetting: string | StringSetting): string | undefined
+  string(name: string | StringSetting, fallback?: string): string | undefined {
+    if (typeof name !== 'string') return this.raw(name.env) ?? name.default
     return this.raw(name) ?? fallback
   }
 
@@ -28,7 +103,17 @@ export class ConfigReader {
     return v ?? ''
   }
 
-  int(name: string, fallback: number, bounds: { min?: number; max?: number } = {}): number {
+  int(setting: IntSetting): number
+  int(name: string, fallback: number, bounds?: { min?: number; max?: number }): number
+  int(
+    nameOrSetting: string | IntSetting,
+    fallbackArg?: number,
+    boundsArg: { min?: number; max?: number } = {},
+  ): number {
+    const [name, fallback, bounds] =
+      typeof nameOrSetting === 'string'
+        ? [nameOrSetting, fallbackArg ?? 0, boundsArg]
+        : [nameOrSetting.env, nameOrSetting.default, nameOrSetting]
     const v = this.raw(name)
     if (v === undefined) return fallback
     if (!/^-?\d+$/.test(v)) {
@@ -43,11 +128,20 @@ export class ConfigReader {
     return n
   }
 
-  port(name: string, fallback: number): number {
-    return this.int(name, fallback, { min: 1, max: 65535 })
+  port(setting: PortSetting): number
+  port(name: string, fallback: number): number
+  port(name: string | PortSetting, fallback?: number): number {
+    if (typeof name !== 'string') return this.int(name.env, name.default, PORT_BOUNDS)
+    return this.int(name, fallback ?? 0, PORT_BOUNDS)
   }
 
-  bool(name: string, fallback: boolean): boolean {
+  bool(setting: BoolSetting): boolean
+  bool(name: string, fallback: boolean): boolean
+  bool(nameOrSetting: string | BoolSetting, fallbackArg?: boolean): boolean {
+    const [name, fallback] =
+      typeof nameOrSetting === 'string'
+        ? [nameOrSetting, fallbackArg ?? false]
+        : [nameOrSetting.env, nameOrSetting.default]
     const v = this.raw(name)
     if (v === undefined) return fallback
     if (/^(1|true|yes|on)$/i.test(v)) return true
@@ -56,7 +150,23 @@ export class ConfigReader {
     return fallback
   }
 
-  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+  oneOf<T extends string>(setting: OneOfSetting<T>, fallback?: T): T
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T
+  oneOf<T extends string>(
+    nameOrSetting: string | OneOfSetting<T>,
+    allowedOrFallback?: readonly T[] | T,
+    fallbackArg?: T,
+  ): T {
+    // A declaration's default can depend on other settings (the agent's format on --once): the
+    // caller may pass the one in force.
+    const [name, allowed, fallback] =
+      typeof nameOrSetting === 'string'
+        ? [nameOrSetting, allowedOrFallback as readonly T[], fallbackArg as T]
+        : [
+            nameOrSetting.env,
+            nameOrSetting.values,
+            (allowedOrFallback as T | undefined) ?? nameOrSetting.default,
+          ]
     const v = this.raw(name)
     if (v === undefined) return fallback
     if (!(allowed as readonly string[]).includes(v)) {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { readKafkaSecurity, type KafkaSecurity } from '#platform/kafka-security.ts'
-import { ConfigReader, type Env } from '#platform/config.ts'
+import { ConfigReader, settingMeaning, type Env, type Setting } from '#platform/config.ts'
 import { readNatsClient, type NatsClientConfig } from '#platform/nats-client.ts'
 import { SAMPLES_TOPIC as DEFAULT_TOPIC } from '#schemas/src/kafka-topic.ts'
 import { DEFAULT_VMSTAT_FIELDS } from '#schemas/src/node-exporter.ts'
@@ -53,217 +53,327 @@ export interface AgentConfig {
   metricsListen: { host: string; port: number } | undefined
 }
 
-const DEFAULT_METRICS_LISTEN = '127.0.0.1:9464'
+/** A setting the agent also takes as a flag: `--<flag> <arg>`; no `arg`, a boolean flag. */
+type AgentSetting = Setting & { flag?: string; arg?: string; repeatable?: boolean }
+/** A flag with no environment equivalent. */
+interface FlagOnly {
+  flag: string
+  meaning: string
+}
 
-/** Every flag with its environment equivalent; `--help` prints this table. */
-const FLAGS = [
-  ['--once', '', 'take one sample, print it (with --format) and exit'],
-  [
-    '--format FMT',
-    'AGENT_FORMAT',
-    'kafka (default: send, to Kafka or --ingest), prometheus or json (print to stdout)',
-  ],
-  [
-    '--procfs DIR',
-    'PROCFS',
-    'where /proc is mounted (default /proc), e.g. a host /proc in a container or a fixture tree',
-  ],
-  [
-    '--sysfs DIR',
-    'SYSFS',
-    'where /sys is mounted (default /sys), e.g. a host /sys in a container or a fixture tree',
-  ],
-  ['--udev-data DIR', 'UDEV_DATA', "udev's database, for disk model and serial (default /run/udev/data)"],
-  ['--interval MS', 'AGENT_INTERVAL_MS', 'sampling interval in milliseconds, 10 to 10000 (default 1000)'],
-  [
-    '--family-intervals L',
-    'AGENT_FAMILY_INTERVALS',
-    'per-family or per-collector interval in ms, on or off, e.g. cpu=100,filesystem=60000,vmstat=off,wifi=on (agent/README.md lists them and their defaults)',
-  ],
-  [
-    '--collector-option K=V',
-    'AGENT_COLLECTOR_OPTIONS',
-    "a collector's filter or setting, e.g. netclass.ignored-devices=^veth; repeatable (env: one per line); agent/README.md lists them with node_exporter's defaults",
-  ],
-  [
-    '--brokers LIST',
-    'KAFKA_BROKERS',
-    'comma-separated host:port of Kafka brokers (default 127.0.0.1:9092); not with --ingest',
-  ],
-  ['--topic NAME', 'KAFKA_TOPIC', `Kafka topic (default ${DEFAULT_TOPIC})`],
-  [
-    '--sasl-mechanism M',
-    'KAFKA_SASL_MECHANISM',
-    "Kafka SASL: scram-sha-512, scram-sha-256 or plain (plain only with TLS); the tenant's own credentials",
-  ],
-  ['--sasl-username NAME', 'KAFKA_SASL_USERNAME', 'Kafka SASL user name'],
-  ['--sasl-password-file F', 'KAFKA_SASL_PASSWORD_FILE', 'file holding the Kafka SASL password (trimmed)'],
-  ['', 'KAFKA_SASL_PASSWORD', 'the Kafka SASL password itself (no flag: it would show in ps)'],
-  ['--kafka-tls', 'KAFKA_TLS', 'connect to the brokers over TLS (system CAs)'],
-  ['--kafka-ca-file F', 'KAFKA_TLS_CA_FILE', 'TLS to the brokers, trusting this PEM CA certificate'],
-  [
-    '--ingest URL',
-    'AGENT_INGEST_URL',
-    'send to the ingest gateway at URL (http or https) instead of Kafka; needs --key-file or --key',
-  ],
-  ['--key-file PATH', 'AGENT_KEY_FILE', 'file holding the ingest key (trimmed); keeps the key out of ps'],
-  ['--key KEY', 'AGENT_KEY', 'the ingest key itself (shows in ps: prefer --key-file or the env)'],
-  [
-    '--tenant NAME',
-    'AGENT_TENANT',
-    'tenant written in the envelope (default local; with a NATS credential: its tenant)',
-  ],
-  ['--host-id ID', 'AGENT_HOST_ID', 'host identity (default: machine-id, else hostname)'],
-  [
-    '--rootfs DIR',
-    'ROOTFS',
-    "where the host's / is mounted, for filesystem sizes (default: the agent's own /)",
-  ],
-  [
-    '--nats URL',
-    'NATS_URL',
-    'listen for live control (intervals, families) on NATS; needs a tenant credential (default: off)',
-  ],
-  [
-    '--nats-credentials F',
-    'NATS_CREDENTIALS_FILE',
-    "the tenant's NATS credential, JSON from npm run nats-credential (or NATS_USER + NATS_PASSWORD_FILE)",
-  ],
-  [
-    '--gateway-control M',
-    'AGENT_GATEWAY_CONTROL',
-    'on (default) or off: with --ingest and no NATS credential, take control requests through the gateway',
-  ],
-  ['--groups LIST', 'AGENT_GROUPS', 'comma-separated groups this host answers control requests for'],
-  [
-    '--spool-dir DIR',
-    'AGENT_SPOOL_DIR',
-    'keep records not yet acknowledged on disk here (default: memory only, lost on exit)',
-  ],
-  [
-    '--spool-max-bytes N',
-    'AGENT_SPOOL_MAX_BYTES',
-    'cap on the spool; past it the oldest records are dropped (default 268435456 = 256 MiB)',
-  ],
-  ['--spool-fsync MODE', 'AGENT_SPOOL_FSYNC', 'always, interval (default) or never; see agent/README.md'],
-  [
-    '--spool-fsync-ms MS',
-    'AGENT_SPOOL_FSYNC_INTERVAL_MS',
-    'fsync period for --spool-fsync interval (default 1000)',
-  ],
-  [
-    '--batch-ms MS',
-    'AGENT_BATCH_MS',
-    'how long samples wait to share one Kafka message or gateway request, 0 to 10000 (default 1000)',
-  ],
-  [
-    '--vmstat-fields RE',
-    'AGENT_VMSTAT_FIELDS',
-    `/proc/vmstat fields to send (default node_exporter's ${DEFAULT_VMSTAT_FIELDS.source})`,
-  ],
-  [
-    '--metrics-listen ADDR',
-    'AGENT_METRICS_LISTEN',
-    `serve the agent's own metrics on http://ADDR/metrics, or off (default ${DEFAULT_METRICS_LISTEN})`,
-  ],
-  ['--help', '', 'print this help'],
-] as const
+/**
+ * Every agent setting, its flag and its `--help` line, in the order `--help` prints them; the reader
+ * and the flag parser are driven by this table (platform/config.ts).
+ */
+export const AGENT_SETTINGS = {
+  once: { flag: 'once', meaning: 'take one sample, print it (with --format) and exit' },
+  format: {
+    env: 'AGENT_FORMAT',
+    flag: 'format',
+    arg: 'FMT',
+    type: 'oneOf',
+    values: ['kafka', 'prometheus', 'json'],
+    default: 'kafka',
+    meaning: 'kafka (default: send, to Kafka or --ingest), prometheus or json (print to stdout)',
+  },
+  procfs: {
+    env: 'PROCFS',
+    flag: 'procfs',
+    arg: 'DIR',
+    type: 'string',
+    default: '/proc',
+    meaning: 'where /proc is mounted (default {default}), e.g. a host /proc in a container or a fixture tree',
+  },
+  sysfs: {
+    env: 'SYSFS',
+    flag: 'sysfs',
+    arg: 'DIR',
+    type: 'string',
+    default: '/sys',
+    meaning: 'where /sys is mounted (default {default}), e.g. a host /sys in a container or a fixture tree',
+  },
+  udevData: {
+    env: 'UDEV_DATA',
+    flag: 'udev-data',
+    arg: 'DIR',
+    type: 'string',
+    default: '/run/udev/data',
+    meaning: "udev's database, for disk model and serial (default {default})",
+  },
+  intervalMs: {
+    env: 'AGENT_INTERVAL_MS',
+    flag: 'interval',
+    arg: 'MS',
+    type: 'int',
+    default: 1000,
+    min: 10,
+    max: 10_000,
+    meaning: 'sampling interval in milliseconds, {min} to {max} (default {default})',
+  },
+  familyIntervals: {
+    env: 'AGENT_FAMILY_INTERVALS',
+    flag: 'family-intervals',
+    arg: 'L',
+    type: 'custom',
+    meaning:
+      'per-family or per-collector interval in ms, on or off, e.g. cpu=100,filesystem=60000,vmstat=off,wifi=on (agent/README.md lists them and their defaults)',
+  },
+  collectorOptions: {
+    env: 'AGENT_COLLECTOR_OPTIONS',
+    flag: 'collector-option',
+    arg: 'K=V',
+    repeatable: true,
+    type: 'custom',
+    meaning:
+      "a collector's filter or setting, e.g. netclass.ignored-devices=^veth; repeatable (env: one per line); agent/README.md lists them with node_exporter's defaults",
+  },
+  brokers: {
+    env: 'KAFKA_BROKERS',
+    flag: 'brokers',
+    arg: 'LIST',
+    type: 'custom',
+    default: '127.0.0.1:9092',
+    meaning: 'comma-separated host:port of Kafka brokers (default {default}); not with --ingest',
+  },
+  topic: {
+    env: 'KAFKA_TOPIC',
+    flag: 'topic',
+    arg: 'NAME',
+    type: 'string',
+    default: DEFAULT_TOPIC,
+    meaning: 'Kafka topic (default {default})',
+  },
+  // Read by platform/kafka-security.ts; declared here for their flags and help lines.
+  saslMechanism: {
+    env: 'KAFKA_SASL_MECHANISM',
+    flag: 'sasl-mechanism',
+    arg: 'M',
+    type: 'custom',
+    meaning:
+      "Kafka SASL: scram-sha-512, scram-sha-256 or plain (plain only with TLS); the tenant's own credentials",
+  },
+  saslUsername: {
+    env: 'KAFKA_SASL_USERNAME',
+    flag: 'sasl-username',
+    arg: 'NAME',
+    type: 'custom',
+    meaning: 'Kafka SASL user name',
+  },
+  saslPasswordFile: {
+    env: 'KAFKA_SASL_PASSWORD_FILE',
+    flag: 'sasl-password-file',
+    arg: 'F',
+    type: 'custom',
+    meaning: 'file holding the Kafka SASL password (trimmed)',
+  },
+  saslPassword: {
+    env: 'KAFKA_SASL_PASSWORD',
+    type: 'custom',
+    meaning: 'the Kafka SASL password itself (no flag: it would show in ps)',
+  },
+  kafkaTls: {
+    env: 'KAFKA_TLS',
+    flag: 'kafka-tls',
+    type: 'custom',
+    default: 'false',
+    meaning: 'connect to the brokers over TLS (system CAs)',
+  },
+  kafkaCaFile: {
+    env: 'KAFKA_TLS_CA_FILE',
+    flag: 'kafka-ca-file',
+    arg: 'F',
+    type: 'custom',
+    meaning: 'TLS to the brokers, trusting this PEM CA certificate',
+  },
+  ingestUrl: {
+    env: 'AGENT_INGEST_URL',
+    flag: 'ingest',
+    arg: 'URL',
+    type: 'custom',
+    meaning: 'send to the ingest gateway at URL (http or https) instead of Kafka; needs --key-file or --key',
+  },
+  keyFile: {
+    env: 'AGENT_KEY_FILE',
+    flag: 'key-file',
+    arg: 'PATH',
+    type: 'string',
+    meaning: 'file holding the ingest key (trimmed); keeps the key out of ps',
+  },
+  key: {
+    env: 'AGENT_KEY',
+    flag: 'key',
+    arg: 'KEY',
+    type: 'string',
+    meaning: 'the ingest key itself (shows in ps: prefer --key-file or the env)',
+  },
+  tenant: {
+    env: 'AGENT_TENANT',
+    flag: 'tenant',
+    arg: 'NAME',
+    // No default in the declaration: an unset tenant yields to the NATS credential's.
+    type: 'string',
+    meaning: 'tenant written in the envelope (default local; with a NATS credential: its tenant)',
+  },
+  hostId: {
+    env: 'AGENT_HOST_ID',
+    flag: 'host-id',
+    arg: 'ID',
+    type: 'string',
+    meaning: 'host identity (default: machine-id, else hostname)',
+  },
+  rootfs: {
+    env: 'ROOTFS',
+    flag: 'rootfs',
+    arg: 'DIR',
+    type: 'string',
+    default: '',
+    meaning: "where the host's / is mounted, for filesystem sizes (default: the agent's own /)",
+  },
+  // Read by platform/nats-client.ts.
+  natsUrl: {
+    env: 'NATS_URL',
+    flag: 'nats',
+    arg: 'URL',
+    type: 'custom',
+    meaning:
+      'listen for live control (intervals, families) on NATS; needs a tenant credential (default: off)',
+  },
+  natsCredentials: {
+    env: 'NATS_CREDENTIALS_FILE',
+    flag: 'nats-credentials',
+    arg: 'F',
+    type: 'custom',
+    meaning:
+      "the tenant's NATS credential, JSON from npm run nats-credential (or NATS_USER + NATS_PASSWORD_FILE)",
+  },
+  gatewayControl: {
+    env: 'AGENT_GATEWAY_CONTROL',
+    flag: 'gateway-control',
+    arg: 'M',
+    type: 'oneOf',
+    values: ['on', 'off'],
+    default: 'on',
+    meaning:
+      'on (default) or off: with --ingest and no NATS credential, take control requests through the gateway',
+  },
+  groups: {
+    env: 'AGENT_GROUPS',
+    flag: 'groups',
+    arg: 'LIST',
+    type: 'string',
+    meaning: 'comma-separated groups this host answers control requests for',
+  },
+  spoolDir: {
+    env: 'AGENT_SPOOL_DIR',
+    flag: 'spool-dir',
+    arg: 'DIR',
+    type: 'string',
+    meaning: 'keep records not yet acknowledged on disk here (default: memory only, lost on exit)',
+  },
+  spoolMaxBytes: {
+    env: 'AGENT_SPOOL_MAX_BYTES',
+    flag: 'spool-max-bytes',
+    arg: 'N',
+    type: 'int',
+    default: 256 * 1024 * 1024,
+    min: 1024 * 1024,
+    meaning: 'cap on the spool; past it the oldest records are dropped (default {default} = 256 MiB)',
+  },
+  spoolFsync: {
+    env: 'AGENT_SPOOL_FSYNC',
+    flag: 'spool-fsync',
+    arg: 'MODE',
+    type: 'oneOf',
+    values: ['always', 'interval', 'never'],
+    default: 'interval',
+    meaning: 'always, interval (default) or never; see agent/README.md',
+  },
+  spoolFsyncIntervalMs: {
+    env: 'AGENT_SPOOL_FSYNC_INTERVAL_MS',
+    flag: 'spool-fsync-ms',
+    arg: 'MS',
+    type: 'int',
+    default: 1000,
+    min: 10,
+    max: 60_000,
+    meaning: 'fsync period for --spool-fsync interval (default {default})',
+  },
+  batchMs: {
+    env: 'AGENT_BATCH_MS',
+    flag: 'batch-ms',
+    arg: 'MS',
+    type: 'int',
+    default: 1000,
+    min: 0,
+    max: 10_000,
+    meaning:
+      'how long samples wait to share one Kafka message or gateway request, {min} to {max} (default {default})',
+  },
+  vmstatFields: {
+    env: 'AGENT_VMSTAT_FIELDS',
+    flag: 'vmstat-fields',
+    arg: 'RE',
+    type: 'custom',
+    default: DEFAULT_VMSTAT_FIELDS.source,
+    meaning: "/proc/vmstat fields to send (default node_exporter's {default})",
+  },
+  metricsListen: {
+    env: 'AGENT_METRICS_LISTEN',
+    flag: 'metrics-listen',
+    arg: 'ADDR',
+    type: 'custom',
+    default: '127.0.0.1:9464',
+    meaning: "serve the agent's own metrics on http://ADDR/metrics, or off (default {default})",
+  },
+  help: { flag: 'help', meaning: 'print this help' },
+} as const satisfies Record<string, AgentSetting | FlagOnly>
+
+const S = AGENT_SETTINGS
+const ENTRIES: readonly (AgentSetting | FlagOnly)[] = Object.values(AGENT_SETTINGS)
+const isSetting = (e: AgentSetting | FlagOnly): e is AgentSetting => 'env' in e
 
 export function helpText(): string {
-  const rows = FLAGS.map(([flag, env, text]) => `  ${flag.padEnd(22)} ${env.padEnd(29)} ${text}`)
+  const rows = ENTRIES.map((e) => {
+    const flag =
+      e.flag === undefined ? '' : `--${e.flag}${'arg' in e && e.arg !== undefined ? ` ${e.arg}` : ''}`
+    const env = isSetting(e) ? e.env : ''
+    const text = isSetting(e) ? settingMeaning(e) : e.meaning
+    return `  ${flag.padEnd(22)} ${env.padEnd(29)} ${text}`
+  })
   return `procstream agent: samples /proc and sends Avro to Kafka or the ingest gateway\n\nUsage: npm run agent -- [flags]\n\n  ${'flag'.padEnd(22)} ${'env'.padEnd(29)} meaning\n${rows.join('\n')}\n`
 }
 
-export function readAgentConfig(argv: string[], env: Env): Readonly<AgentConfig> | 'help' {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: {
-      once: { type: 'boolean' },
-      format: { type: 'string' },
-      procfs: { type: 'string' },
-      sysfs: { type: 'string' },
-      'udev-data': { type: 'string' },
-      'collector-option': { type: 'string', multiple: true },
-      interval: { type: 'string' },
-      brokers: { type: 'string' },
-      topic: { type: 'string' },
-      'sasl-mechanism': { type: 'string' },
-      'sasl-username': { type: 'string' },
-      'sasl-password-file': { type: 'string' },
-      'kafka-tls': { type: 'boolean' },
-      'kafka-ca-file': { type: 'string' },
-      ingest: { type: 'string' },
-      key: { type: 'string' },
-      'key-file': { type: 'string' },
-      tenant: { type: 'string' },
-      'host-id': { type: 'string' },
-      rootfs: { type: 'string' },
-      nats: { type: 'string' },
-      'nats-credentials': { type: 'string' },
-      groups: { type: 'string' },
-      'gateway-control': { type: 'string' },
-      'spool-dir': { type: 'string' },
-      'spool-max-bytes': { type: 'string' },
-      'spool-fsync': { type: 'string' },
-      'spool-fsync-ms': { type: 'string' },
-      'batch-ms': { type: 'string' },
-      'family-intervals': { type: 'string' },
-      'vmstat-fields': { type: 'string' },
-      'metrics-listen': { type: 'string' },
-      help: { type: 'boolean' },
-    },
-  })
-  if (values.help) return 'help'
-  // Flags win over the environment: fold them into one view and validate once.
-  const merged: Record<string, string | undefined> = {
-    ...env,
-    ...(values.format !== undefined && { AGENT_FORMAT: values.format }),
-    ...(values.procfs !== undefined && { PROCFS: values.procfs }),
-    ...(values.sysfs !== undefined && { SYSFS: values.sysfs }),
-    ...(values['udev-data'] !== undefined && { UDEV_DATA: values['udev-data'] }),
-    ...(values['collector-option'] !== undefined && {
-      AGENT_COLLECTOR_OPTIONS: values['collector-option'].join('\n'),
-    }),
-    ...(values.interval !== undefined && { AGENT_INTERVAL_MS: values.interval }),
-    ...(values.brokers !== undefined && { KAFKA_BROKERS: values.brokers }),
-    ...(values.topic !== undefined && { KAFKA_TOPIC: values.topic }),
-    ...(values['sasl-mechanism'] !== undefined && { KAFKA_SASL_MECHANISM: values['sasl-mechanism'] }),
-    ...(values['sasl-username'] !== undefined && { KAFKA_SASL_USERNAME: values['sasl-username'] }),
-    ...(values['sasl-password-file'] !== undefined && {
-      KAFKA_SASL_PASSWORD_FILE: values['sasl-password-file'],
-    }),
-    ...(values['kafka-tls'] !== undefined && { KAFKA_TLS: String(values['kafka-tls']) }),
-    ...(values['kafka-ca-file'] !== undefined && { KAFKA_TLS_CA_FILE: values['kafka-ca-file'] }),
-    ...(values.ingest !== undefined && { AGENT_INGEST_URL: values.ingest }),
-    ...(values.key !== undefined && { AGENT_KEY: values.key }),
-    ...(values['key-file'] !== undefined && { AGENT_KEY_FILE: values['key-file'] }),
-    ...(values.tenant !== undefined && { AGENT_TENANT: values.tenant }),
-    ...(values['host-id'] !== undefined && { AGENT_HOST_ID: values['host-id'] }),
-    ...(values.rootfs !== undefined && { ROOTFS: values.rootfs }),
-    ...(values.nats !== undefined && { NATS_URL: values.nats }),
-    ...(values['nats-credentials'] !== undefined && { NATS_CREDENTIALS_FILE: values['nats-credentials'] }),
-    ...(values.groups !== undefined && { AGENT_GROUPS: values.groups }),
-    ...(values['gateway-control'] !== undefined && { AGENT_GATEWAY_CONTROL: values['gateway-control'] }),
-    ...(values['spool-dir'] !== undefined && { AGENT_SPOOL_DIR: values['spool-dir'] }),
-    ...(values['spool-max-bytes'] !== undefined && { AGENT_SPOOL_MAX_BYTES: values['spool-max-bytes'] }),
-    ...(values['spool-fsync'] !== undefined && { AGENT_SPOOL_FSYNC: values['spool-fsync'] }),
-    ...(values['spool-fsync-ms'] !== undefined && {
-      AGENT_SPOOL_FSYNC_INTERVAL_MS: values['spool-fsync-ms'],
-    }),
-    ...(values['batch-ms'] !== undefined && { AGENT_BATCH_MS: values['batch-ms'] }),
-    ...(values['family-intervals'] !== undefined && { AGENT_FAMILY_INTERVALS: values['family-intervals'] }),
-    ...(values['vmstat-fields'] !== undefined && { AGENT_VMSTAT_FIELDS: values['vmstat-fields'] }),
-    ...(values['metrics-listen'] !== undefined && { AGENT_METRICS_LISTEN: values['metrics-listen'] }),
+/** A flag without an argument is a boolean; a repeatable one is folded into its variable one per line. */
+function parseFlags(argv: string[]): { help: boolean; once: boolean; env: Record<string, string> } {
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {}
+  for (const e of ENTRIES) {
+    if (e.flag === undefined) continue
+    const takesArg = 'arg' in e && e.arg !== undefined
+    options[e.flag] = {
+      type: takesArg ? 'string' : 'boolean',
+      ...('repeatable' in e && e.repeatable === true && { multiple: true }),
+    }
   }
+  const { values } = parseArgs({ args: argv, strict: true, options })
+  const env: Record<string, string> = {}
+  for (const e of ENTRIES) {
+    if (!isSetting(e) || e.flag === undefined) continue
+    const v = values[e.flag]
+    if (v === undefined) continue
+    env[e.env] = Array.isArray(v) ? v.join('\n') : String(v)
+  }
+  return { help: values.help === true, once: values.once === true, env }
+}
+
+export function readAgentConfig(argv: string[], env: Env): Readonly<AgentConfig> | 'help' {
+  const flags = parseFlags(argv)
+  if (flags.help) return 'help'
+  // Flags win over the environment: fold them into one view and validate once.
+  const merged: Record<string, string | undefined> = { ...env, ...flags.env }
   const r = new ConfigReader(merged)
-  const once = values.once ?? false
-  const format = r.oneOf<OutputFormat>(
-    'AGENT_FORMAT',
-    ['kafka', 'prometheus', 'json'],
-    once ? 'prometheus' : 'kafka',
-  )
-  const brokers = r.hostPorts('KAFKA_BROKERS')
+  const once = flags.once
+  const format = r.oneOf<OutputFormat>(S.format, once ? 'prometheus' : 'kafka')
+  const brokers = r.hostPorts(S.brokers.env)
   const kafkaSecurity = readKafkaSecurity(r)
   const ingest = readIngest(r, brokers !== undefined)
   if (ingest && (kafkaSecurity.sasl || kafkaSecurity.ssl))
@@ -271,7 +381,7 @@ export function readAgentConfig(argv: string[], env: Env): Readonly<AgentConfig>
       'Kafka SASL/TLS settings (KAFKA_SASL_*, KAFKA_TLS*) are for --brokers; with --ingest the key authenticates',
     )
   const nats = readNatsClient(r, 'tenant')
-  const tenantFlag = r.string('AGENT_TENANT')
+  const tenantFlag = r.string(S.tenant)
   // The control subjects follow the credential; an envelope naming another tenant would say one
   // thing while the server enforces another.
   if (nats?.tenant !== undefined && tenantFlag !== undefined && tenantFlag !== nats.tenant)
@@ -281,32 +391,32 @@ export function readAgentConfig(argv: string[], env: Env): Readonly<AgentConfig>
   return r.done({
     once,
     format,
-    procfs: r.string('PROCFS', '/proc'),
-    sysfs: r.string('SYSFS', '/sys'),
-    udevData: r.string('UDEV_DATA', '/run/udev/data'),
-    collectorOptions: readCollectorOptions(r, 'AGENT_COLLECTOR_OPTIONS'),
-    intervalMs: r.int('AGENT_INTERVAL_MS', 1000, { min: 10, max: 10_000 }),
-    brokers: brokers ?? ['127.0.0.1:9092'],
+    procfs: r.string(S.procfs),
+    sysfs: r.string(S.sysfs),
+    udevData: r.string(S.udevData),
+    collectorOptions: readCollectorOptions(r, S.collectorOptions.env),
+    intervalMs: r.int(S.intervalMs),
+    brokers: brokers ?? [S.brokers.default],
     kafkaSecurity,
-    topic: r.string('KAFKA_TOPIC', DEFAULT_TOPIC),
+    topic: r.string(S.topic),
     ingest,
     tenant: nats?.tenant ?? tenantFlag ?? 'local',
-    hostId: r.string('AGENT_HOST_ID'),
-    rootfs: r.string('ROOTFS', ''),
+    hostId: r.string(S.hostId),
+    rootfs: r.string(S.rootfs),
     nats: nats?.tenant === undefined ? undefined : { ...nats, tenant: nats.tenant },
-    gatewayControl: r.oneOf('AGENT_GATEWAY_CONTROL', ['on', 'off'], 'on') === 'on',
-    groups: (r.string('AGENT_GROUPS') ?? '')
+    gatewayControl: r.oneOf(S.gatewayControl) === 'on',
+    groups: (r.string(S.groups) ?? '')
       .split(',')
       .map((g) => g.trim())
       .filter((g) => g !== ''),
-    spoolDir: r.string('AGENT_SPOOL_DIR'),
-    spoolMaxBytes: r.int('AGENT_SPOOL_MAX_BYTES', 256 * 1024 * 1024, { min: 1024 * 1024 }),
-    spoolFsync: r.oneOf<FsyncPolicy>('AGENT_SPOOL_FSYNC', ['always', 'interval', 'never'], 'interval'),
-    spoolFsyncIntervalMs: r.int('AGENT_SPOOL_FSYNC_INTERVAL_MS', 1000, { min: 10, max: 60_000 }),
-    batchMs: r.int('AGENT_BATCH_MS', 1000, { min: 0, max: 10_000 }),
-    familyIntervals: readFamilyIntervals(r, 'AGENT_FAMILY_INTERVALS'),
-    vmstatFields: r.regex('AGENT_VMSTAT_FIELDS', DEFAULT_VMSTAT_FIELDS),
-    metricsListen: r.listenAddress('AGENT_METRICS_LISTEN', DEFAULT_METRICS_LISTEN),
+    spoolDir: r.string(S.spoolDir),
+    spoolMaxBytes: r.int(S.spoolMaxBytes),
+    spoolFsync: r.oneOf<FsyncPolicy>(S.spoolFsync),
+    spoolFsyncIntervalMs: r.int(S.spoolFsyncIntervalMs),
+    batchMs: r.int(S.batchMs),
+    familyIntervals: readFamilyIntervals(r, S.familyIntervals.env),
+    vmstatFields: r.regex(S.vmstatFields.env, DEFAULT_VMSTAT_FIELDS),
+    metricsListen: r.listenAddress(S.metricsListen.env, S.metricsListen.default),
   })
 }
 
@@ -315,9 +425,9 @@ export function readAgentConfig(argv: string[], env: Env): Readonly<AgentConfig>
  * message is printed to stderr, and from there it reaches logs.
  */
 function readIngest(r: ConfigReader, brokersGiven: boolean): { url: string; key: string } | undefined {
-  const url = r.url('AGENT_INGEST_URL', ['http:', 'https:'])
-  const inline = r.string('AGENT_KEY')
-  const file = r.string('AGENT_KEY_FILE')
+  const url = r.url(S.ingestUrl.env, ['http:', 'https:'])
+  const inline = r.string(S.key)
+  const file = r.string(S.keyFile)
   if (url === undefined) {
     if (inline !== undefined || file !== undefined)
       r.problem(

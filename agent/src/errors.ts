@@ -1,4 +1,4 @@
-import { ProcstreamError } from '#platform/errors.ts'
+import { CatalogueError, defineErrors } from '#platform/errors.ts'
 
 /**
  * | code               | retryable | meaning                                                           |
@@ -14,24 +14,56 @@ import { ProcstreamError } from '#platform/errors.ts'
  * the gateway refuses these records as they are. The sink retries both kinds alike: dropping records
  * the gateway might accept after an upgrade would lose data silently.
  */
-export type AgentErrorCode =
-  | 'PROC_UNREADABLE'
-  | 'SEND_FAILED'
-  | 'QUEUE_OVERFLOW'
-  | 'BAD_ARGUMENT'
-  | 'INGEST_REFUSED'
-  | 'INGEST_UNREACHABLE'
+export const AGENT_CATALOGUE = defineErrors({
+  PROC_UNREADABLE: {
+    retryable: true,
+    message: 'a /proc file could not be opened or read (may appear later)',
+  },
+  SEND_FAILED: {
+    retryable: true,
+    message: 'Kafka did not acknowledge a batch; it stays queued and is resent',
+  },
+  QUEUE_OVERFLOW: {
+    retryable: false,
+    message: 'the send queue was full and the oldest samples were dropped',
+  },
+  BAD_ARGUMENT: { retryable: false, message: 'a command-line flag or environment value is invalid' },
+  // The thrower decides from the gateway's status (see above).
+  INGEST_REFUSED: { retryable: false, message: 'the ingest gateway answered with a status other than 202' },
+  INGEST_UNREACHABLE: {
+    retryable: true,
+    message: 'the ingest gateway could not be reached or did not answer in time',
+  },
+})
 
-export class AgentError extends ProcstreamError {
+export type AgentErrorCode = keyof typeof AGENT_CATALOGUE
+
+/** The disk spool's (sink/spool.ts SpoolError): each is a misuse or a second agent, never retried. */
+export const SPOOL_CATALOGUE = defineErrors({
+  SPOOL_BUSY: {
+    retryable: false,
+    message: 'a batch is already out, or records in flight moved into a spool that is not empty',
+  },
+  SPOOL_BAD_RECORD: { retryable: false, message: 'a record too large for a spool segment' },
+  SPOOL_CLOSED: { retryable: false, message: 'the spool is used after it was closed' },
+  SPOOL_LOCKED: { retryable: false, message: "another live process holds the spool folder's lock" },
+})
+
+export type SpoolErrorCode = keyof typeof SPOOL_CATALOGUE
+
+export class AgentError extends CatalogueError<AgentErrorCode> {
   readonly component = 'agent'
-  declare readonly code: AgentErrorCode
   constructor(code: AgentErrorCode, message: string, options: { retryable?: boolean; cause?: unknown } = {}) {
-    super(code, message, options)
+    super(AGENT_CATALOGUE, code, message, options)
   }
 }
 
-/** A POST to the ingest gateway that was not acknowledged. Its message never carries the agent's key. */
-export class IngestError extends AgentError {
+/**
+ * A POST to the ingest gateway that was not acknowledged: the agent's side of the gateway's answer
+ * (the gateway's own error class is ingest/src/errors.ts IngestError). Its message never carries the
+ * agent's key.
+ */
+export class GatewaySendError extends AgentError {
   constructor(
     code: 'INGEST_REFUSED' | 'INGEST_UNREACHABLE',
     message: string,

@@ -3,6 +3,9 @@ import { controlTargetsProblem } from '#schemas/src/control-subjects.ts'
 import { errorMessage } from '#platform/errors.ts'
 import { answerControlRequest, type ControlTarget } from './control.ts'
 import { parseRetryAfter } from './sink/ingest-transport.ts'
+import { LogEvery } from '#platform/log-every.ts'
+import { backoffMs } from '#platform/backoff.ts'
+import { sleep } from '#platform/time.ts'
 
 /**
  * Live control for an agent that sends through the ingest gateway and holds no NATS credential: it
@@ -48,7 +51,7 @@ export class GatewayControl {
   private readonly query: string
   private readonly closing = new AbortController()
   private running: Promise<void> | undefined
-  private lastLog = Number.NEGATIVE_INFINITY
+  private readonly logEvery = new LogEvery(LOG_EVERY_MS)
   /** Polls made, requests handled (applied or refused by validation), failed polls or replies. */
   readonly stats = { polls: 0, handled: 0, failures: 0 }
 
@@ -91,7 +94,7 @@ export class GatewayControl {
         if (this.stopping()) break
         failures++
         this.stats.failures++
-        const backoff = Math.min(max, min * 2 ** Math.min(failures - 1, 16))
+        const backoff = backoffMs(failures, min, max)
         const f = err instanceof PollFailure ? err : undefined
         waitMs = Math.min(max, Math.max(backoff, f?.waitMs ?? 0))
         this.log(f?.level ?? 'warn', errorMessage(err), waitMs)
@@ -179,9 +182,7 @@ export class GatewayControl {
   }
 
   private log(level: 'warn' | 'error', problem: string, retryInMs: number): void {
-    const now = Date.now()
-    if (now - this.lastLog < LOG_EVERY_MS) return
-    this.lastLog = now
+    if (!this.logEvery.due()) return
     // The key never appears here: it is sent in a header and nowhere else.
     this.o.logger[level](
       { problem: problem.split(this.o.key).join('[redacted]'), retryInMs },
@@ -199,16 +200,4 @@ function gatewaySaid(text: string): string {
     // Not the gateway's JSON: nothing worth quoting.
   }
   return ''
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms)
-    function done(): void {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    signal.addEventListener('abort', done, { once: true })
-  })
 }

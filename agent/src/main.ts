@@ -25,16 +25,18 @@ import { formatMetricPoints } from '#platform/prometheus-text.ts'
 import { formatPrometheus } from './format/prometheus.ts'
 import { SelfMetrics } from './self-metrics.ts'
 import { defaultSchedule, FamilyScheduler, SCHEDULED } from './schedule.ts'
+import { within } from '#platform/time.ts'
+import { LogEvery } from '#platform/log-every.ts'
 
 const logger = createLogger('agent')
 
 function problemLogger(): (family: string, problem: string) => void {
   // One line per family per minute at most: a broken file must not flood the log at 10 Hz.
-  const last = new Map<string, number>()
+  const every = new Map<string, LogEvery>()
   return (family, problem) => {
-    const now = Date.now()
-    if (now - (last.get(family) ?? 0) < 60_000) return
-    last.set(family, now)
+    let e = every.get(family)
+    if (!e) every.set(family, (e = new LogEvery(60_000, 0)))
+    if (!e.due()) return
     logger.warn({ family }, problem)
   }
 }
@@ -231,7 +233,7 @@ function runContinuously(config: AgentConfig, id: AgentIdentity): void {
     await gatewayControl?.stop()
     await (await metricsServer)?.close()
     // Connecting to Kafka retries for tens of seconds while it is away; unsent records are spooled anyway.
-    await Promise.race([connecting, new Promise((r) => setTimeout(r, 2_000))])
+    await within(connecting, 2_000)
     await sink.stop()
     logger.info({ ...sink.stats, ...sampler.stats, missedTicks: scheduler.missedTicks() }, 'agent stopped')
     process.exit(0)

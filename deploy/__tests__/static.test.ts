@@ -65,7 +65,8 @@ const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : [])
 // The settings the code reads: collected from the readers' source, so a new setting needs no edit
 // here. ConfigReader calls (`r.int('X', …)`), helpers handed the reader and a name
 // (`readFamilyIntervals(r, 'X')`), names passed first to a helper in a config.ts (`coarser('X', …)`),
-// and direct reads of process.env in entry points, the admin CLI and the logger.
+// declarations (`env: 'X'`, platform/config.ts), and direct reads of process.env in
+// entry points, the admin CLI and the logger.
 
 const SOURCE_ROOTS = [
   'agent/src',
@@ -84,6 +85,7 @@ const READER_CALL = new RegExp(`\\b(?:r|reader)\\.\\w+(?:<[^>(]*>)?\\(\\s*'${NAM
 const HELPER_WITH_READER = new RegExp(`\\(\\s*r\\s*,\\s*'${NAME}'`, 'g')
 const CONFIG_HELPER = new RegExp(`\\b\\w+\\(\\s*'([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)'\\s*,`, 'g')
 const ENV_READ = new RegExp(`\\b(?:process\\.env|env)\\.${NAME}`, 'g')
+const DECLARATION = new RegExp(`\\benv: '${NAME}'`, 'g')
 /** Read by Node.js itself, not by procstream; documented in CONFIGURATION.md all the same. */
 const RUNTIME_VARIABLES = ['NODE_EXTRA_CA_CERTS']
 
@@ -96,7 +98,7 @@ function knownVariables(): Set<string> {
     )
     for (const file of files) {
       const text = readFileSync(file, 'utf8')
-      const patterns = [READER_CALL, HELPER_WITH_READER, ENV_READ]
+      const patterns = [READER_CALL, HELPER_WITH_READER, ENV_READ, DECLARATION]
       if (basename(file) === 'config.ts') patterns.push(CONFIG_HELPER)
       for (const pattern of patterns) for (const m of text.matchAll(pattern)) names.add(m[1] as string)
     }

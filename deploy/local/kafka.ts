@@ -4,6 +4,7 @@ import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { Kafka, logLevel, type SASLOptions } from 'kafkajs'
 import { ServiceError, errorMessage } from '#platform/errors.ts'
+import { sleep } from '#platform/time.ts'
 import type { KafkaSecurity } from '#platform/kafka-security.ts'
 import { assertPortFree } from './ports.ts'
 import { KAFKA_LOG4J2_CONFIG, ensureKafkaJars, kafkaVersion } from './kafka-jars.ts'
@@ -387,6 +388,42 @@ export async function startKafka(opts: StartKafkaOptions): Promise<LocalKafka> {
   }
 }
 
+/** How long ensureTopics keeps trying while the broker answers with retriable errors. */
+const TOPICS_READY_MS = 60_000
+const TOPICS_RETRY_MS = 250
+
+type Admin = ReturnType<Kafka['admin']>
+
+function isRetriable(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { retriable?: unknown }).retriable === true
+}
+
+async function createMissing(admin: Admin, topics: TopicSpec[]): Promise<void> {
+  const existing = new Set(await admin.listTopics())
+  const missing = topics.filter((t) => !existing.has(t.name))
+  if (missing.length === 0) return
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: missing.map((t) => ({
+      topic: t.name,
+      numPartitions: t.partitions,
+      replicationFactor: 1,
+      configEntries:
+        t.retentionMs === undefined ? [] : [{ name: 'retention.ms', value: String(t.retentionMs) }],
+    })),
+  })
+}
+
+/** Every partition of the topics has a leader; otherwise a retriable error for another round. */
+async function leadersElected(admin: Admin, topics: TopicSpec[]): Promise<void> {
+  const meta = await admin.fetchTopicMetadata({ topics: topics.map((t) => t.name) })
+  const leaderless = meta.topics.filter((t) => t.partitions.some((p) => p.leader < 0))
+  if (leaderless.length > 0)
+    throw Object.assign(new Error(`no leader yet for ${leaderless.map((t) => t.name).join(', ')}`), {
+      retriable: true,
+    })
+}
+
 export interface TopicSpec {
   name: string
   partitions: number
@@ -404,21 +441,22 @@ export async function ensureTopics(
 ): Promise<void> {
   if (topics.length === 0) return
   const admin = quiet(brokers, 'procstream-local-topics', security).admin()
+  const deadline = Date.now() + TOPICS_READY_MS
   try {
     await admin.connect()
-    const existing = new Set(await admin.listTopics())
-    const missing = topics.filter((t) => !existing.has(t.name))
-    if (missing.length === 0) return
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: missing.map((t) => ({
-        topic: t.name,
-        numPartitions: t.partitions,
-        replicationFactor: 1,
-        configEntries:
-          t.retentionMs === undefined ? [] : [{ name: 'retention.ms', value: String(t.retentionMs) }],
-      })),
-    })
+    for (;;) {
+      try {
+        await createMissing(admin, topics)
+        await leadersElected(admin, topics)
+        return
+      } catch (err) {
+        // A loaded machine elects leaders late, and kafkajs's own wait gives up on a metadata answer
+        // that does not know the new topic yet (a retriable error). Creating only what is missing makes
+        // another round safe.
+        if (!isRetriable(err) || Date.now() >= deadline) throw err
+        await sleep(TOPICS_RETRY_MS)
+      }
+    }
   } catch (err) {
     throw new ServiceError(
       'KAFKA_TOPICS_FAILED',

@@ -1,7 +1,7 @@
 import { CompressionTypes } from 'kafkajs'
 import { readClickHouseConfig, type ClickHouseConfig } from '#platform/clickhouse.ts'
 import { readKeysRefreshMs } from '#platform/auth/authenticator.ts'
-import { ConfigReader, type Env } from '#platform/config.ts'
+import { ConfigReader, type Env, type Setting } from '#platform/config.ts'
 import { SAMPLES_TOPIC } from '#schemas/src/kafka-topic.ts'
 import { readKafkaSecurity, type KafkaSecurity } from '#platform/kafka-security.ts'
 import { readTlsFiles, type TlsFiles } from '#platform/tls.ts'
@@ -67,47 +67,170 @@ export interface ControlLimits {
 // kafkajs ships gzip only; snappy, lz4 and zstd need codec packages it does not bundle.
 const COMPRESSION = { gzip: CompressionTypes.GZIP, none: CompressionTypes.None } as const
 
+/**
+ * The gateway's own settings (platform/config.ts); the shared ones (Kafka security, ClickHouse,
+ * NATS, TLS, keys refresh, admission bounds) are declared where they are read.
+ */
+export const INGEST_SETTINGS = {
+  host: { env: 'INGEST_HOST', type: 'string', default: '127.0.0.1', meaning: "the gateway's listen address" },
+  port: { env: 'INGEST_PORT', type: 'port', default: 8081, meaning: "the gateway's port" },
+  brokers: {
+    env: 'KAFKA_BROKERS',
+    type: 'custom',
+    default: '127.0.0.1:9092',
+    meaning: 'comma-separated host:port of the brokers',
+  },
+  topic: { env: 'KAFKA_TOPIC', type: 'string', default: SAMPLES_TOPIC, meaning: 'the samples topic' },
+  maxBodyBytes: {
+    env: 'INGEST_MAX_BODY_BYTES',
+    type: 'int',
+    default: 4 * 1024 * 1024,
+    min: 1024,
+    max: 256 * 1024 * 1024,
+    meaning: 'largest request body as sent',
+  },
+  maxDecodedBytes: {
+    env: 'INGEST_MAX_DECODED_BYTES',
+    type: 'int',
+    default: 16 * 1024 * 1024,
+    // And at least INGEST_MAX_BODY_BYTES, checked when read.
+    max: 1024 * 1024 * 1024,
+    meaning: 'largest body once decompressed',
+  },
+  maxQueuedBytes: {
+    env: 'INGEST_MAX_QUEUED_BYTES',
+    type: 'int',
+    default: 128 * 1024 * 1024,
+    min: 1024 * 1024,
+    meaning: 'accepted bytes waiting for Kafka beyond which requests get 503',
+  },
+  maxConcurrentRequests: {
+    env: 'INGEST_MAX_CONCURRENT_REQUESTS',
+    type: 'int',
+    default: 16,
+    min: 1,
+    max: 4096,
+    meaning: 'ingest requests read and decoded at once',
+  },
+  requestTimeoutMs: {
+    env: 'INGEST_REQUEST_TIMEOUT_MS',
+    type: 'int',
+    default: 30_000,
+    min: 1000,
+    max: 600_000,
+    meaning: 'how long a request may take to arrive whole',
+  },
+  kafkaProducers: {
+    env: 'INGEST_KAFKA_PRODUCERS',
+    type: 'int',
+    default: 4,
+    min: 1,
+    max: 32,
+    meaning: 'idempotent producers sending in parallel',
+  },
+  kafkaCompression: {
+    env: 'INGEST_KAFKA_COMPRESSION',
+    type: 'oneOf',
+    values: ['gzip', 'none'],
+    default: 'gzip',
+    meaning: 'compression of the Kafka messages',
+  },
+  requestsPerS: {
+    env: 'INGEST_TENANT_REQUESTS_PER_S',
+    type: 'int',
+    default: 20_000,
+    min: 1,
+    meaning: 'ingest requests per second per tenant',
+  },
+  recordsPerS: {
+    env: 'INGEST_TENANT_RECORDS_PER_S',
+    type: 'int',
+    default: 1_000_000,
+    min: 1,
+    meaning: 'records per second per tenant',
+  },
+  burstS: {
+    env: 'INGEST_TENANT_BURST_S',
+    type: 'int',
+    default: 2,
+    min: 1,
+    max: 3600,
+    meaning: 'burst, as seconds of those rates',
+  },
+  // At most 55 s: proxies and load balancers commonly drop a connection idle for 60 s.
+  controlWaitMs: {
+    env: 'INGEST_CONTROL_WAIT_MS',
+    type: 'int',
+    default: 25_000,
+    min: 1000,
+    max: 55_000,
+    meaning: 'how long a control poll waits for a request',
+  },
+  controlReplyWaitMs: {
+    env: 'INGEST_CONTROL_REPLY_WAIT_MS',
+    type: 'int',
+    default: 15_000,
+    min: 1000,
+    max: 300_000,
+    meaning: 'how long a request handed to an agent waits for its reply',
+  },
+  controlMaxPolls: {
+    env: 'INGEST_CONTROL_MAX_POLLS',
+    type: 'int',
+    default: 20_000,
+    min: 1,
+    max: 1_000_000,
+    meaning: 'control polls held at once, all tenants together',
+  },
+  controlTenantMaxPolls: {
+    env: 'INGEST_CONTROL_TENANT_MAX_POLLS',
+    type: 'int',
+    default: 5_000,
+    min: 1,
+    max: 1_000_000,
+    meaning: 'control polls held at once for one tenant',
+  },
+} as const satisfies Record<string, Setting>
+
+const S = INGEST_SETTINGS
+
 export function readIngestConfig(
   env: Env,
   dataDir: string,
   overrides: { brokers?: string[] } = {},
 ): Readonly<IngestConfig> {
   const r = new ConfigReader(env)
-  const maxBodyBytes = r.int('INGEST_MAX_BODY_BYTES', 4 * 1024 * 1024, { min: 1024, max: 256 * 1024 * 1024 })
+  const maxBodyBytes = r.int(S.maxBodyBytes)
   return r.done({
-    host: r.string('INGEST_HOST', '127.0.0.1'),
-    port: r.port('INGEST_PORT', 8081),
-    brokers: overrides.brokers ?? r.hostPorts('KAFKA_BROKERS') ?? ['127.0.0.1:9092'],
+    host: r.string(S.host),
+    port: r.port(S.port),
+    brokers: overrides.brokers ?? r.hostPorts(S.brokers.env) ?? [S.brokers.default],
     kafkaSecurity: readKafkaSecurity(r),
-    topic: r.string('KAFKA_TOPIC', SAMPLES_TOPIC),
+    topic: r.string(S.topic),
     clickhouse: readClickHouseConfig(r, dataDir),
     maxBodyBytes,
-    maxDecodedBytes: r.int('INGEST_MAX_DECODED_BYTES', 16 * 1024 * 1024, {
-      min: maxBodyBytes,
-      max: 1024 * 1024 * 1024,
-    }),
+    maxDecodedBytes: r.int({ ...S.maxDecodedBytes, min: maxBodyBytes }),
     // Under the broker's default message.max.bytes (1 MB) with room for the batch headers.
     maxMessageBytes: MAX_RECORD_BYTES,
     admission: readAdmissionBounds(r, readRawTtlDays(r)),
-    maxQueuedBytes: r.int('INGEST_MAX_QUEUED_BYTES', 128 * 1024 * 1024, { min: 1024 * 1024 }),
-    maxConcurrentRequests: r.int('INGEST_MAX_CONCURRENT_REQUESTS', 16, { min: 1, max: 4096 }),
-    requestTimeoutMs: r.int('INGEST_REQUEST_TIMEOUT_MS', 30_000, { min: 1000, max: 600_000 }),
-    kafkaProducers: r.int('INGEST_KAFKA_PRODUCERS', 4, { min: 1, max: 32 }),
-    kafkaCompression: COMPRESSION[r.oneOf('INGEST_KAFKA_COMPRESSION', ['gzip', 'none'], 'gzip')],
+    maxQueuedBytes: r.int(S.maxQueuedBytes),
+    maxConcurrentRequests: r.int(S.maxConcurrentRequests),
+    requestTimeoutMs: r.int(S.requestTimeoutMs),
+    kafkaProducers: r.int(S.kafkaProducers),
+    kafkaCompression: COMPRESSION[r.oneOf(S.kafkaCompression)],
     limits: {
-      requestsPerS: r.int('INGEST_TENANT_REQUESTS_PER_S', 20_000, { min: 1 }),
-      recordsPerS: r.int('INGEST_TENANT_RECORDS_PER_S', 1_000_000, { min: 1 }),
-      burstS: r.int('INGEST_TENANT_BURST_S', 2, { min: 1, max: 3600 }),
+      requestsPerS: r.int(S.requestsPerS),
+      recordsPerS: r.int(S.recordsPerS),
+      burstS: r.int(S.burstS),
     },
     keysRefreshMs: readKeysRefreshMs(r),
     tls: readTlsFiles(r),
     nats: readNatsClient(r, 'service'),
     control: {
-      // At most 55 s: proxies and load balancers commonly drop a connection idle for 60 s.
-      waitMs: r.int('INGEST_CONTROL_WAIT_MS', 25_000, { min: 1000, max: 55_000 }),
-      replyWaitMs: r.int('INGEST_CONTROL_REPLY_WAIT_MS', 15_000, { min: 1000, max: 300_000 }),
-      maxPolls: r.int('INGEST_CONTROL_MAX_POLLS', 20_000, { min: 1, max: 1_000_000 }),
-      tenantMaxPolls: r.int('INGEST_CONTROL_TENANT_MAX_POLLS', 5_000, { min: 1, max: 1_000_000 }),
+      waitMs: r.int(S.controlWaitMs),
+      replyWaitMs: r.int(S.controlReplyWaitMs),
+      maxPolls: r.int(S.controlMaxPolls),
+      tenantMaxPolls: r.int(S.controlTenantMaxPolls),
     },
   })
 }

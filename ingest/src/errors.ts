@@ -1,4 +1,4 @@
-import { ProcstreamError } from '#platform/errors.ts'
+import { CatalogueError, defineErrors, statusesOf } from '#platform/errors.ts'
 
 /**
  * Every error the ingest gateway answers with (besides the auth codes of platform/auth/errors.ts:
@@ -43,40 +43,75 @@ import { ProcstreamError } from '#platform/errors.ts'
  * |                        |        |           | it may, all tenants together; see Retry-After               |
  * | CONTROL_UNAVAILABLE    | 503    | yes       | no NATS configured for this gateway (Retry-After 60), not   |
  * |                        |        |           | connected yet, or the gateway is stopping                   |
+ *
+ * What fastify refuses before a route runs, and failures of the gateway itself (server.ts):
+ *
+ * | BAD_REQUEST            | 400    | no        | a request fastify refused (its own status when it has one)  |
+ * | NOT_FOUND              | 404    | no        | no such route                                               |
+ * | INTERNAL               | 500    | yes       | a failure of the gateway itself, logged there               |
  */
-export const INGEST_ERRORS = {
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  UNSUPPORTED_ENCODING: 415,
-  PAYLOAD_TOO_LARGE: 413,
-  BAD_PAYLOAD: 400,
-  RECORD_REFUSED: 400,
-  RECORD_TOO_LARGE: 413,
-  RATE_LIMITED: 429,
-  KAFKA_UNAVAILABLE: 503,
-  GATEWAY_BUSY: 503,
-  BAD_PARAMETER: 400,
-  BAD_REPLY: 400,
-  UNKNOWN_CONTROL_ID: 404,
-  TOO_MANY_POLLS: 429,
-  CONTROL_BUSY: 503,
-  CONTROL_UNAVAILABLE: 503,
-} as const
+export const INGEST_CATALOGUE = defineErrors({
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    retryable: false,
+    message: 'Content-Type is not an accepted Avro type',
+  },
+  UNSUPPORTED_ENCODING: {
+    status: 415,
+    retryable: false,
+    message: 'Content-Encoding is not identity, gzip or zstd',
+  },
+  PAYLOAD_TOO_LARGE: {
+    status: 413,
+    retryable: false,
+    message: 'the body (or the body once decompressed) is over the configured limit',
+  },
+  BAD_PAYLOAD: {
+    status: 400,
+    retryable: false,
+    message: 'not Avro single-object records of a known schema, or not valid gzip/zstd',
+  },
+  RECORD_REFUSED: { status: 400, retryable: false, message: 'a record the processor would not store' },
+  RECORD_TOO_LARGE: { status: 413, retryable: false, message: "a record over the broker's message limit" },
+  RATE_LIMITED: { status: 429, retryable: true, message: "the tenant's request or record rate is used up" },
+  KAFKA_UNAVAILABLE: { status: 503, retryable: true, message: 'Kafka did not acknowledge; resend' },
+  GATEWAY_BUSY: {
+    status: 503,
+    retryable: true,
+    message: 'INGEST_MAX_CONCURRENT_REQUESTS are being read and decoded',
+  },
+  BAD_PARAMETER: { status: 400, retryable: false, message: 'a control poll parameter is missing or refused' },
+  BAD_REPLY: { status: 400, retryable: false, message: 'a control reply body is not the expected JSON' },
+  UNKNOWN_CONTROL_ID: {
+    status: 404,
+    retryable: false,
+    message: "no request with this id waits for a reply of this key's tenant",
+  },
+  TOO_MANY_POLLS: { status: 429, retryable: true, message: 'the tenant holds as many polls as it may' },
+  CONTROL_BUSY: {
+    status: 503,
+    retryable: true,
+    message: 'the gateway holds as many polls as it may, all tenants together',
+  },
+  CONTROL_UNAVAILABLE: {
+    status: 503,
+    retryable: true,
+    message: 'no NATS configured for this gateway, not connected yet, or stopping',
+  },
+  // Answered by server.ts's error and not-found handlers, for what fastify itself refuses.
+  BAD_REQUEST: { status: 400, retryable: false, message: 'a request fastify refused before any route ran' },
+  NOT_FOUND: { status: 404, retryable: false, message: 'no such route' },
+  INTERNAL: { status: 500, retryable: true, message: 'a failure of the gateway itself, logged there' },
+})
 
-const RETRYABLE: ReadonlySet<IngestErrorCode> = new Set([
-  'RATE_LIMITED',
-  'KAFKA_UNAVAILABLE',
-  'GATEWAY_BUSY',
-  'TOO_MANY_POLLS',
-  'CONTROL_BUSY',
-  'CONTROL_UNAVAILABLE',
-])
+/** `{ CODE: status }`, as importers read it. */
+export const INGEST_ERRORS = statusesOf(INGEST_CATALOGUE)
 
-export type IngestErrorCode = keyof typeof INGEST_ERRORS
+export type IngestErrorCode = keyof typeof INGEST_CATALOGUE
 
-export class IngestError extends ProcstreamError {
+export class IngestError extends CatalogueError<IngestErrorCode> {
   readonly component = 'ingest'
-  declare readonly code: IngestErrorCode
-  readonly statusCode: number
+  declare readonly statusCode: number
   /** Seconds a client should wait before trying again (429, 503). */
   readonly retryAfterS: number | undefined
   /**
@@ -90,11 +125,7 @@ export class IngestError extends ProcstreamError {
     message: string,
     options: { cause?: unknown; retryAfterS?: number; record?: { index: number; field: string } } = {},
   ) {
-    super(code, message, {
-      retryable: RETRYABLE.has(code),
-      cause: options.cause,
-    })
-    this.statusCode = INGEST_ERRORS[code]
+    super(INGEST_CATALOGUE, code, message, { cause: options.cause })
     this.retryAfterS = options.retryAfterS
     this.record = options.record
   }

@@ -3,6 +3,8 @@ import { errorMessage } from '#platform/errors.ts'
 import type { Logger } from '#platform/logger.ts'
 import { IngestError } from './errors.ts'
 import type { KafkaMessage } from './tenant-records.ts'
+import { doubled } from '#platform/backoff.ts'
+import { sleep } from '#platform/time.ts'
 
 /** One request waiting for its messages to be acknowledged, possibly over several sends. */
 interface Waiter {
@@ -284,8 +286,8 @@ export class KafkaWriter {
             // Nobody can send these: a quick 503 lets the agents keep them in their spools.
             this.dropQueue(connectErr)
           }
-          await new Promise((r) => setTimeout(r, delay))
-          delay = Math.min(delay * 2, RECONNECT_MAX_MS)
+          await sleep(delay)
+          delay = doubled(delay, RECONNECT_MAX_MS)
         }
       }
     })()

@@ -1,11 +1,6 @@
-import Fastify, {
-  LogController,
-  type FastifyBaseLogger,
-  type FastifyInstance,
-  type FastifyRequest,
-} from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { presentedKey, type Authenticator, type Principal } from '#platform/auth/authenticator.ts'
-import { AuthError, authErrorHeaders } from '#platform/auth/errors.ts'
+import { createHttpApp, type ErrorReply } from '#platform/http-app.ts'
 import type { Logger } from '#platform/logger.ts'
 import type { TlsFiles } from '#platform/tls.ts'
 import type { AdmissionRule } from '#schemas/src/admission.ts'
@@ -45,10 +40,36 @@ export interface IngestGatewayDeps {
   tls?: TlsFiles | undefined
 }
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    principal?: Principal
-  }
+/** The gateway's errors; fastify's own refusals reworded to say what to send instead. */
+function ingestErrorReply(err: unknown, req: FastifyRequest, maxBodyBytes: number): ErrorReply | undefined {
+  if (err instanceof IngestError)
+    return {
+      status: err.statusCode,
+      code: err.code,
+      message: err.message,
+      ...(err.retryAfterS !== undefined && { headers: { 'retry-after': String(err.retryAfterS) } }),
+      // A refused record's index and field, for the agent to drop just that one.
+      ...(err.record && { extra: { record: err.record.index, field: err.record.field } }),
+    }
+  const e = err as { statusCode?: unknown; code?: unknown; message?: unknown }
+  const status = typeof e.statusCode === 'number' ? e.statusCode : 500
+  if (status >= 500) return undefined
+  const isReply = req.routeOptions.url === '/v1/control/reply'
+  if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || e.code === 'FST_ERR_CTP_EMPTY_TYPE')
+    return {
+      status: 415,
+      message: `Content-Type ${JSON.stringify(req.headers['content-type'] ?? '')} is not accepted: send ${isReply ? REPLY_CONTENT_TYPE : AVRO_CONTENT_TYPES.join(' or ')}`,
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+    }
+  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+    return {
+      status: 413,
+      message: isReply
+        ? `a control reply is at most ${String(MAX_REPLY_BODY_BYTES)} bytes`
+        : `the body is larger than ${String(maxBodyBytes)} bytes: send smaller batches`,
+      code: 'PAYLOAD_TOO_LARGE',
+    }
+  return { status, message: String(e.message), code: 'BAD_REQUEST' }
 }
 
 /**
@@ -57,23 +78,23 @@ declare module 'fastify' {
  * answered 202 only once Kafka's in-sync replicas have it.
  */
 export function buildIngestGateway(deps: IngestGatewayDeps): FastifyInstance {
-  const loggerInstance: FastifyBaseLogger = deps.logger
-  const app = Fastify({
-    loggerInstance,
-    logController: new LogController({ disableRequestLogging: true }),
+  const app = createHttpApp({
+    logger: deps.logger,
     bodyLimit: deps.maxBodyBytes,
     // A sender that trickles its body holds a slot: it gets this long to finish sending.
-    requestTimeout: deps.requestTimeoutMs ?? 30_000,
-    ...(deps.tls && { https: { cert: deps.tls.cert, key: deps.tls.key } }),
-  }) as unknown as FastifyInstance
+    requestTimeoutMs: deps.requestTimeoutMs ?? 30_000,
+    tls: deps.tls,
+    // Only Avro: fastify's JSON and text parsers would let other bodies reach the route.
+    rawBodies: AVRO_CONTENT_TYPES,
+    errorReply: (err, req) => ingestErrorReply(err, req, deps.maxBodyBytes),
+    failureMessage: 'ingest request failed',
+    // The same check on every route that asks for it: a key with the ingest scope, whose tenant is
+    // the only one those routes ever act for.
+    authenticate: (req) => deps.auth.authenticate(presentedKey(req.headers.authorization), 'ingest'),
+  })
   const metrics = new IngestMetrics()
   const limiter = new TenantRateLimiter(deps.limits)
 
-  // Only Avro: fastify's JSON and text parsers would let other bodies reach the route.
-  app.removeAllContentTypeParsers()
-  app.addContentTypeParser([...AVRO_CONTENT_TYPES], { parseAs: 'buffer' }, (_req, body, done) => {
-    done(null, body)
-  })
   // Bodies are read and decoded by at most this many requests at once, so what the gateway holds for
   // them is bounded whatever arrives; the rest are refused before their body is read (retryable).
   const maxConcurrent = deps.maxConcurrentRequests ?? 16
@@ -113,58 +134,12 @@ export function buildIngestGateway(deps: IngestGatewayDeps): FastifyInstance {
     release(req)
     done()
   })
-  app.setErrorHandler((err, req, reply) => {
-    if (err instanceof IngestError || err instanceof AuthError) {
-      if (err instanceof IngestError && err.retryAfterS !== undefined)
-        void reply.header('retry-after', String(err.retryAfterS))
-      if (err instanceof AuthError) void reply.headers(authErrorHeaders(err))
-      return reply.code(err.statusCode).send({
-        error: err.message,
-        code: err.code,
-        // A refused record's index and field, for the agent to drop just that one.
-        ...(err instanceof IngestError &&
-          err.record && { record: err.record.index, field: err.record.field }),
-      })
-    }
-    const e = err as { statusCode?: unknown; code?: unknown; message?: unknown }
-    const status = typeof e.statusCode === 'number' ? e.statusCode : 500
-    if (status >= 500) {
-      req.log.error({ err }, 'ingest request failed')
-      return reply.code(status).send({ error: 'internal error', code: 'INTERNAL' })
-    }
-    // fastify's own refusals, reworded to say what to send instead.
-    const isReply = req.routeOptions.url === '/v1/control/reply'
-    if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || e.code === 'FST_ERR_CTP_EMPTY_TYPE')
-      return reply.code(415).send({
-        error: `Content-Type ${JSON.stringify(req.headers['content-type'] ?? '')} is not accepted: send ${isReply ? REPLY_CONTENT_TYPE : AVRO_CONTENT_TYPES.join(' or ')}`,
-        code: 'UNSUPPORTED_MEDIA_TYPE',
-      })
-    if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
-      return reply.code(413).send({
-        error: isReply
-          ? `a control reply is at most ${String(MAX_REPLY_BODY_BYTES)} bytes`
-          : `the body is larger than ${String(deps.maxBodyBytes)} bytes: send smaller batches`,
-        code: 'PAYLOAD_TOO_LARGE',
-      })
-    return reply.code(status).send({ error: String(e.message), code: 'BAD_REQUEST' })
-  })
-  app.setNotFoundHandler((req, reply) =>
-    reply
-      .code(404)
-      .send({ error: `no route ${req.method} ${req.url.split('?')[0] ?? ''}`, code: 'NOT_FOUND' }),
-  )
-
   healthRoutes(app, deps.readiness)
   app.get('/metrics', (_req, reply) =>
     reply
       .type(METRICS_CONTENT_TYPE)
       .send(metrics.render(deps.writer.stats, deps.writer.queuedBytes, deps.control.stats)),
   )
-  // The same check as POST /v1/ingest: a key with the ingest scope, whose tenant is the only one the
-  // routes below ever act for.
-  const authenticateIngest = async (req: FastifyRequest): Promise<void> => {
-    req.principal = await deps.auth.authenticate(presentedKey(req.headers.authorization), 'ingest')
-  }
   const rateLimit = (tenant: string): void => {
     const wait = limiter.take(tenant, 0)
     if (wait !== undefined)
@@ -175,7 +150,7 @@ export function buildIngestGateway(deps: IngestGatewayDeps): FastifyInstance {
       )
   }
 
-  app.get('/v1/control', { onRequest: authenticateIngest }, async (req, reply) => {
+  app.get('/v1/control', { config: { authenticate: true } }, async (req, reply) => {
     const { tenant } = req.principal as Principal
     const { host, groups } = parseControlQuery(req.query)
     rateLimit(tenant)
@@ -204,7 +179,7 @@ export function buildIngestGateway(deps: IngestGatewayDeps): FastifyInstance {
         }
       },
     )
-    scope.post('/v1/control/reply', { onRequest: authenticateIngest }, async (req, reply) => {
+    scope.post('/v1/control/reply', { config: { authenticate: true } }, async (req, reply) => {
       const { tenant } = req.principal as Principal
       rateLimit(tenant)
       const { id, reply: answer } = parseControlReply(req.body)
@@ -218,7 +193,7 @@ export function buildIngestGateway(deps: IngestGatewayDeps): FastifyInstance {
     '/v1/ingest',
     {
       // Authenticated before the body is read: a request without a valid key costs no parsing.
-      onRequest: authenticateIngest,
+      config: { authenticate: true },
     },
     async (req, reply) => {
       const principal = req.principal as Principal

@@ -1,4 +1,4 @@
-import { ProcstreamError } from '#platform/errors.ts'
+import { CatalogueError, defineErrors, statusesOf } from '#platform/errors.ts'
 
 /**
  * Every error the query API answers with: a code, the HTTP status and whether retrying can help.
@@ -24,37 +24,74 @@ import { ProcstreamError } from '#platform/errors.ts'
  * | REPORT_BUSY     | 429    | yes       | the tenant makes REPORT_MAX_CONCURRENT reports already    |
  * | REPORT_NOT_READY| 409    | no        | a report's file asked for before it is done, or it failed |
  * | REPORT_UNAVAILABLE| 503  | no        | a PDF asked for without a browser (REPORT_CHROMIUM_PATH)  |
+ * | INTERNAL        | 500    | yes       | a failure of the query API itself, logged there           |
  */
-export const QUERY_API_ERRORS = {
-  BAD_REQUEST: 400,
-  SQL_REJECTED: 400,
-  NOT_FOUND: 404,
-  TOO_MANY_STREAMS: 429,
-  SQL_BUSY: 429,
-  BACKEND: 503,
-  NO_AGENT: 504,
-  REPORT_BUSY: 429,
-  REPORT_NOT_READY: 409,
-  REPORT_UNAVAILABLE: 503,
-} as const
+export const QUERY_API_CATALOGUE = defineErrors({
+  BAD_REQUEST: {
+    status: 400,
+    retryable: false,
+    message: 'a parameter is missing, malformed or out of range',
+  },
+  SQL_REJECTED: {
+    status: 400,
+    retryable: false,
+    message: "SQL refused: not one SELECT, reads outside the tenant's tables, a denied function, a limit hit",
+  },
+  NOT_FOUND: { status: 404, retryable: false, message: 'no such route or no such host for this tenant' },
+  TOO_MANY_STREAMS: {
+    status: 429,
+    retryable: true,
+    message: 'the tenant holds its limit of live streams in this process',
+  },
+  SQL_BUSY: {
+    status: 429,
+    retryable: true,
+    message: 'the tenant runs QUERY_SQL_MAX_CONCURRENT queries already',
+  },
+  BACKEND: {
+    status: 503,
+    retryable: true,
+    message: 'ClickHouse (or another dependency) failed or timed out',
+  },
+  NO_AGENT: {
+    status: 504,
+    retryable: true,
+    message: 'agent control: no agent of the target answered in time',
+  },
+  REPORT_BUSY: {
+    status: 429,
+    retryable: true,
+    message: 'the tenant makes REPORT_MAX_CONCURRENT reports already',
+  },
+  REPORT_NOT_READY: {
+    status: 409,
+    retryable: false,
+    message: "a report's file asked for before it is done, or it failed",
+  },
+  REPORT_UNAVAILABLE: {
+    status: 503,
+    retryable: false,
+    message: 'a PDF asked for without a browser (REPORT_CHROMIUM_PATH)',
+  },
+  // Answered by key-rate-limit.ts and server.ts's error handler rather than thrown as QueryApiError.
+  RATE_LIMITED: {
+    status: 429,
+    retryable: true,
+    message: 'the key asked faster than QUERY_RATE_LIMIT_PER_KEY; see Retry-After',
+  },
+  INTERNAL: { status: 500, retryable: true, message: 'a failure of the query API itself, logged there' },
+})
 
-export type QueryApiErrorCode = keyof typeof QUERY_API_ERRORS
+/** `{ CODE: status }`, as importers read it. */
+export const QUERY_API_ERRORS = statusesOf(QUERY_API_CATALOGUE)
 
-export class QueryApiError extends ProcstreamError {
+export type QueryApiErrorCode = keyof typeof QUERY_API_CATALOGUE
+
+export class QueryApiError extends CatalogueError<QueryApiErrorCode> {
   readonly component = 'query-api'
-  declare readonly code: QueryApiErrorCode
-  readonly statusCode: number
+  declare readonly statusCode: number
 
   constructor(code: QueryApiErrorCode, message: string, options: { cause?: unknown } = {}) {
-    super(code, message, {
-      retryable:
-        code === 'BACKEND' ||
-        code === 'TOO_MANY_STREAMS' ||
-        code === 'SQL_BUSY' ||
-        code === 'NO_AGENT' ||
-        code === 'REPORT_BUSY',
-      cause: options.cause,
-    })
-    this.statusCode = QUERY_API_ERRORS[code]
+    super(QUERY_API_CATALOGUE, code, message, { cause: options.cause })
   }
 }

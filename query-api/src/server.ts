@@ -1,8 +1,8 @@
 import type { ClickHouseClient } from '@clickhouse/client'
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import type { Logger } from '#platform/logger.ts'
 import type { Authenticator, KeyAuthenticator } from '#platform/auth/authenticator.ts'
-import { AuthError, authErrorHeaders } from '#platform/auth/errors.ts'
+import { createHttpApp } from '#platform/http-app.ts'
 import type { KeyStore } from '#platform/auth/key-store.ts'
 import type { TlsFiles } from '#platform/tls.ts'
 import { adminRoutes } from './routes/admin.ts'
@@ -25,7 +25,7 @@ import { METRICS_CONTENT_TYPE } from '#platform/metrics-server.ts'
 import { TenantRateLimiter } from '#platform/rate-limit.ts'
 import type { NatsConnection } from 'nats'
 import type { SqlLimits } from './sql/run.ts'
-import type { QueryApiConfig } from './config.ts'
+import { QUERY_API_DEFAULTS as DEFAULTS, type QueryApiConfig } from './config.ts'
 
 export interface QueryApiDeps {
   clickhouse: ClickHouseClient
@@ -61,9 +61,9 @@ export interface QueryApiDeps {
 
 export const DEFAULT_SQL_LIMITS: SqlLimits = Object.freeze({
   maxQueryChars: 64 * 1024,
-  maxRows: 10_000,
-  maxExecutionSeconds: 30,
-  maxMemoryBytes: 1024 ** 3,
+  maxRows: DEFAULTS.sqlMaxRows,
+  maxExecutionSeconds: DEFAULTS.sqlTimeoutS,
+  maxMemoryBytes: DEFAULTS.sqlMaxMemoryBytes,
 })
 
 /**
@@ -104,44 +104,25 @@ export function queryApiOptionsFrom(
 }
 
 export async function buildQueryApi(deps: QueryApiDeps): Promise<FastifyInstance> {
-  // Typed as fastify's base logger so route modules take a plain FastifyInstance; it is the same pino.
-  const loggerInstance: FastifyBaseLogger = deps.logger
-  const app = Fastify({
-    loggerInstance,
-    logController: new LogController({ disableRequestLogging: true }),
+  const app = createHttpApp({
+    logger: deps.logger,
     // Browsers open spare connections that never carry a request; Node counts those as busy, so a
     // graceful close would wait out headersTimeout (60 s) for them. Queries are cheap to retry.
     forceCloseConnections: true,
     bodyLimit: 1024 * 1024,
-    ...(deps.tls && { https: { cert: deps.tls.cert, key: deps.tls.key } }),
-  }) as unknown as FastifyInstance
-  // Every failure answers the same JSON shape, with no stack trace, whatever threw it.
-  app.setErrorHandler((err, req, reply) => {
-    if (err instanceof AuthError) {
-      void reply.headers(authErrorHeaders(err))
-      return reply.code(err.statusCode).send({ error: err.message, code: err.code })
-    }
-    if (err instanceof QueryApiError) {
-      return reply.code(err.statusCode).send({ error: err.message, code: err.code })
-    }
-    const status =
-      typeof (err as { statusCode?: unknown }).statusCode === 'number'
-        ? (err as { statusCode: number }).statusCode
-        : 500
-    if (status >= 500) req.log.error({ err }, 'request failed')
-    return reply.code(status).send({
-      error: status >= 500 ? 'internal error' : (err as Error).message,
-      code: status >= 500 ? 'INTERNAL' : 'BAD_REQUEST',
-    })
+    tls: deps.tls,
+    // Every failure answers the same JSON shape, with no stack trace, whatever threw it.
+    errorReply: (err) =>
+      err instanceof QueryApiError
+        ? { status: err.statusCode, code: err.code, message: err.message }
+        : undefined,
   })
-  app.setNotFoundHandler((req, reply) =>
-    reply
-      .code(404)
-      .send({ error: `no route ${req.method} ${req.url.split('?')[0] ?? ''}`, code: 'NOT_FOUND' }),
-  )
   const metrics = new QueryApiMetrics()
   metrics.install(app)
-  const rate = deps.rateLimit ?? { requestsPerS: 100, burstS: 5 }
+  const rate = deps.rateLimit ?? {
+    requestsPerS: DEFAULTS.rateLimitPerKey,
+    burstS: DEFAULTS.rateLimitBurstS,
+  }
   keyRateLimit(
     app,
     deps.keys,
@@ -157,15 +138,15 @@ export async function buildQueryApi(deps: QueryApiDeps): Promise<FastifyInstance
   pipelineRoutes(app, {
     keys: deps.keys,
     targets: deps.pipeline?.targets ?? [],
-    timeoutMs: deps.pipeline?.timeoutMs ?? 2_000,
+    timeoutMs: deps.pipeline?.timeoutMs ?? DEFAULTS.pipelineTimeoutMs,
   })
   seriesRoutes(app, deps)
   fleetRoutes(app, deps)
   liveRoutes(app, {
     nats: deps.live?.nats,
     keys: deps.keys,
-    maxBufferedBytes: deps.live?.maxBufferedBytes ?? 1024 * 1024,
-    maxStreamsPerTenant: deps.live?.maxStreamsPerTenant ?? 100,
+    maxBufferedBytes: deps.live?.maxBufferedBytes ?? DEFAULTS.liveMaxBufferedBytes,
+    maxStreamsPerTenant: deps.live?.maxStreamsPerTenant ?? DEFAULTS.liveMaxStreamsPerTenant,
     heartbeatMs: 15_000,
   })
   prometheusRoutes(app, {
@@ -173,9 +154,9 @@ export async function buildQueryApi(deps: QueryApiDeps): Promise<FastifyInstance
     database: deps.database,
     keys: deps.keys,
     maxPoints: deps.maxPoints,
-    timeoutMs: deps.promql?.timeoutMs ?? 30_000,
-    maxBuckets: deps.promql?.maxBuckets ?? 2_000_000,
-    cacheTtlMs: deps.promql?.cacheTtlMs ?? 10_000,
+    timeoutMs: deps.promql?.timeoutMs ?? DEFAULTS.queryTimeoutMs,
+    maxBuckets: deps.promql?.maxBuckets ?? DEFAULTS.queryMaxBuckets,
+    cacheTtlMs: deps.promql?.cacheTtlMs ?? DEFAULTS.queryCacheTtlMs,
     onCacheLookup: metrics.cacheLookup,
   })
   sqlRoutes(app, {
@@ -192,10 +173,10 @@ export async function buildQueryApi(deps: QueryApiDeps): Promise<FastifyInstance
     logger: deps.logger,
     settings: deps.reports ?? {
       chromiumPath: undefined,
-      maxConcurrentPerTenant: 2,
-      resultTtlMs: 600_000,
+      maxConcurrentPerTenant: DEFAULTS.reportMaxConcurrent,
+      resultTtlMs: DEFAULTS.reportResultTtlS * 1000,
       retention: DEFAULT_RETENTION,
-      points: 1_500,
+      points: DEFAULTS.reportPoints,
     },
   })
   if (deps.admin) adminRoutes(app, deps.admin)

@@ -1,5 +1,5 @@
 import type avro from 'avsc'
-import type { ConfigReader } from '#platform/config.ts'
+import type { ConfigReader, Setting } from '#platform/config.ts'
 import { FAMILY_RECORD, type Envelope } from './families.ts'
 import { isLabelName, METRIC_NAME } from './metric-model.ts'
 import type { MetricsSample } from './records.ts'
@@ -69,21 +69,55 @@ export interface AdmissionBounds {
 }
 
 /**
+ * Declared here (platform/config.ts) because the processor and the gateway both read them, through
+ * the functions below.
+ */
+const RAW_TTL_DAYS = {
+  env: 'RAW_TTL_DAYS',
+  type: 'int',
+  default: 7,
+  min: 1,
+  max: 3650,
+  meaning: 'retention of raw rows and the sample log, in days',
+} as const satisfies Setting
+
+export const ADMISSION_SETTINGS = {
+  rawTtlDays: RAW_TTL_DAYS,
+  // Default: the raw retention, computed when read. Older than it would be deleted on arrival; a
+  // spool replaying a long outage fits.
+  maxSampleAgeS: {
+    env: 'PROCESSOR_MAX_SAMPLE_AGE_S',
+    type: 'int',
+    default: RAW_TTL_DAYS.default * 86_400,
+    min: 60,
+    max: 3650 * 86_400,
+    meaning: 'oldest a sample may be relative to its Kafka message',
+  },
+  maxSampleLeadS: {
+    env: 'PROCESSOR_MAX_SAMPLE_LEAD_S',
+    type: 'int',
+    default: 300,
+    min: 1,
+    max: 86_400,
+    meaning: 'how far ahead of its Kafka message a sample may be',
+  },
+} as const satisfies Record<string, Setting>
+
+/**
  * PROCESSOR_MAX_SAMPLE_AGE_S (default: the raw retention, RAW_TTL_DAYS) and PROCESSOR_MAX_SAMPLE_LEAD_S
  * (default 300), read the same way by the processor and the gateway so both apply the same bounds.
  */
 export function readAdmissionBounds(r: ConfigReader, rawTtlDays: number): AdmissionBounds {
+  const S = ADMISSION_SETTINGS
   return {
-    // Older than the raw retention would be deleted on arrival; a spool replaying a long outage fits.
-    maxAgeMs:
-      r.int('PROCESSOR_MAX_SAMPLE_AGE_S', rawTtlDays * 86_400, { min: 60, max: 3650 * 86_400 }) * 1000,
-    maxLeadMs: r.int('PROCESSOR_MAX_SAMPLE_LEAD_S', 300, { min: 1, max: 86_400 }) * 1000,
+    maxAgeMs: r.int({ ...S.maxSampleAgeS, default: rawTtlDays * 86_400 }) * 1000,
+    maxLeadMs: r.int(S.maxSampleLeadS) * 1000,
   }
 }
 
 /** RAW_TTL_DAYS as the processor reads it (stream-processors/src/config.ts): the default of the max age. */
 export function readRawTtlDays(r: ConfigReader): number {
-  return r.int('RAW_TTL_DAYS', 7, { min: 1, max: 3650 })
+  return r.int(ADMISSION_SETTINGS.rawTtlDays)
 }
 
 /** A value's problem, with the path from the value checked down to the field at fault. */

@@ -1,4 +1,4 @@
-import { ProcstreamError } from '#platform/errors.ts'
+import { CatalogueError, defineErrors } from '#platform/errors.ts'
 
 /**
  * Errors of the wire contract. None is retryable: the same bytes will fail the same way, so callers
@@ -23,15 +23,24 @@ import { ProcstreamError } from '#platform/errors.ts'
  * Decoding messages start with `record N (byte B)`: the record's index in the payload and where it
  * starts, then the field path when the problem is inside one.
  */
-export type SchemaErrorCode =
-  | 'NOT_SINGLE_OBJECT'
-  | 'UNKNOWN_FINGERPRINT'
-  | 'TRUNCATED'
-  | 'INVALID_RECORD'
-  | 'OUT_OF_RANGE'
-  | 'RECORD_LIMIT'
-  | 'PAYLOAD_LIMIT'
-  | 'EMPTY_PAYLOAD'
+export const SCHEMA_CATALOGUE = defineErrors({
+  NOT_SINGLE_OBJECT: {
+    retryable: false,
+    message: 'bytes do not start with the Avro single-object marker 0xC3 0x01',
+  },
+  UNKNOWN_FINGERPRINT: { retryable: false, message: 'the schema fingerprint is not one this build knows' },
+  TRUNCATED: { retryable: false, message: 'the record ends before its schema says it should' },
+  INVALID_RECORD: {
+    retryable: false,
+    message: 'a value does not match the schema (encode) or decodes to nonsense',
+  },
+  OUT_OF_RANGE: { retryable: false, message: 'an int beyond 32 bits, or a long beyond ±(2^53−1)' },
+  RECORD_LIMIT: { retryable: false, message: 'one record over a cap of DecodeLimits (avro-bounds.ts)' },
+  PAYLOAD_LIMIT: { retryable: false, message: 'a payload over its cap of records or of items' },
+  EMPTY_PAYLOAD: { retryable: false, message: 'a message or request body with no record at all' },
+})
+
+export type SchemaErrorCode = keyof typeof SCHEMA_CATALOGUE
 
 /** Where in a payload a decoding error is: the record's index and first byte, the field path. */
 export interface SchemaErrorPlace {
@@ -41,9 +50,8 @@ export interface SchemaErrorPlace {
   field: string
 }
 
-export class SchemaError extends ProcstreamError {
+export class SchemaError extends CatalogueError<SchemaErrorCode> {
   readonly component = 'schemas'
-  declare readonly code: SchemaErrorCode
   /** Set by decoding: which record of the payload, and which field, the error is about. */
   readonly record: SchemaErrorPlace | undefined
 
@@ -52,7 +60,7 @@ export class SchemaError extends ProcstreamError {
     message: string,
     options: { cause?: unknown; record?: SchemaErrorPlace } = {},
   ) {
-    super(code, message, { retryable: false, cause: options.cause })
+    super(SCHEMA_CATALOGUE, code, message, { cause: options.cause })
     this.record = options.record
   }
 }

@@ -1,4 +1,4 @@
-import { ConfigReader, type Env } from '#platform/config.ts'
+import { ConfigReader, type Env, type Setting } from '#platform/config.ts'
 
 export interface StorageConfig {
   host: string
@@ -15,10 +15,39 @@ export interface StorageConfig {
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost'])
 
+/** The storage server's settings (platform/config.ts). */
+export const STORAGE_SETTINGS = {
+  host: { env: 'STORAGE_HOST', type: 'string', default: '127.0.0.1', meaning: 'listen address' },
+  port: { env: 'STORAGE_PORT', type: 'port', default: 8123, meaning: 'port' },
+  user: {
+    env: 'CLICKHOUSE_USER',
+    type: 'string',
+    default: 'default',
+    meaning: 'the user its clients must present',
+  },
+  password: {
+    env: 'CLICKHOUSE_PASSWORD',
+    type: 'string',
+    default: '',
+    meaning: 'the password its clients must present (required)',
+  },
+  // A text body is read into one string, and V8's strings end at 512 MiB.
+  maxBodyBytes: {
+    env: 'STORAGE_MAX_BODY_BYTES',
+    type: 'int',
+    default: 256 * 1024 * 1024,
+    min: 1024,
+    max: 512 * 1024 * 1024,
+    meaning: 'largest request body',
+  },
+} as const satisfies Record<string, Setting>
+
+const S = STORAGE_SETTINGS
+
 export function readStorageConfig(env: Env, dataDir: string): Readonly<StorageConfig> {
   const r = new ConfigReader(env)
-  const host = r.string('STORAGE_HOST', '127.0.0.1')
-  const password = r.string('CLICKHOUSE_PASSWORD', '')
+  const host = r.string(S.host)
+  const password = r.string(S.password)
   if (r.string('CLICKHOUSE_URL') !== undefined)
     r.problem('CLICKHOUSE_URL is set, but the storage role is the server: it serves embedded chdb itself')
   // Whoever reaches this port can run any SQL, file() included, as this process: even on loopback
@@ -29,12 +58,11 @@ export function readStorageConfig(env: Env, dataDir: string): Readonly<StorageCo
     )
   return r.done({
     host,
-    port: r.port('STORAGE_PORT', 8123),
+    port: r.port(S.port),
     dataPath: `${dataDir}/clickhouse`,
-    user: r.string('CLICKHOUSE_USER', 'default'),
+    user: r.string(S.user),
     password,
     loopback: LOOPBACK.has(host),
-    // A text body is read into one string, and V8's strings end at 512 MiB.
-    maxBodyBytes: r.int('STORAGE_MAX_BODY_BYTES', 256 * 1024 * 1024, { min: 1024, max: 512 * 1024 * 1024 }),
+    maxBodyBytes: r.int(S.maxBodyBytes),
   })
 }

@@ -1,4 +1,4 @@
-import { ProcstreamError } from '#platform/errors.ts'
+import { CatalogueError, defineErrors } from '#platform/errors.ts'
 
 /**
  * Errors the storage server raises itself (the engine's own errors pass through unchanged). Each one
@@ -18,36 +18,52 @@ import { ProcstreamError } from '#platform/errors.ts'
  * - `REQUEST_TOO_LARGE` (36, HTTP 413): the body is over `STORAGE_MAX_BODY_BYTES`.
  * - `UNKNOWN_HANDLER` (HTTP 404): a path other than `/` and `/ping`.
  */
-export type StorageErrorCode =
-  'AUTHENTICATION_FAILED' | 'BAD_ARGUMENTS' | 'SYNTAX_ERROR' | 'REQUEST_TOO_LARGE' | 'UNKNOWN_HANDLER'
+export const STORAGE_CATALOGUE = defineErrors({
+  AUTHENTICATION_FAILED: {
+    status: 403,
+    retryable: false,
+    message: "the user or password does not match the server's",
+  },
+  BAD_ARGUMENTS: {
+    status: 400,
+    retryable: false,
+    message: 'a request parameter this server does not support, or a malformed one',
+  },
+  SYNTAX_ERROR: { status: 400, retryable: false, message: "the request's SQL is not exactly one statement" },
+  REQUEST_TOO_LARGE: { status: 413, retryable: false, message: 'the body is over STORAGE_MAX_BODY_BYTES' },
+  UNKNOWN_HANDLER: { status: 404, retryable: false, message: 'a path other than / and /ping' },
+})
 
-const CATALOGUE: Record<StorageErrorCode, { clickhouseCode: number; name: string; status: number }> = {
-  AUTHENTICATION_FAILED: { clickhouseCode: 516, name: 'AUTHENTICATION_FAILED', status: 403 },
-  BAD_ARGUMENTS: { clickhouseCode: 36, name: 'BAD_ARGUMENTS', status: 400 },
-  SYNTAX_ERROR: { clickhouseCode: 62, name: 'SYNTAX_ERROR', status: 400 },
-  REQUEST_TOO_LARGE: { clickhouseCode: 36, name: 'BAD_ARGUMENTS', status: 413 },
-  UNKNOWN_HANDLER: { clickhouseCode: 36, name: 'BAD_ARGUMENTS', status: 404 },
+export type StorageErrorCode = keyof typeof STORAGE_CATALOGUE
+
+/** How each code reaches a ClickHouse client: the engine's error code and name. */
+const CLICKHOUSE: Record<StorageErrorCode, { clickhouseCode: number; name: string }> = {
+  AUTHENTICATION_FAILED: { clickhouseCode: 516, name: 'AUTHENTICATION_FAILED' },
+  BAD_ARGUMENTS: { clickhouseCode: 36, name: 'BAD_ARGUMENTS' },
+  SYNTAX_ERROR: { clickhouseCode: 62, name: 'SYNTAX_ERROR' },
+  REQUEST_TOO_LARGE: { clickhouseCode: 36, name: 'BAD_ARGUMENTS' },
+  UNKNOWN_HANDLER: { clickhouseCode: 36, name: 'BAD_ARGUMENTS' },
 }
 
-export class StorageError extends ProcstreamError {
+// Only the client can fix any of these: the same request fails the same way again.
+export class StorageError extends CatalogueError<StorageErrorCode> {
   readonly component = 'storage'
-  declare readonly code: StorageErrorCode
+  declare readonly statusCode: number
 
   constructor(code: StorageErrorCode, message: string) {
-    // Only the client can fix any of these: the same request fails the same way again.
-    super(code, message, { retryable: false })
+    super(STORAGE_CATALOGUE, code, message)
   }
 
   get status(): number {
-    return CATALOGUE[this.code].status
+    return this.statusCode
   }
 
   get clickhouseCode(): number {
-    return CATALOGUE[this.code].clickhouseCode
+    return CLICKHOUSE[this.code].clickhouseCode
   }
 
   /** The message in the engine's own shape. */
   get clickhouseMessage(): string {
-    return `Code: ${this.clickhouseCode}. DB::Exception: ${this.message}. (${CATALOGUE[this.code].name})`
+    return `Code: ${this.clickhouseCode}. DB::Exception: ${this.message}. (${CLICKHOUSE[this.code].name})`
   }
 }

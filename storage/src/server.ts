@@ -1,5 +1,6 @@
 import { gunzipSync, inflateSync } from 'node:zlib'
-import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { createHttpApp } from '#platform/http-app.ts'
 import type { Logger } from '#platform/logger.ts'
 import type { ChdbExecutor } from './chdb-executor.ts'
 import { checkCredentials, credentialsOf, type Credentials } from './credentials.ts'
@@ -90,21 +91,9 @@ function sendError(reply: FastifyReply, status: number, code: number, message: s
  */
 export function buildStorageServer(options: StorageServerOptions): FastifyInstance {
   const { executor, credentials, maxBodyBytes, logger, loopbackOnly } = options
-  const app = Fastify({
-    loggerInstance: logger,
-    // Every insert is a request: logging each one would log at the pipeline's rate.
-    logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: maxBodyBytes,
-  }) as unknown as FastifyInstance
-  // Bodies are SQL or an INSERT's data in any format, whatever Content-Type the client names.
   const metrics = new StorageMetrics()
   const kinds = new WeakMap<object, StatementKind>()
-  app.removeAllContentTypeParsers()
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => {
-    done(null, body)
-  })
-
-  app.setErrorHandler((err, req, reply) => {
+  const errorHandler = (err: unknown, req: FastifyRequest, reply: FastifyReply): FastifyReply => {
     if (err instanceof StorageError) {
       metrics.refusal(err.clickhouseCode)
       req.log.warn({ code: err.code, err: err.message }, 'request refused')
@@ -135,13 +124,20 @@ export function buildStorageServer(options: StorageServerOptions): FastifyInstan
     if (kind !== undefined) metrics.statement(kind, false)
     req.log.error({ err }, 'request failed')
     return sendError(reply, 500, 1001, `Code: 1001. DB::Exception: ${String(err)}. (STD_EXCEPTION)`)
-  })
-
-  app.setNotFoundHandler((req) => {
-    throw new StorageError(
-      'UNKNOWN_HANDLER',
-      `there is no handler for ${req.method} ${req.url.split('?')[0] ?? ''}`,
-    )
+  }
+  const app = createHttpApp({
+    logger,
+    bodyLimit: maxBodyBytes,
+    // Bodies are SQL or an INSERT's data in any format, whatever Content-Type the client names.
+    rawBodies: '*',
+    // Errors in a ClickHouse server's shape, which @clickhouse/client reads.
+    errorHandler,
+    notFound: (req) => {
+      throw new StorageError(
+        'UNKNOWN_HANDLER',
+        `there is no handler for ${req.method} ${req.url.split('?')[0] ?? ''}`,
+      )
+    },
   })
 
   // Before the body is read, so a client without the password cannot make the server buffer one.
@@ -171,10 +167,7 @@ export function buildStorageServer(options: StorageServerOptions): FastifyInstan
   app.get('/ping', async (_req, reply) => reply.type('text/plain; charset=UTF-8').send('Ok.\n'))
   app.get('/metrics', async (_req, reply) => reply.type(METRICS_CONTENT_TYPE).send(metrics.render()))
 
-  const handle = async (
-    req: import('fastify').FastifyRequest,
-    reply: FastifyReply,
-  ): Promise<FastifyReply> => {
+  const handle = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const search = new URL(req.url, 'http://storage').searchParams
     const encoding = req.headers['content-encoding']
     const body = req.body instanceof Buffer ? decode(req.body, encoding, maxBodyBytes) : Buffer.alloc(0)

@@ -3,6 +3,7 @@ import type { Logger } from '#platform/logger.ts'
 import type { RejectReason } from './admission.ts'
 import type { DeadLetter, DeadLetterSink } from './dead-letters.ts'
 import { retryWhileOwned, type PartitionControl } from './group-offsets.ts'
+import { LogEvery } from '#platform/log-every.ts'
 
 /** What delivery counts (ProcessorStats' fields of the same names). */
 export interface DeadLetterCounts {
@@ -20,7 +21,7 @@ export interface DeadLetterCounts {
 export class DeadLetterDelivery {
   /** Partitions waiting for their dead letters to be written (the alarm gauge). */
   private readonly stalled = new Set<number>()
-  private lastRejectLog = 0
+  private readonly rejectLog = new LogEvery(10_000, 0)
 
   constructor(
     private readonly sink: DeadLetterSink,
@@ -67,9 +68,7 @@ export class DeadLetterDelivery {
 
   /** One line per 10 s at most: a producer sending garbage at 10 Hz must not flood the log. */
   private logRejections(letters: DeadLetter[]): void {
-    const now = Date.now()
-    if (now - this.lastRejectLog < 10_000) return
-    this.lastRejectLog = now
+    if (!this.rejectLog.due()) return
     const first = letters[0]
     if (!first) return
     this.logger.warn(

@@ -1,4 +1,4 @@
-import { ProcstreamError } from '#platform/errors.ts'
+import { CatalogueError, defineErrors } from '#platform/errors.ts'
 
 /**
  * | code              | retryable | meaning                                                          |
@@ -12,16 +12,27 @@ import { ProcstreamError } from '#platform/errors.ts'
  * Payloads the processor refuses are not errors but dead letters, with a reason code documented in
  * admission.ts and stream-processors/README.md.
  */
-export type ProcessorErrorCode = 'CLICKHOUSE_INSERT' | 'KAFKA_COMMIT' | 'INTENT_CORRUPT'
+export const PROCESSOR_CATALOGUE = defineErrors({
+  CLICKHOUSE_INSERT: {
+    retryable: true,
+    message: 'ClickHouse refused or did not answer an insert; retried with the same deduplication token',
+  },
+  KAFKA_COMMIT: {
+    retryable: true,
+    message: 'an offset commit failed; the range is replayed by the next owner and deduplicated',
+  },
+  INTENT_CORRUPT: { retryable: false, message: 'commit metadata that is not ours; ignored, logged' },
+})
 
-export class ProcessorError extends ProcstreamError {
+export type ProcessorErrorCode = keyof typeof PROCESSOR_CATALOGUE
+
+export class ProcessorError extends CatalogueError<ProcessorErrorCode> {
   readonly component = 'stream-processors'
-  declare readonly code: ProcessorErrorCode
   constructor(
     code: ProcessorErrorCode,
     message: string,
     options: { retryable?: boolean; cause?: unknown } = {},
   ) {
-    super(code, message, options)
+    super(PROCESSOR_CATALOGUE, code, message, options)
   }
 }

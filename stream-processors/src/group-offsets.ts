@@ -1,5 +1,7 @@
 import type { Admin, EachBatchPayload, PartitionOffset } from 'kafkajs'
 import { decodeIntent, type ChunkIntent } from './intent.ts'
+import { doubled } from '#platform/backoff.ts'
+import { sleep } from '#platform/time.ts'
 
 /** Back-off of a partition that retries a failed write while it keeps its group membership. */
 export const RETRY_MIN_MS = 200
@@ -48,9 +50,9 @@ export async function retryWhileOwned(
     } catch (err) {
       onFailure(err, delay)
       if (!p.isRunning() || p.isStale()) return false
-      await new Promise((r) => setTimeout(r, delay))
+      await sleep(delay)
       await p.heartbeat()
-      delay = Math.min(delay * 2, RETRY_MAX_MS)
+      delay = doubled(delay, RETRY_MAX_MS)
     }
   }
 }

@@ -8,6 +8,8 @@ import { CommitProtocol } from './commit-protocol.ts'
 import { committedIntents, groupLag, RETRY_MIN_MS, retryWhileOwned } from './group-offsets.ts'
 import { dedupToken, type ChunkIntent } from './intent.ts'
 import { appendEnvelopeRows, newRowBatch, type SeriesRegistry } from './rows.ts'
+import { doubled } from '#platform/backoff.ts'
+import { sleep } from '#platform/time.ts'
 
 export interface TierFeederOptions {
   kafka: Kafka
@@ -275,7 +277,7 @@ export class TierFeeder {
       if (!waited) this.stats.waitsForRaw++
       waited = true
       if (!p.isRunning() || p.isStale()) return undefined
-      await new Promise((r) => setTimeout(r, RAW_POLL_MS))
+      await sleep(RAW_POLL_MS)
       await p.heartbeat()
     }
   }
@@ -327,13 +329,13 @@ export class TierFeeder {
  */
 async function retried<T>(call: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + 30_000
-  for (let delay = RETRY_MIN_MS; ; delay = Math.min(delay * 2, 2_000)) {
+  for (let delay = RETRY_MIN_MS; ; delay = doubled(delay, 2_000)) {
     try {
       return await call()
     } catch (err) {
       const retriable = (err as { retriable?: boolean }).retriable === true
       if (!retriable || Date.now() > deadline) throw err
-      await new Promise((r) => setTimeout(r, delay))
+      await sleep(delay)
     }
   }
 }

@@ -10,7 +10,7 @@ import { createLogger, type Logger } from '#platform/logger.ts'
 import { MAX_RECORD_BYTES } from '#schemas/src/admission.ts'
 import { envelopeCodec } from '#schemas/src/codec.ts'
 import { loadEnvelope } from '#test/support/envelopes.ts'
-import { IngestError } from '../errors.ts'
+import { GatewaySendError } from '../errors.ts'
 import { INGEST_CONTENT_TYPE, IngestTransport, parseRetryAfter } from './ingest-transport.ts'
 import { Spool } from './spool.ts'
 import { SpoolingSink } from './spooling-sink.ts'
@@ -172,13 +172,13 @@ function expectNoKey(lines: string[], errors: unknown[] = []): void {
   }
 }
 
-async function rejection(p: Promise<unknown>): Promise<IngestError> {
+async function rejection(p: Promise<unknown>): Promise<GatewaySendError> {
   const err: unknown = await p.then(
     () => undefined,
     (e: unknown) => e,
   )
-  expect(err).toBeInstanceOf(IngestError)
-  return err as IngestError
+  expect(err).toBeInstanceOf(GatewaySendError)
+  return err as GatewaySendError
 }
 
 describe('IngestTransport', () => {
@@ -241,7 +241,7 @@ describe('IngestTransport', () => {
       status: r.seqs[0] === 0 ? 401 : 403,
       body: JSON.stringify({ error: 'invalid key', code: 'UNAUTHORIZED' }),
     })
-    const errors: IngestError[] = []
+    const errors: GatewaySendError[] = []
     for (let i = 0; i < 3; i++) {
       const err = await rejection(transport.send([rec(i)]))
       errors.push(err)

@@ -3,8 +3,9 @@ import { gzip as gzipCallback } from 'node:zlib'
 import { redactUrl } from '#platform/config.ts'
 import { MAX_RECORD_BYTES } from '#schemas/src/admission.ts'
 import type { Logger } from '#platform/logger.ts'
-import { AgentError, IngestError } from '../errors.ts'
+import { AgentError, GatewaySendError } from '../errors.ts'
 import type { FailureAdvice, RequestLimit, Transport } from './transport.ts'
+import { LogEvery } from '#platform/log-every.ts'
 
 // The async form runs on libuv's thread pool: gzipping ~1 MB inline would delay the next tick.
 const gzip = promisify(gzipCallback)
@@ -40,7 +41,7 @@ export function isUsableKey(key: string): boolean {
 /**
  * Sends a batch as one `POST URL/v1/ingest`: the records back to back (each is already a
  * single-object-encoded envelope), gzip'ed, with the agent's key as a bearer token. Only 202 means
- * the gateway has the records; every other outcome rejects with an IngestError and the sink retries.
+ * the gateway has the records; every other outcome rejects with an GatewaySendError and the sink retries.
  * The key is sent in the Authorization header and nowhere else: not in a message, not in a log line.
  */
 export class IngestTransport implements Transport {
@@ -56,7 +57,7 @@ export class IngestTransport implements Transport {
   private readonly shown: string
   private readonly timeoutMs: number
   private readonly closing = new AbortController()
-  private lastRefusedLog = Number.NEGATIVE_INFINITY
+  private readonly refusedKeyLog = new LogEvery(REFUSED_LOG_EVERY_MS)
 
   constructor(private readonly o: IngestTransportOptions) {
     if (!isUsableKey(o.key))
@@ -109,7 +110,7 @@ export class IngestTransport implements Transport {
   }
 
   afterFailure(err: unknown): FailureAdvice | undefined {
-    if (!(err instanceof IngestError)) return undefined
+    if (!(err instanceof GatewaySendError)) return undefined
     const { status, retryAfterMs, record } = err.details
     // Refused for what the records are (ingest/README.md): resending the same bytes gets the same
     // answer for ever. Other 4xx (a key, a URL, a content type) are the agent's setup, fixed by an
@@ -122,29 +123,31 @@ export class IngestTransport implements Transport {
 
   /** At error level, since only an operator can fix it; once a minute, since retries go on meanwhile. */
   private logRefusedKey(status: number): void {
-    const now = Date.now()
-    if (now - this.lastRefusedLog < REFUSED_LOG_EVERY_MS) return
-    this.lastRefusedLog = now
+    if (!this.refusedKeyLog.due()) return
     this.o.logger.error(
       { status, url: this.shown },
       'the gateway refused the key; records stay queued and are retried',
     )
   }
 
-  private refused(status: number, text: string, retryAfter: string | null): IngestError {
+  private refused(status: number, text: string, retryAfter: string | null): GatewaySendError {
     const said = this.gatewaySaid(text)
     const redirect = status >= 300 && status < 400 ? ' (redirects are not followed; give the final URL)' : ''
     const retryAfterMs = parseRetryAfter(retryAfter, Date.now())
     const record = refusedRecord(text)
-    return new IngestError('INGEST_REFUSED', `POST ${this.shown} answered HTTP ${status}${said}${redirect}`, {
-      status,
-      ...(retryAfterMs !== undefined && { retryAfterMs }),
-      ...(record !== undefined && { record }),
-      retryable: status === 401 || status === 403 || status === 408 || status === 429 || status >= 500,
-    })
+    return new GatewaySendError(
+      'INGEST_REFUSED',
+      `POST ${this.shown} answered HTTP ${status}${said}${redirect}`,
+      {
+        status,
+        ...(retryAfterMs !== undefined && { retryAfterMs }),
+        ...(record !== undefined && { record }),
+        retryable: status === 401 || status === 403 || status === 408 || status === 429 || status >= 500,
+      },
+    )
   }
 
-  private unreachable(err: unknown): IngestError {
+  private unreachable(err: unknown): GatewaySendError {
     const e = err as { name?: unknown; message?: unknown; cause?: { message?: unknown } } | undefined
     let why: string
     if (this.closing.signal.aborted) why = 'abandoned: the agent is stopping'
@@ -154,7 +157,7 @@ export class IngestTransport implements Transport {
       const cause = e?.cause?.message ?? e?.message
       why = `unreachable: ${this.redact(typeof cause === 'string' ? cause : String(err))}`
     }
-    return new IngestError('INGEST_UNREACHABLE', `POST ${this.shown} ${why}`, {
+    return new GatewaySendError('INGEST_UNREACHABLE', `POST ${this.shown} ${why}`, {
       retryable: true,
       cause: err,
     })

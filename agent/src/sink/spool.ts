@@ -14,7 +14,8 @@ import {
   writeSync,
 } from 'node:fs'
 import { join } from 'node:path'
-import { ProcstreamError } from '#platform/errors.ts'
+import { CatalogueError } from '#platform/errors.ts'
+import { SPOOL_CATALOGUE, type SpoolErrorCode } from '../errors.ts'
 import { crc32 } from './crc32.ts'
 
 /**
@@ -59,8 +60,11 @@ export interface SpoolStats {
   fsyncErrors: number
 }
 
-export class SpoolError extends ProcstreamError {
+export class SpoolError extends CatalogueError<SpoolErrorCode> {
   readonly component = 'agent.spool'
+  constructor(code: SpoolErrorCode, message: string) {
+    super(SPOOL_CATALOGUE, code, message)
+  }
 }
 
 interface Segment {

@@ -2,6 +2,9 @@ import type { Logger } from '#platform/logger.ts'
 import type { Spool } from './spool.ts'
 import { MAX_RECORD_BYTES } from '#schemas/src/admission.ts'
 import { MAX_RETRY_AFTER_MS, type FailureAdvice, type Transport } from './transport.ts'
+import { LogEvery } from '#platform/log-every.ts'
+import { doubled } from '#platform/backoff.ts'
+import { sleep, within } from '#platform/time.ts'
 
 export interface SpoolingSinkOptions {
   transport: Transport
@@ -74,7 +77,7 @@ const RETRY_MAX_MS = 5_000
  */
 export class SpoolingSink {
   private readonly mem = { records: 0, bytes: 0, dropped: 0, refused: 0 }
-  private lastRefusedLog = 0
+  private readonly refusedLog = new LogEvery(60_000, 0)
   private readonly sent = { records: 0, messages: 0, bytes: 0, errors: 0 }
   private readonly queue: Buffer[] = []
   private head = 0
@@ -94,7 +97,7 @@ export class SpoolingSink {
    */
   private retryRecords: number | undefined
   private stopped = false
-  private lastSpoolError = 0
+  private readonly spoolErrorLog = new LogEvery(60_000, 0)
   private spillBlockedUntil = 0
 
   constructor(private readonly o: SpoolingSinkOptions) {}
@@ -158,8 +161,7 @@ export class SpoolingSink {
     while (this.stats.queuedRecords > 0 && Date.now() < until) {
       // A transport can spend tens of seconds inside one send (kafkajs retries); the deadline bounds the wait.
       await within(this.sending ?? this.sendNow(), until - Date.now())
-      if (this.stats.queuedRecords > 0 && Date.now() < until)
-        await new Promise((r) => setTimeout(r, Math.min(this.retryDelay, 200)))
+      if (this.stats.queuedRecords > 0 && Date.now() < until) await sleep(Math.min(this.retryDelay, 200))
     }
   }
 
@@ -341,9 +343,7 @@ export class SpoolingSink {
   /** Counted, and logged at most once a minute: a host sending garbage at 10 Hz must not flood its log. */
   private refused(records: number, reason: string): void {
     this.mem.refused += records
-    const now = Date.now()
-    if (now - this.lastRefusedLog < 60_000) return
-    this.lastRefusedLog = now
+    if (!this.refusedLog.due()) return
     this.o.logger.error(
       { refused: this.mem.refused, reason },
       `a record can never be stored by the ${this.o.transport.describe}: dropped, not resent`,
@@ -353,7 +353,7 @@ export class SpoolingSink {
   private failed(err: unknown, retryAfterMs?: number): void {
     this.sent.errors++
     this.lastFailed = true
-    this.retryDelay = Math.min(this.retryDelay * 2, RETRY_MAX_MS)
+    this.retryDelay = doubled(this.retryDelay, RETRY_MAX_MS)
     const askedMs = Math.min(Math.max(retryAfterMs ?? 0, 0), MAX_RETRY_AFTER_MS)
     this.notBefore = Date.now() + askedMs
     this.o.logger.warn(
@@ -394,9 +394,7 @@ export class SpoolingSink {
 
   private spoolFailed(err: unknown): void {
     // Records stay in memory (bounded by maxQueueBytes); one line a minute is enough to show the disk is failing.
-    const now = Date.now()
-    if (now - this.lastSpoolError < 60_000) return
-    this.lastSpoolError = now
+    if (!this.spoolErrorLog.due()) return
     this.o.logger.error({ err: String(err) }, 'spool write failed; records are kept in memory')
   }
 
@@ -422,14 +420,3 @@ export class SpoolingSink {
 const EMPTY = Buffer.alloc(0)
 
 /** Waits for `p` at most `ms`; `p` keeps running and its outcome is handled where it was started. */
-async function within(p: Promise<void> | undefined, ms: number): Promise<void> {
-  if (!p) return
-  let timer: NodeJS.Timeout | undefined
-  await Promise.race([
-    p.catch(() => undefined),
-    new Promise<void>((r) => {
-      timer = setTimeout(r, Math.max(0, ms))
-    }),
-  ])
-  clearTimeout(timer)
-}

@@ -1,3 +1,5 @@
+import { defineErrors } from '#platform/errors.ts'
+
 /**
  * Prometheus's error types, as its HTTP API answers them (`{"status":"error","errorType":…,"error":…}`),
  * so Grafana shows our messages the way it shows Prometheus's:
@@ -8,14 +10,18 @@
  * - `timeout` (503): the query ran past its time limit. A narrower query may succeed.
  * - `unavailable` (503): the storage did not answer. A retry may succeed.
  */
-export type PromErrorType = 'bad_data' | 'execution' | 'timeout' | 'unavailable'
+export const PROMQL_CATALOGUE = defineErrors({
+  bad_data: {
+    status: 400,
+    retryable: false,
+    message: 'the query or a parameter is malformed or unsupported',
+  },
+  execution: { status: 422, retryable: false, message: 'a well-formed query that cannot be evaluated' },
+  timeout: { status: 503, retryable: false, message: 'the query ran past its time limit' },
+  unavailable: { status: 503, retryable: true, message: 'the storage did not answer' },
+})
 
-const STATUS: Record<PromErrorType, number> = {
-  bad_data: 400,
-  execution: 422,
-  timeout: 503,
-  unavailable: 503,
-}
+export type PromErrorType = keyof typeof PROMQL_CATALOGUE
 
 export class PromQLError extends Error {
   override readonly name = 'PromQLError'
@@ -26,7 +32,7 @@ export class PromQLError extends Error {
     options?: { cause?: unknown },
   ) {
     super(message, options)
-    this.statusCode = STATUS[type]
+    this.statusCode = PROMQL_CATALOGUE[type].status
   }
 }
 

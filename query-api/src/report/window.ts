@@ -1,3 +1,4 @@
+import { RETENTION_SETTINGS } from '#schemas/clickhouse/retention.ts'
 import { QueryApiError } from '../errors.ts'
 import { MAX_RANGE_MS } from '../routes/series.ts'
 
@@ -9,7 +10,12 @@ export interface Retention {
   tier1hDays: number
 }
 
-export const DEFAULT_RETENTION: Retention = { rawDays: 7, tier10sDays: 30, tier1mDays: 365, tier1hDays: 1825 }
+export const DEFAULT_RETENTION: Retention = {
+  rawDays: RETENTION_SETTINGS.raw.default,
+  tier10sDays: RETENTION_SETTINGS.tier10s.default,
+  tier1mDays: RETENTION_SETTINGS.tier1m.default,
+  tier1hDays: RETENTION_SETTINGS.tier1h.default,
+}
 
 const DAY_MS = 86_400_000
 

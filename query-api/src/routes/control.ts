@@ -12,6 +12,7 @@ import {
 import { errorMessage } from '#platform/errors.ts'
 import { principalOf } from '../auth.ts'
 import { QueryApiError } from '../errors.ts'
+import { sleep } from '#platform/time.ts'
 
 export interface ControlRouteOptions {
   /** The service connection; without it both routes answer 503. */
@@ -219,7 +220,7 @@ export function controlRoutes(app: FastifyInstance, o: ControlRouteOptions): voi
       // Nobody listened, so nobody applied it and sending again is safe: an agent that polls through
       // the ingest gateway has no subscription between two polls, and is back within a round trip.
       if (!noResponders || deadline - performance.now() < NO_RESPONDERS_RETRY_MS) break
-      await new Promise((r) => setTimeout(r, NO_RESPONDERS_RETRY_MS))
+      await sleep(NO_RESPONDERS_RETRY_MS)
     }
     if (replies.length === 0)
       throw new QueryApiError(
